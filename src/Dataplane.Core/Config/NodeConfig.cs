@@ -1,0 +1,129 @@
+using Dataplane.Packets;
+
+namespace Dataplane.Config;
+
+/// <summary>
+/// A validated node configuration: everything the dataplane needs to build its ports, tables and nodes.
+/// Produced only by <see cref="NodeConfigLoader"/>, so holders can rely on every invariant the loader checks
+/// (addresses inside the pod CIDR, unique names/IPs/MACs, known next hops).
+/// </summary>
+public sealed record NodeConfig(
+    NodeSettings Node,
+    IReadOnlyList<PodConfig> Pods,
+    IReadOnlyList<RouteConfig> Routes,
+    IReadOnlyList<ServiceConfig> Services,
+    ConntrackConfig Conntrack,
+    DataplaneSettings Dataplane)
+{
+    /// <summary>Where it was read from, for messages (a path, or a label like "embedded demo").</summary>
+    public string Source { get; init; } = "";
+}
+
+/// <summary>The <c>node:</c> section.</summary>
+public sealed record NodeSettings(
+    string Name,
+    IpPrefix PodCidr,
+    IpPrefix? PodCidrV6,
+    Ip4Address GatewayIp,
+    Ip6Address? GatewayIpV6,
+    MacAddress Mac,
+    int Mtu,
+    UplinkConfig? Uplink);
+
+/// <summary>The <c>node.uplink:</c> section: the port toward other nodes (a raw socket on a host interface).</summary>
+public sealed record UplinkConfig(
+    string Interface,
+    Ip4Address Ip,
+    int PrefixLength,
+    Ip6Address? IpV6,
+    int PrefixLengthV6,
+    MacAddress Mac,
+    int Mtu);
+
+/// <summary>One <c>pods[]</c> entry. The pod's port is named after the pod.</summary>
+public sealed record PodConfig(
+    string Name,
+    Ip4Address Ip,
+    Ip6Address? IpV6,
+    MacAddress Mac,
+    string? Netns);
+
+/// <summary>One <c>routes[]</c> entry: another node's pod CIDR reached through the uplink.</summary>
+public sealed record RouteConfig(IpPrefix Cidr, IpAddress Via, MacAddress? ViaMac);
+
+public enum SessionAffinity
+{
+    None,
+    ClientIP,
+}
+
+public enum Scheduler
+{
+    Maglev,
+    Random,
+    RoundRobin,
+    LeastConn,
+}
+
+public enum L4Protocol : byte
+{
+    Tcp = 6,
+    Udp = 17,
+    Sctp = 132,
+}
+
+/// <summary>One <c>services[]</c> entry, shaped like a Kubernetes Service plus its EndpointSlice.</summary>
+public sealed record ServiceConfig(
+    string Name,
+    Ip4Address? ClusterIp,
+    Ip6Address? ClusterIpV6,
+    SessionAffinity SessionAffinity,
+    int AffinityTimeoutSeconds,
+    Scheduler Scheduler,
+    IReadOnlyList<ServicePortConfig> Ports,
+    IReadOnlyList<EndpointConfig> Endpoints);
+
+/// <summary><c>nodePort</c> is parsed and range-checked now; the multi-node issue gives it a data path.</summary>
+public sealed record ServicePortConfig(string? Name, L4Protocol Protocol, ushort Port, ushort TargetPort, ushort? NodePort);
+
+public sealed record EndpointConfig(IpAddress Ip, int Weight, bool Terminating);
+
+/// <summary>The <c>conntrack:</c> section. Timeouts in seconds.</summary>
+public sealed record ConntrackConfig(int MaxEntries, ConntrackTimeouts Timeouts)
+{
+    public static ConntrackConfig Default { get; } = new(1 << 20, ConntrackTimeouts.Default);
+}
+
+/// <summary>Defaults follow nf_conntrack's (net/netfilter/nf_conntrack_proto_tcp.c), except tcpEstablished 86400 as kube-proxy sets it.</summary>
+public sealed record ConntrackTimeouts(
+    int TcpEstablished,
+    int TcpSynSent,
+    int TcpSynRecv,
+    int TcpFinWait,
+    int TcpCloseWait,
+    int TcpLastAck,
+    int TcpTimeWait,
+    int TcpClose,
+    int Udp,
+    int UdpStream,
+    int Icmp)
+{
+    public static ConntrackTimeouts Default { get; } = new(
+        TcpEstablished: 86400, TcpSynSent: 120, TcpSynRecv: 60, TcpFinWait: 120, TcpCloseWait: 3600, TcpLastAck: 30,
+        TcpTimeWait: 120, TcpClose: 10, Udp: 30, UdpStream: 120, Icmp: 30);
+}
+
+/// <summary>The optional <c>dataplane:</c> section: engine tuning, with defaults good for a node.</summary>
+public sealed record DataplaneSettings(
+    int BatchSize,
+    int Workers,
+    int MacTableCapacity,
+    int MacAgingSeconds,
+    int IcmpErrorsPerSecond,
+    int IcmpErrorBurst,
+    string ControlSocket)
+{
+    public static DataplaneSettings Default { get; } = new(
+        BatchSize: 256, Workers: 1, MacTableCapacity: 4096, MacAgingSeconds: 300, IcmpErrorsPerSecond: 1000, IcmpErrorBurst: 50,
+        ControlSocket: "/run/dataplane/{node}.sock");
+}

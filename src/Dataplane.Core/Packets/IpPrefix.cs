@@ -1,0 +1,85 @@
+namespace Dataplane.Packets;
+
+/// <summary>An address with a prefix length (<c>10.244.1.0/24</c>, <c>fd00:10:244:1::/64</c>), host bits zero.</summary>
+public readonly record struct IpPrefix(IpAddress Address, int Length)
+{
+    public bool IsV4 => Address.IsV4;
+
+    /// <summary>Bits of the prefix within its own family (32 for IPv4, 128 for IPv6).</summary>
+    public int MaxLength => IsV4 ? 32 : 128;
+
+    public bool Contains(IpAddress address)
+    {
+        if (address.IsV4 != IsV4)
+        {
+            return false;
+        }
+
+        if (IsV4)
+        {
+            uint mask = Length == 0 ? 0 : uint.MaxValue << (32 - Length);
+            return (address.V4.Value & mask) == Address.V4.Value;
+        }
+
+        UInt128 mask6 = Length == 0 ? UInt128.Zero : UInt128.MaxValue << (128 - Length);
+        return (address.V6.ToUInt128() & mask6) == Address.V6.ToUInt128();
+    }
+
+    /// <summary>
+    /// Parses <c>a.b.c.d/n</c> or <c>x::/n</c>. Host bits must be zero: <c>10.244.1.5/24</c> is refused
+    /// with a message rather than silently masked, since it is almost always a typo for the address or the length.
+    /// </summary>
+    public static bool TryParse(string? text, out IpPrefix prefix, out string? error)
+    {
+        prefix = default;
+        error = null;
+        int slash = text?.IndexOf('/', StringComparison.Ordinal) ?? -1;
+        if (text is null || slash <= 0)
+        {
+            error = $"'{text}' is not a CIDR (expected address/length, e.g. 10.244.1.0/24)";
+            return false;
+        }
+
+        if (!IpAddress.TryParse(text[..slash], out IpAddress address))
+        {
+            error = $"'{text}': '{text[..slash]}' is not an IP address";
+            return false;
+        }
+
+        int max = address.IsV4 ? 32 : 128;
+        if (!int.TryParse(text.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int length) || length > max)
+        {
+            error = $"'{text}': prefix length must be 0..{max}";
+            return false;
+        }
+
+        var candidate = new IpPrefix(address, length);
+        IpAddress network = candidate.Network(address);
+        if (network != address)
+        {
+            error = $"'{text}' has host bits set (did you mean {network}/{length}?)";
+            return false;
+        }
+
+        prefix = candidate;
+        return true;
+    }
+
+    public static IpPrefix Parse(string text)
+        => TryParse(text, out IpPrefix p, out string? error) ? p : throw new FormatException(error);
+
+    private IpAddress Network(IpAddress address)
+    {
+        if (address.IsV4)
+        {
+            uint mask = Length == 0 ? 0 : uint.MaxValue << (32 - Length);
+            return new Ip4Address(address.V4.Value & mask);
+        }
+
+        UInt128 mask6 = Length == 0 ? UInt128.Zero : UInt128.MaxValue << (128 - Length);
+        UInt128 bits = address.V6.ToUInt128() & mask6;
+        return new Ip6Address((ulong)(bits >> 64), (ulong)bits);
+    }
+
+    public override string ToString() => $"{Address}/{Length}";
+}
