@@ -1,0 +1,129 @@
+using System.ComponentModel;
+using Dataplane.Packets;
+using Dataplane.Pipeline;
+using Dataplane.Tables;
+
+namespace Dataplane.Nodes;
+
+/// <summary>
+/// ARP for the dataplane's own addresses: answers requests for the gateway IP (pod ports) and the uplink IP
+/// (uplink), learns next hops on the uplink from the ARP it sees, and learns gratuitous ARP from pods.
+/// Pod-to-pod ARP is not answered here: it is bridged, as a Linux bridge would.
+/// </summary>
+public sealed class Arp : Node
+{
+    public enum Next
+    {
+        Bridge,
+        InterfaceOutput,
+    }
+
+    public enum Drop
+    {
+        [Description("ARP on the uplink that is neither for our address nor from a next hop")]
+        NotForUs,
+        [Description("ARP reply consumed after learning the sender (a next hop answering us)")]
+        ReplyConsumed,
+        [Description("ARP sent to the gateway MAC that is not a request for the gateway IP")]
+        UnexpectedToGateway,
+    }
+
+    public enum Event
+    {
+        [Description("ARP replies sent for our addresses")]
+        RepliesSent,
+        [Description("next hops resolved or updated from ARP")]
+        NextHopsLearned,
+        [Description("gratuitous ARP seen from pods")]
+        GratuitousFromPods,
+    }
+
+    private const ushort TraceReply = 1;
+    private const ushort TraceLearned = 2;
+
+    private readonly LocalAddress[] _local;
+    private readonly AdjacencyTable _adjacencies;
+    private readonly MacTable _macTable;
+
+    public Arp(IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies, MacTable macTable)
+        : base("arp", ["bridge", "interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
+    {
+        _local = local.PerPort(ports);
+        _adjacencies = adjacencies;
+        _macTable = macTable;
+    }
+
+    public override void Process<TTrace>(Graph graph, ReadOnlySpan<ushort> packets)
+    {
+        PacketBatch batch = graph.Batch;
+        foreach (ushort p in packets)
+        {
+            ref PacketMeta meta = ref batch.Meta(p);
+            Span<byte> frame = batch.Frame(p);
+            ArpPacket.TryParse(frame.Slice(meta.L3Offset), out ArpPacket arp);
+            ref readonly LocalAddress local = ref _local[meta.RxPort];
+            bool forUs = arp.TargetIp == local.Ip4;
+
+            if (local.IsUplink)
+            {
+                if (_adjacencies.TryResolve(arp.SenderIp, arp.SenderMac))
+                {
+                    Count((int)Event.NextHopsLearned);
+                    graph.Trace<TTrace>(this, p, TraceLearned, arp.SenderIp.Value, (long)arp.SenderMac.Value);
+                }
+            }
+            else
+            {
+                _macTable.Learn(arp.SenderMac, meta.RxPort, meta.Timestamp);
+            }
+
+            if (forUs && arp.Operation == ArpPacket.OperationRequest)
+            {
+                Reply(frame, ref meta, ref arp, in local);
+                Count((int)Event.RepliesSent);
+                Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceReply, arp.TargetIp.Value, (long)arp.TargetMac.Value);
+                continue;
+            }
+
+            if (local.IsUplink)
+            {
+                Drop<TTrace>(graph, p, forUs ? (int)Drop.ReplyConsumed : (int)Drop.NotForUs);
+                continue;
+            }
+
+            if (MacAddress.Read(frame) == local.Mac)
+            {
+                Drop<TTrace>(graph, p, (int)Drop.UnexpectedToGateway);
+                continue;
+            }
+
+            if (arp.IsGratuitous)
+            {
+                Count((int)Event.GratuitousFromPods);
+            }
+
+            Forward<TTrace>(graph, p, (int)Next.Bridge);
+        }
+    }
+
+    /// <summary>Turns the request into the reply in place (RFC 826 "swap fields, put in local addresses").</summary>
+    private static void Reply(Span<byte> frame, ref PacketMeta meta, ref ArpPacket arp, in LocalAddress local)
+    {
+        MacAddress requesterMac = arp.SenderMac;
+        Ip4Address requesterIp = arp.SenderIp;
+        arp.Operation = ArpPacket.OperationReply;
+        arp.TargetMac = requesterMac;
+        arp.TargetIp = requesterIp;
+        arp.SenderMac = local.Mac;
+        arp.SenderIp = local.Ip4;
+        EthernetHeader.SwapAddresses(frame, local.Mac);
+        meta.TxPort = meta.RxPort;
+    }
+
+    public override string FormatTrace(in TraceRecord record) => record.Code switch
+    {
+        TraceReply when record.Next != TraceRecord.Dropped => $"reply {new Ip4Address((uint)record.A)} is-at {new MacAddress((ulong)record.B)}",
+        TraceLearned => $"learned next hop {new Ip4Address((uint)record.A)} at {new MacAddress((ulong)record.B)}",
+        _ => "",
+    };
+}

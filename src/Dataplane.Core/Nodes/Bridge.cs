@@ -1,0 +1,128 @@
+using System.ComponentModel;
+using Dataplane.Packets;
+using Dataplane.Pipeline;
+using Dataplane.Tables;
+
+namespace Dataplane.Nodes;
+
+/// <summary>
+/// The node's L2 domain (the seed's cbr0): learns source MACs of pod frames, forwards known unicast to its
+/// port, floods broadcast, multicast and unknown unicast to every pod port but the ingress one, and never
+/// sends a frame back where it came from. Frames for the gateway MAC, and everything from the uplink, are
+/// routed instead.
+/// </summary>
+public sealed class Bridge : Node
+{
+    public enum Next
+    {
+        Ip4Lookup,
+        Ip6Lookup,
+        InterfaceOutput,
+    }
+
+    public enum Drop
+    {
+        [Description("destination MAC was learned on the ingress port (no hairpin)")]
+        Hairpin,
+        [Description("multicast or broadcast from the uplink (the uplink is not part of the pods' L2 domain)")]
+        UplinkMulticast,
+    }
+
+    public enum Event
+    {
+        [Description("frames flooded because they were broadcast or multicast")]
+        Flooded,
+        [Description("frames flooded because their destination MAC was unknown")]
+        UnknownUnicastFlooded,
+        [Description("source MACs not learned because the MAC table was full")]
+        MacTableFull,
+    }
+
+    private const ushort TraceRouted = 1;
+    private const ushort TraceForwarded = 2;
+    private const ushort TraceFlooded = 3;
+
+    private readonly MacTable _macTable;
+    private readonly LocalAddress[] _local;
+
+    public Bridge(IReadOnlyList<Port> ports, LocalAddresses local, MacTable macTable)
+        : base("bridge", ["ip4-lookup", "ip6-lookup", "interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
+    {
+        _local = local.PerPort(ports);
+        _macTable = macTable;
+    }
+
+    public override void Process<TTrace>(Graph graph, ReadOnlySpan<ushort> packets)
+    {
+        PacketBatch batch = graph.Batch;
+        foreach (ushort p in packets)
+        {
+            ref PacketMeta meta = ref batch.Meta(p);
+            Span<byte> frame = batch.Frame(p);
+            MacAddress destination = MacAddress.Read(frame);
+            ref readonly LocalAddress local = ref _local[meta.RxPort];
+
+            if (local.IsUplink)
+            {
+                if ((meta.Flags & PacketFlags.L2Multicast) != 0)
+                {
+                    Drop<TTrace>(graph, p, (int)Drop.UplinkMulticast);
+                    continue;
+                }
+
+                Route<TTrace>(graph, p, ref meta);
+                continue;
+            }
+
+            if (!_macTable.Learn(MacAddress.Read(frame.Slice(6)), meta.RxPort, meta.Timestamp))
+            {
+                Count((int)Event.MacTableFull);
+            }
+
+            if (destination == local.Mac)
+            {
+                Route<TTrace>(graph, p, ref meta);
+                continue;
+            }
+
+            if ((meta.Flags & PacketFlags.L2Multicast) != 0)
+            {
+                Count((int)Event.Flooded);
+                meta.TxPort = PortIds.Flood;
+                Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceFlooded);
+                continue;
+            }
+
+            if (!_macTable.TryLookup(destination, meta.Timestamp, out ushort port))
+            {
+                Count((int)Event.UnknownUnicastFlooded);
+                meta.TxPort = PortIds.Flood;
+                Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceFlooded);
+                continue;
+            }
+
+            if (port == meta.RxPort)
+            {
+                Drop<TTrace>(graph, p, (int)Drop.Hairpin, port);
+                continue;
+            }
+
+            meta.TxPort = port;
+            Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceForwarded, port);
+        }
+    }
+
+    private void Route<TTrace>(Graph graph, ushort p, ref PacketMeta meta)
+        where TTrace : struct, ITraceMode
+    {
+        Forward<TTrace>(graph, p, (meta.Flags & PacketFlags.Ip4) != 0 ? (int)Next.Ip4Lookup : (int)Next.Ip6Lookup, TraceRouted);
+    }
+
+    public override string FormatTrace(in TraceRecord record) => record.Code switch
+    {
+        TraceRouted => "to the gateway MAC: routed",
+        TraceForwarded => $"known unicast to port {record.A}",
+        TraceFlooded => "flooded",
+        _ => "",
+    };
+}

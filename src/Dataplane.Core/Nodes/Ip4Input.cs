@@ -1,0 +1,135 @@
+using System.ComponentModel;
+using Dataplane.Packets;
+using Dataplane.Pipeline;
+
+namespace Dataplane.Nodes;
+
+/// <summary>
+/// Validates IPv4 (RFC 1812 §5.2.2: version, IHL, total length, header checksum), trims Ethernet padding,
+/// notes fragments and options, and locates and checks the L4 header so later stages read it without
+/// re-checking. A lying length field is a drop with its own reason, never an exception.
+/// </summary>
+public sealed class Ip4Input : Node
+{
+    public enum Next
+    {
+        SourceGuard,
+    }
+
+    public enum Drop
+    {
+        [Description("IPv4 packet shorter than 20 bytes")]
+        Truncated,
+        [Description("IP version field is not 4")]
+        NotVersion4,
+        [Description("IHL below 5 (header shorter than 20 bytes)")]
+        HeaderLengthTooSmall,
+        [Description("IHL points past the end of the frame")]
+        HeaderLengthBeyondFrame,
+        [Description("total length smaller than the header")]
+        TotalLengthTooSmall,
+        [Description("total length beyond the end of the frame")]
+        TotalLengthBeyondFrame,
+        [Description("IPv4 header checksum is wrong")]
+        BadChecksum,
+        [Description("source address is multicast, broadcast or in 0.0.0.0/8 or 127.0.0.0/8")]
+        BadSource,
+        [Description("destination address is 0.0.0.0/8 or loopback")]
+        BadDestination,
+        [Description("TCP, UDP or ICMP header truncated or with a lying length")]
+        L4Truncated,
+    }
+
+    public Ip4Input()
+        : base("ip4-input", ["source-guard"], NamedCounter.Of<Drop>())
+    {
+    }
+
+    public override void Process<TTrace>(Graph graph, ReadOnlySpan<ushort> packets)
+    {
+        PacketBatch batch = graph.Batch;
+        foreach (ushort p in packets)
+        {
+            ref PacketMeta meta = ref batch.Meta(p);
+            Ipv4Parse parse = Ipv4Header.TryParse(batch.Frame(p).Slice(meta.L3Offset), out Ipv4Header ip);
+            if (parse != Ipv4Parse.Ok)
+            {
+                Drop<TTrace>(graph, p, (int)ToDrop(parse));
+                continue;
+            }
+
+            if (!ip.IsChecksumValid)
+            {
+                Drop<TTrace>(graph, p, (int)Drop.BadChecksum, ip.Checksum);
+                continue;
+            }
+
+            Ip4Address source = ip.Source;
+            uint sourceNet = source.Value >> 24;
+            if (source.IsMulticast || source.IsLimitedBroadcast || sourceNet == 0 || sourceNet == 127)
+            {
+                Drop<TTrace>(graph, p, (int)Drop.BadSource, source.Value);
+                continue;
+            }
+
+            uint destinationNet = ip.Destination.Value >> 24;
+            if (destinationNet == 0 || destinationNet == 127)
+            {
+                Drop<TTrace>(graph, p, (int)Drop.BadDestination, ip.Destination.Value);
+                continue;
+            }
+
+            // Ethernet pads short frames to 60 bytes; the datagram ends at Total Length.
+            meta.Length = meta.L3Offset + ip.TotalLength;
+            meta.L4Protocol = ip.Protocol;
+            if (ip.IsFragment)
+            {
+                meta.Flags |= PacketFlags.Fragment;
+            }
+
+            if (ip.IsLaterFragment)
+            {
+                meta.Flags |= PacketFlags.LaterFragment;
+            }
+            else
+            {
+                int l4Offset = meta.L3Offset + ip.HeaderLength;
+                if (!L4HeaderFits(ip.Protocol, ip.Payload, ip.IsFragment))
+                {
+                    Drop<TTrace>(graph, p, (int)Drop.L4Truncated, ip.Protocol);
+                    continue;
+                }
+
+                meta.L4Offset = (ushort)l4Offset;
+            }
+
+            Forward<TTrace>(graph, p, (int)Next.SourceGuard, ip.Protocol, source.Value, ip.Destination.Value);
+        }
+    }
+
+    /// <summary>
+    /// Whether the L4 header the later stages read is all there. In a first fragment the UDP length covers the
+    /// whole reassembled datagram, so only the fixed header is checked there.
+    /// </summary>
+    internal static bool L4HeaderFits(byte protocol, Span<byte> payload, bool fragment) => protocol switch
+    {
+        IpProtocol.Tcp => TcpHeader.TryParse(payload, out _),
+        IpProtocol.Udp => fragment ? payload.Length >= UdpHeader.Size : UdpHeader.TryParse(payload, out _),
+        IpProtocol.Icmp or IpProtocol.Icmpv6 => payload.Length >= IcmpHeader.Size,
+        _ => true,
+    };
+
+    private static Drop ToDrop(Ipv4Parse parse) => parse switch
+    {
+        Ipv4Parse.NotVersion4 => Drop.NotVersion4,
+        Ipv4Parse.HeaderLengthTooSmall => Drop.HeaderLengthTooSmall,
+        Ipv4Parse.HeaderLengthBeyondData => Drop.HeaderLengthBeyondFrame,
+        Ipv4Parse.TotalLengthTooSmall => Drop.TotalLengthTooSmall,
+        Ipv4Parse.TotalLengthBeyondData => Drop.TotalLengthBeyondFrame,
+        _ => Drop.Truncated,
+    };
+
+    public override string FormatTrace(in TraceRecord record) => record.Next == TraceRecord.Dropped
+        ? ""
+        : $"{new Ip4Address((uint)record.A)} > {new Ip4Address((uint)record.B)} proto {record.Code}";
+}

@@ -1,0 +1,180 @@
+using System.ComponentModel;
+using Dataplane.Packets;
+using Dataplane.Pipeline;
+using Dataplane.Tables;
+
+namespace Dataplane.Nodes;
+
+/// <summary>
+/// IPv4 routing (RFC 1812 §5.2-5.3): longest-prefix match, then per adjacency: deliver to the dataplane
+/// itself, rewrite to a local pod, or send to another node's next hop through the uplink. Decrements TTL
+/// with an incremental checksum; hands TTL expiry, no route, unknown pod and too-big-with-DF to icmp-error.
+/// An unresolved next hop turns the packet into an ARP request for it (at most one per second per next
+/// hop) and counts the packet as dropped, as Linux does once its small unresolved queue is full.
+/// </summary>
+public sealed class Ip4Lookup : Node
+{
+    public enum Next
+    {
+        IpLocal,
+        IcmpError,
+        InterfaceOutput,
+    }
+
+    public enum Drop
+    {
+        [Description("destination is multicast or broadcast; the dataplane does not route those")]
+        NotRoutable,
+        [Description("next hop's MAC not resolved yet (an ARP request is out)")]
+        NextHopUnresolved,
+        [Description("packet larger than the egress MTU without DF; the dataplane does not fragment")]
+        FragmentationNeeded,
+    }
+
+    public enum Event
+    {
+        [Description("ARP requests sent to resolve next hops")]
+        ArpRequestsSent,
+    }
+
+    private const ushort TraceLocal = 1;
+    private const ushort TraceRewrite = 2;
+    private const ushort TraceArpRequest = 3;
+    private const ushort TraceIcmp = 4;
+    private const long SolicitIntervalNanoseconds = 1_000_000_000;
+
+    private readonly Fib4 _fib;
+    private readonly AdjacencyTable _adjacencies;
+    private readonly LocalAddress[] _local;
+    private readonly int[] _mtu;
+
+    public Ip4Lookup(IReadOnlyList<Port> ports, LocalAddresses local, Fib fib, AdjacencyTable adjacencies)
+        : base("ip4-lookup", ["ip-local", "icmp-error", "interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
+    {
+        _fib = fib.V4;
+        _adjacencies = adjacencies;
+        _local = local.PerPort(ports);
+        _mtu = new int[ports.Count];
+        foreach (Port port in ports)
+        {
+            _mtu[port.Id] = port.Mtu;
+        }
+    }
+
+    public override void Process<TTrace>(Graph graph, ReadOnlySpan<ushort> packets)
+    {
+        PacketBatch batch = graph.Batch;
+        foreach (ushort p in packets)
+        {
+            ref PacketMeta meta = ref batch.Meta(p);
+            Span<byte> frame = batch.Frame(p);
+            Ipv4Header.TryParse(frame.Slice(meta.L3Offset), out Ipv4Header ip);
+            Ip4Address destination = ip.Destination;
+            if (destination.IsMulticast || destination.IsLimitedBroadcast)
+            {
+                Drop<TTrace>(graph, p, (int)Drop.NotRoutable, destination.Value);
+                continue;
+            }
+
+            int index = _fib.Lookup(destination);
+            if (index < 0)
+            {
+                SendIcmp<TTrace>(graph, p, ref meta, Icmp4Type.DestinationUnreachable, Icmp4Type.CodeNetUnreachable);
+                continue;
+            }
+
+            ref Adjacency adjacency = ref _adjacencies[index];
+            switch (adjacency.Kind)
+            {
+                case AdjacencyKind.Local:
+                    Forward<TTrace>(graph, p, (int)Next.IpLocal, TraceLocal, destination.Value);
+                    continue;
+                case AdjacencyKind.PodSubnet:
+                    SendIcmp<TTrace>(graph, p, ref meta, Icmp4Type.DestinationUnreachable, Icmp4Type.CodeHostUnreachable);
+                    continue;
+            }
+
+            if (ip.TimeToLive <= 1)
+            {
+                SendIcmp<TTrace>(graph, p, ref meta, Icmp4Type.TimeExceeded, Icmp4Type.CodeTtlExceeded);
+                continue;
+            }
+
+            int mtu = _mtu[adjacency.Port];
+            if (ip.TotalLength > mtu && (meta.Flags & PacketFlags.Offloaded) == 0)
+            {
+                if (ip.DontFragment)
+                {
+                    meta.IcmpMtu = (ushort)mtu;
+                    SendIcmp<TTrace>(graph, p, ref meta, Icmp4Type.DestinationUnreachable, Icmp4Type.CodeFragmentationNeeded);
+                }
+                else
+                {
+                    Drop<TTrace>(graph, p, (int)Drop.FragmentationNeeded, ip.TotalLength, mtu);
+                }
+
+                continue;
+            }
+
+            ulong mac = Volatile.Read(ref adjacency.Mac);
+            if (mac == 0)
+            {
+                Solicit<TTrace>(graph, p, ref meta, ref adjacency);
+                continue;
+            }
+
+            ip.DecrementTtl();
+            EthernetHeader.Write(frame, new MacAddress(mac), _local[adjacency.Port].Mac, EtherType.Ipv4);
+            meta.L3Offset = EthernetHeader.Size;
+            meta.TxPort = adjacency.Port;
+            Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceRewrite, adjacency.Port, (long)mac);
+        }
+    }
+
+    private void SendIcmp<TTrace>(Graph graph, ushort p, ref PacketMeta meta, byte type, byte code)
+        where TTrace : struct, ITraceMode
+    {
+        meta.IcmpType = type;
+        meta.IcmpCode = code;
+        Forward<TTrace>(graph, p, (int)Next.IcmpError, TraceIcmp, type, code);
+    }
+
+    /// <summary>Reuses the packet's buffer for an ARP request to the unresolved next hop, or drops it if one went out recently.</summary>
+    private void Solicit<TTrace>(Graph graph, ushort p, ref PacketMeta meta, ref Adjacency adjacency)
+        where TTrace : struct, ITraceMode
+    {
+        Counters.Drops[(int)Drop.NextHopUnresolved]++;
+        if (meta.Timestamp - adjacency.LastSolicit < SolicitIntervalNanoseconds && adjacency.LastSolicit != 0)
+        {
+            if (TTrace.Enabled)
+            {
+                graph.Trace<TTrace>(this, p, TraceArpRequest, adjacency.NextHop.V4.Value, 0);
+            }
+
+            return;
+        }
+
+        adjacency.LastSolicit = meta.Timestamp;
+        ref readonly LocalAddress uplink = ref _local[adjacency.Port];
+        Span<byte> frame = graph.Batch.Slot(p).Slice(meta.Offset);
+        EthernetHeader.Write(frame, MacAddress.Broadcast, uplink.Mac, EtherType.Arp);
+        ArpPacket.Write(frame.Slice(EthernetHeader.Size), ArpPacket.OperationRequest, uplink.Mac, uplink.Ip4, MacAddress.Zero, adjacency.NextHop.V4);
+        meta.L3Offset = EthernetHeader.Size;
+        meta.Length = EthernetHeader.Size + ArpPacket.Size;
+        meta.Flags = (meta.Flags & PacketFlags.Traced) | PacketFlags.Arp;
+        meta.TxPort = adjacency.Port;
+        Count((int)Event.ArpRequestsSent);
+        Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceArpRequest, adjacency.NextHop.V4.Value, 1);
+    }
+
+    public override string FormatTrace(in TraceRecord record) => record.Code switch
+    {
+        TraceLocal => $"{new Ip4Address((uint)record.A)} is ours",
+        TraceRewrite => $"ttl-1, to port {record.A} dst-mac {new MacAddress((ulong)record.B)}",
+        TraceArpRequest => record.B == 1
+            ? $"next hop {new Ip4Address((uint)record.A)} unresolved: packet becomes an ARP request"
+            : $"next hop {new Ip4Address((uint)record.A)} unresolved: ARP request already out, packet dropped",
+        TraceIcmp => $"icmp type {record.A} code {record.B}",
+        _ => "",
+    };
+}

@@ -1,0 +1,191 @@
+using System.Buffers.Binary;
+using System.ComponentModel;
+using Dataplane.Packets;
+using Dataplane.Pipeline;
+using Dataplane.Tables;
+
+namespace Dataplane.Nodes;
+
+/// <summary>
+/// IPv6 Neighbor Discovery (RFC 4861) for the dataplane's own addresses: answers Neighbor Solicitations for
+/// the gateway's IPv6 (pod ports) and the uplink's IPv6, learns next hops on the uplink from advertisements,
+/// and bridges pod-to-pod ND like ARP. Router Advertisements from pods are dropped: a pod must not become
+/// its neighbours' router.
+/// </summary>
+public sealed class Ndp : Node
+{
+    public enum Next
+    {
+        Bridge,
+        InterfaceOutput,
+    }
+
+    public enum Drop
+    {
+        [Description("ND message with hop limit other than 255 (RFC 4861 §7.1.1: it crossed a router)")]
+        BadHopLimit,
+        [Description("ND message with a bad ICMPv6 checksum or code")]
+        Invalid,
+        [Description("ND on the uplink not for our address")]
+        NotForUs,
+        [Description("Neighbor Advertisement consumed after learning the next hop")]
+        AdvertisementConsumed,
+        [Description("Router Solicitation (the dataplane does not send RAs; pods use a static default route)")]
+        RouterSolicitationIgnored,
+        [Description("Router Advertisement or Redirect sent by a pod")]
+        RogueRouterMessage,
+    }
+
+    public enum Event
+    {
+        [Description("Neighbor Advertisements sent for our addresses")]
+        AdvertisementsSent,
+        [Description("next hops resolved or updated from ND")]
+        NextHopsLearned,
+    }
+
+    private const int TargetOffset = 8;
+    private const int NsMinLength = 24;
+    private const int NaLength = 32;
+    private const byte OptionSourceLinkLayer = 1;
+    private const byte OptionTargetLinkLayer = 2;
+    private const uint FlagRouter = 0x8000_0000;
+    private const uint FlagSolicited = 0x4000_0000;
+    private const uint FlagOverride = 0x2000_0000;
+    private const ushort TraceAdvertised = 1;
+
+    private static readonly Ip6Address AllNodes = new(0xFF02_0000_0000_0000, 1);
+
+    private readonly LocalAddress[] _local;
+    private readonly AdjacencyTable _adjacencies;
+
+    public Ndp(IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies)
+        : base("ndp", ["bridge", "interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
+    {
+        _local = local.PerPort(ports);
+        _adjacencies = adjacencies;
+    }
+
+    public override void Process<TTrace>(Graph graph, ReadOnlySpan<ushort> packets)
+    {
+        PacketBatch batch = graph.Batch;
+        foreach (ushort p in packets)
+        {
+            ref PacketMeta meta = ref batch.Meta(p);
+            Span<byte> frame = batch.Frame(p);
+            Ipv6Header.TryParse(frame.Slice(meta.L3Offset), out Ipv6Header ip);
+            Span<byte> icmp = frame.Slice(meta.L4Offset);
+            byte type = icmp[0];
+            ref readonly LocalAddress local = ref _local[meta.RxPort];
+
+            if (ip.HopLimit != 255)
+            {
+                Drop<TTrace>(graph, p, (int)Drop.BadHopLimit, ip.HopLimit);
+                continue;
+            }
+
+            if (icmp[1] != 0 || !InternetChecksum.IsValid(icmp, InternetChecksum.PseudoHeaderSum(ip.Source, ip.Destination, IpProtocol.Icmpv6, icmp.Length))
+                || (type is Icmp6Type.NeighborSolicitation or Icmp6Type.NeighborAdvertisement && icmp.Length < NsMinLength))
+            {
+                Drop<TTrace>(graph, p, (int)Drop.Invalid, type);
+                continue;
+            }
+
+            switch (type)
+            {
+                case Icmp6Type.RouterSolicitation:
+                    Drop<TTrace>(graph, p, (int)Drop.RouterSolicitationIgnored);
+                    continue;
+                case Icmp6Type.RouterAdvertisement or Icmp6Type.Redirect when !local.IsUplink:
+                    Drop<TTrace>(graph, p, (int)Drop.RogueRouterMessage, type);
+                    continue;
+            }
+
+            Ip6Address target = type is Icmp6Type.NeighborSolicitation or Icmp6Type.NeighborAdvertisement
+                ? Ip6Address.Read(icmp.Slice(TargetOffset))
+                : default;
+
+            if (local.IsUplink)
+            {
+                MacAddress? linkLayer = FindLinkLayerOption(icmp, type == Icmp6Type.NeighborAdvertisement ? OptionTargetLinkLayer : OptionSourceLinkLayer);
+                IpAddress learned = type == Icmp6Type.NeighborAdvertisement ? target : ip.Source;
+                if (linkLayer is { } mac && _adjacencies.TryResolve(learned, mac))
+                {
+                    Count((int)Event.NextHopsLearned);
+                }
+            }
+
+            if (type == Icmp6Type.NeighborSolicitation && local.HasIp6 && target == local.Ip6)
+            {
+                Advertise(batch.Slot(p).Slice(meta.Offset), ref meta, in local, ip.Source);
+                Count((int)Event.AdvertisementsSent);
+                Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceAdvertised, (long)target.Hi, (long)target.Lo);
+                continue;
+            }
+
+            if (local.IsUplink)
+            {
+                Drop<TTrace>(graph, p, type == Icmp6Type.NeighborAdvertisement ? (int)Drop.AdvertisementConsumed : (int)Drop.NotForUs);
+                continue;
+            }
+
+            Forward<TTrace>(graph, p, (int)Next.Bridge, type);
+        }
+    }
+
+    /// <summary>
+    /// Rewrites the solicitation into a solicited advertisement (RFC 4861 §7.2.4) in place: from our address
+    /// and MAC to the soliciter, with the Router flag (we are the pods' router) and our link-layer address.
+    /// A solicitation from :: (duplicate address detection) is answered to all-nodes, unsolicited.
+    /// <paramref name="frame"/> runs to the end of the slot: the advertisement may be longer than the solicitation.
+    /// </summary>
+    private static void Advertise(Span<byte> frame, ref PacketMeta meta, in LocalAddress local, Ip6Address soliciter)
+    {
+        bool dad = soliciter.IsZero;
+        Ip6Address destination = dad ? AllNodes : soliciter;
+        MacAddress destinationMac = dad ? new MacAddress(0x3333_0000_0001) : MacAddress.Read(frame.Slice(6));
+        EthernetHeader.Write(frame, destinationMac, local.Mac, EtherType.Ipv6);
+
+        Span<byte> ip = frame.Slice(meta.L3Offset);
+        Ipv6Header.Write(ip, NaLength, IpProtocol.Icmpv6, 255, local.Ip6, destination);
+        Span<byte> icmp = ip.Slice(Ipv6Header.Size, NaLength);
+        uint flags = FlagRouter | FlagOverride | (dad ? 0 : FlagSolicited);
+        IcmpHeader.Write(icmp, Icmp6Type.NeighborAdvertisement, 0, flags);
+        local.Ip6.Write(icmp.Slice(TargetOffset));
+        icmp[24] = OptionTargetLinkLayer;
+        icmp[25] = 1;
+        local.Mac.Write(icmp.Slice(26));
+        ulong pseudo = InternetChecksum.PseudoHeaderSum(local.Ip6, destination, IpProtocol.Icmpv6, NaLength);
+        BinaryPrimitives.WriteUInt16BigEndian(icmp.Slice(2), InternetChecksum.Finish(InternetChecksum.Sum(icmp, pseudo)));
+
+        meta.Length = meta.L3Offset + Ipv6Header.Size + NaLength;
+        meta.TxPort = meta.RxPort;
+    }
+
+    /// <summary>Finds a source/target link-layer address option (RFC 4861 §4.6.1) after the 24-byte NS/NA body.</summary>
+    private static MacAddress? FindLinkLayerOption(Span<byte> icmp, byte optionType)
+    {
+        int offset = NsMinLength;
+        while (offset + 8 <= icmp.Length)
+        {
+            int length = icmp[offset + 1] * 8;
+            if (length == 0)
+            {
+                return null;
+            }
+
+            if (icmp[offset] == optionType && length >= 8)
+            {
+                return MacAddress.Read(icmp.Slice(offset + 2));
+            }
+
+            offset += length;
+        }
+
+        return null;
+    }
+
+    public override string FormatTrace(in TraceRecord record) => record.Code == TraceAdvertised && record.Next != TraceRecord.Dropped
+        ? $"advertised {new Ip6Address((ulong)record.A, (ulong)record.B)}"
+        : "";
+}

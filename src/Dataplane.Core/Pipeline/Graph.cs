@@ -1,0 +1,168 @@
+using System.Runtime.CompilerServices;
+
+namespace Dataplane.Pipeline;
+
+/// <summary>
+/// Runs a batch through the stages, VPP style: every stage gets all its packets of the batch in one call.
+/// Stages are kept in topological order (a stage only sends to later stages, checked at construction), so one
+/// pass over the stages in order moves every packet to its end. One graph per worker thread; it allocates
+/// nothing after construction.
+/// </summary>
+public sealed class Graph
+{
+    private readonly Node[] _nodes;
+    private readonly ushort[][] _frames;
+    private readonly int[] _frameCounts;
+    private readonly long[] _traceIds;
+
+    public Graph(IReadOnlyList<Node> nodes, PacketBatch batch, int portCount, PacketTracer? tracer = null)
+    {
+        _nodes = [.. nodes];
+        Batch = batch;
+        Tracer = tracer ?? new PacketTracer();
+        PortCounters = new PortCounters[portCount];
+        _frames = new ushort[_nodes.Length][];
+        _frameCounts = new int[_nodes.Length];
+        _traceIds = new long[batch.Capacity];
+
+        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < _nodes.Length; i++)
+        {
+            if (!byName.TryAdd(_nodes[i].Name, i))
+            {
+                throw new ArgumentException($"two stages are named '{_nodes[i].Name}'", nameof(nodes));
+            }
+
+            _frames[i] = new ushort[batch.Capacity];
+        }
+
+        for (int i = 0; i < _nodes.Length; i++)
+        {
+            Node node = _nodes[i];
+            int[] next = new int[node.NextNodes.Count];
+            for (int n = 0; n < next.Length; n++)
+            {
+                if (!byName.TryGetValue(node.NextNodes[n], out next[n]))
+                {
+                    throw new ArgumentException($"stage '{node.Name}' sends to '{node.NextNodes[n]}', which is not in the graph", nameof(nodes));
+                }
+
+                if (next[n] <= i)
+                {
+                    throw new ArgumentException($"stage '{node.Name}' sends to '{node.NextNodes[n]}', which runs before it; order the stages topologically", nameof(nodes));
+                }
+            }
+
+            node.Attach(i, next);
+        }
+    }
+
+    public PacketBatch Batch { get; }
+
+    public PacketTracer Tracer { get; }
+
+    public IReadOnlyList<Node> Nodes => _nodes;
+
+    /// <summary>Per-port counters of this worker, indexed by port id.</summary>
+    public PortCounters[] PortCounters { get; }
+
+    /// <summary>Batches run (VPP's "vectors"): packets / batches is the average vector size.</summary>
+    public long Batches { get; private set; }
+
+    public T Node<T>()
+        where T : Node
+    {
+        foreach (Node node in _nodes)
+        {
+            if (node is T match)
+            {
+                return match;
+            }
+        }
+
+        throw new InvalidOperationException($"the graph has no {typeof(T).Name}");
+    }
+
+    /// <summary>Moves every packet of <see cref="Batch"/> through the stages. Output ends up in <see cref="PacketBatch.Transmit"/>.</summary>
+    public void Run()
+    {
+        int count = Batch.Count;
+        if (count == 0)
+        {
+            return;
+        }
+
+        Batches++;
+        bool traced = false;
+        bool tracing = Tracer.Remaining > 0;
+        ushort[] first = _frames[0];
+        PortCounters[] ports = PortCounters;
+        for (int i = 0; i < count; i++)
+        {
+            ref PacketMeta meta = ref Batch.Meta(i);
+            ref PortCounters port = ref ports[meta.RxPort];
+            port.RxPackets++;
+            port.RxBytes += meta.Length;
+            if (tracing && Tracer.TryPick(ref meta, out _traceIds[i]))
+            {
+                traced = true;
+            }
+
+            first[i] = (ushort)i;
+        }
+
+        _frameCounts[0] = count;
+        for (int n = 0; n < _nodes.Length; n++)
+        {
+            int frameCount = _frameCounts[n];
+            if (frameCount == 0)
+            {
+                continue;
+            }
+
+            _frameCounts[n] = 0;
+            ReadOnlySpan<ushort> frame = _frames[n].AsSpan(0, frameCount);
+            Node node = _nodes[n];
+            NodeCounters counters = node.Counters;
+            counters.Packets += frameCount;
+            long bytes = 0;
+            foreach (ushort p in frame)
+            {
+                bytes += Batch.Meta(p).Length;
+            }
+
+            counters.Bytes += bytes;
+            if (traced)
+            {
+                node.Process<TraceOn>(this, frame);
+            }
+            else
+            {
+                node.Process<TraceOff>(this, frame);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Enqueue(int node, ushort packet) => _frames[node][_frameCounts[node]++] = packet;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void TraceIfFlagged(ushort packet, TraceRecord record)
+    {
+        if ((Batch.Meta(packet).Flags & PacketFlags.Traced) != 0)
+        {
+            Tracer.Add(record with { PacketId = _traceIds[packet] });
+        }
+    }
+
+    /// <summary>Lets a stage add a record of its own (beyond the forward/drop record), e.g. "rewrote dst".</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Trace<TTrace>(Node node, ushort packet, ushort code, long a = 0, long b = 0)
+        where TTrace : struct, ITraceMode
+    {
+        if (TTrace.Enabled)
+        {
+            TraceIfFlagged(packet, new TraceRecord(0, (ushort)node.Index, (ushort)node.Index, code, a, b));
+        }
+    }
+}

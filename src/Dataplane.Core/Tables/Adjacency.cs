@@ -1,0 +1,39 @@
+using Dataplane.Packets;
+
+namespace Dataplane.Tables;
+
+public enum AdjacencyKind : byte
+{
+    /// <summary>An address of the dataplane itself (gateway, uplink IP): deliver to ip-local.</summary>
+    Local,
+
+    /// <summary>A pod of this node: rewrite to the pod's MAC and send on its port.</summary>
+    Pod,
+
+    /// <summary>The node's pod CIDR without a pod at this address: host unreachable.</summary>
+    PodSubnet,
+
+    /// <summary>Another node's pod CIDR: send to the next hop through the uplink (MAC resolved by ARP/NDP).</summary>
+    NextHop,
+}
+
+/// <summary>What a route resolves to (VPP's ip_adjacency_t): the rewrite the routing stage applies.</summary>
+public struct Adjacency
+{
+    public AdjacencyKind Kind;
+
+    /// <summary>Output port (pod port or the uplink).</summary>
+    public ushort Port;
+
+    /// <summary>Destination MAC, written atomically by the ARP/NDP stage when it resolves; 0 while unresolved.</summary>
+    public ulong Mac;
+
+    /// <summary>Next hop to resolve (for <see cref="AdjacencyKind.NextHop"/>).</summary>
+    public IpAddress NextHop;
+
+    /// <summary>When the last ARP request / neighbor solicitation for it went out (pipeline clock), to send at most one per second.</summary>
+    public long LastSolicit;
+
+    /// <summary>The MAC came from config (viaMac or a pod) and is never replaced by learning.</summary>
+    public bool Static;
+}
