@@ -14,13 +14,15 @@ public sealed class Graph
     private readonly ushort[][] _frames;
     private readonly int[] _frameCounts;
     private readonly long[] _traceIds;
+    private readonly ushort[] _floodPorts;
 
-    public Graph(IReadOnlyList<Node> nodes, PacketBatch batch, int portCount, PacketTracer? tracer = null)
+    public Graph(IReadOnlyList<Node> nodes, PacketBatch batch, IReadOnlyList<Port> ports, PacketTracer? tracer = null)
     {
         _nodes = [.. nodes];
         Batch = batch;
         Tracer = tracer ?? new PacketTracer();
-        PortCounters = new PortCounters[portCount];
+        PortCounters = new PortCounters[ports.Count];
+        _floodPorts = [.. ports.Where(static p => p.Kind == PortKind.Pod).Select(static p => p.Id)];
         _frames = new ushort[_nodes.Length][];
         _frameCounts = new int[_nodes.Length];
         _traceIds = new long[batch.Capacity];
@@ -140,6 +142,49 @@ public sealed class Graph
             {
                 node.Process<TraceOff>(this, frame);
             }
+        }
+    }
+
+    /// <summary>
+    /// Hands the batch's output to <paramref name="sink"/>, expanding floods to every pod port but the ingress
+    /// one, and counts TX per port. The frame bytes are shared by all copies of a flood: no copy is made.
+    /// </summary>
+    public void Flush<TSink>(ref TSink sink)
+        where TSink : struct, ITransmitSink
+    {
+        PortCounters[] ports = PortCounters;
+        foreach (ushort p in Batch.Transmit)
+        {
+            ref PacketMeta meta = ref Batch.Meta(p);
+            ReadOnlySpan<byte> frame = Batch.Frame(p);
+            if (meta.TxPort != PortIds.Flood)
+            {
+                Send(ref sink, ref ports[meta.TxPort], meta.TxPort, frame, in meta);
+                continue;
+            }
+
+            foreach (ushort port in _floodPorts)
+            {
+                if (port != meta.RxPort)
+                {
+                    Send(ref sink, ref ports[port], port, frame, in meta);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Send<TSink>(ref TSink sink, ref PortCounters counters, ushort port, ReadOnlySpan<byte> frame, in PacketMeta meta)
+        where TSink : struct, ITransmitSink
+    {
+        if (sink.Send(port, frame, in meta))
+        {
+            counters.TxPackets++;
+            counters.TxBytes += frame.Length;
+        }
+        else
+        {
+            counters.TxErrors++;
         }
     }
 

@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Text;
+
+namespace Dataplane.Pipeline;
+
+/// <summary>
+/// Turns trace records into a per-packet story, one line per stage (VPP's `show trace`):
+/// <code>
+/// packet 3 from web-1 at 1700000000.000200: 98 bytes
+///   ethernet-input   -> ip4-input         02:00:0a:f4:01:0b > 02:00:00:00:01:01
+///   ...
+///   interface-output -> (tx)              tx web-2
+/// </code>
+/// </summary>
+public static class TraceFormatter
+{
+    public static string Format(Graph graph, IReadOnlyList<Port> ports)
+    {
+        var text = new StringBuilder();
+        long current = -1;
+        foreach (TraceRecord record in graph.Tracer.Records())
+        {
+            if (record.PacketId != current)
+            {
+                current = record.PacketId;
+                text.AppendLine(Header(graph.Tracer, record.PacketId, ports));
+            }
+
+            text.AppendLine(Line(graph, in record));
+        }
+
+        return text.ToString();
+    }
+
+    public static string Header(PacketTracer tracer, long packetId, IReadOnlyList<Port> ports)
+    {
+        if (!tracer.TryGetPacket(packetId, out TracedPacket packet))
+        {
+            return $"packet {packetId}";
+        }
+
+        string port = packet.RxPort < ports.Count ? ports[packet.RxPort].Name : packet.RxPort.ToString(CultureInfo.InvariantCulture);
+        double seconds = packet.Timestamp / 1e9;
+        return string.Create(CultureInfo.InvariantCulture, $"packet {packetId} from {port} at {seconds:F6}: {packet.Length} bytes");
+    }
+
+    public static string Line(Graph graph, in TraceRecord record)
+    {
+        Node node = graph.Nodes[record.Node];
+        string verdict = record.Next switch
+        {
+            TraceRecord.Dropped => $"DROP {(record.Code < node.DropReasons.Count ? node.DropReasons[record.Code].Name : "?")}",
+            TraceRecord.Transmitted => "(tx)",
+            _ when record.Next == record.Node => "",
+            _ => "-> " + graph.Nodes[record.Next].Name,
+        };
+        string detail = node.FormatTrace(in record);
+        return $"  {node.Name,-17} {verdict,-24} {detail}".TrimEnd();
+    }
+}
