@@ -17,6 +17,13 @@ public sealed record NodeConfig(
 {
     /// <summary>Where it was read from, for messages (a path, or a label like "embedded demo").</summary>
     public string Source { get; init; } = "";
+
+    /// <summary><see cref="DataplaneSettings.ControlSocket"/> with <c>{node}</c> replaced by this node's name.</summary>
+    public string ControlSocketPath => ExpandControlSocket(Dataplane.ControlSocket, Node.Name);
+
+    /// <summary>The one place that knows the <c>{node}</c> placeholder, so the loader's length check and the daemon agree.</summary>
+    public static string ExpandControlSocket(string template, string nodeName)
+        => template.Replace("{node}", nodeName, StringComparison.Ordinal);
 }
 
 /// <summary>The <c>node:</c> section.</summary>

@@ -1,0 +1,85 @@
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Dataplane.Config;
+
+/// <summary>
+/// Reads a node's YAML config (see examples/node.yaml) into a validated <see cref="NodeConfig"/>. It walks
+/// YamlDotNet's representation model rather than deserializing into classes, because that is where line and
+/// column marks survive: every error points at the key or value to fix, and all of them are reported at once.
+/// </summary>
+public static partial class NodeConfigLoader
+{
+    /// <summary>Reads and parses the file at <paramref name="path"/>; an unreadable file is one error naming the path.</summary>
+    public static ConfigResult Load(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            return ConfigResult.Failure([new ConfigError(path, 0, 0, "", $"cannot read the config file: {e.Message}")]);
+        }
+
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses <paramref name="yamlText"/>; <paramref name="sourceName"/> labels errors and becomes <see cref="NodeConfig.Source"/>.</summary>
+    public static ConfigResult Parse(string yamlText, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(yamlText);
+        ArgumentNullException.ThrowIfNull(sourceName);
+        var reader = new ConfigReader(sourceName);
+        var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(yamlText));
+        var parser = new AliasCheckingParser(new Parser(scanner));
+        try
+        {
+            stream.Load(parser);
+        }
+        catch (AnchorNotFoundException) when (parser.UndefinedAlias is { } alias)
+        {
+            reader.Error(alias.Start, "", $"YAML syntax error: alias '*{alias.Value}' names no anchor defined before it");
+            return ConfigResult.Failure(reader.SortedErrors());
+        }
+        catch (YamlException e)
+        {
+            // Some scanner errors carry no position (both marks at index 0); where the scanner stopped is then the best clue.
+            Mark at = e.Start.Index == 0 && e.End.Index == 0 ? scanner.CurrentPosition : e.Start;
+            reader.Error(at, "", $"YAML syntax error: {SyntaxProblem(e)}");
+            return ConfigResult.Failure(reader.SortedErrors());
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException)
+        {
+            // YamlDotNet 16.3's scanner can fail this way on an unclosed flow collection ("name: [a, b" then more keys).
+            reader.Error(scanner.CurrentPosition, "", "YAML syntax error: the parser could not continue here (an unclosed '[', '{' or quote above is the usual cause)");
+            return ConfigResult.Failure(reader.SortedErrors());
+        }
+
+        if (stream.Documents.Count == 0)
+        {
+            reader.Error(1, 1, "", "the file is empty: expected a mapping with at least a 'node:' section");
+            return ConfigResult.Failure(reader.SortedErrors());
+        }
+
+        if (stream.Documents.Count > 1)
+        {
+            reader.Error(stream.Documents[1].RootNode, "", $"expected one YAML document, found {stream.Documents.Count} (a line '---' starts a new document)");
+        }
+
+        NodeConfig? config = new NodeConfigParser(reader).Parse(stream.Documents[0].RootNode);
+        return config is not null && !reader.HasErrors
+            ? ConfigResult.Success(config with { Source = sourceName })
+            : ConfigResult.Failure(reader.SortedErrors());
+    }
+
+    /// <summary>YamlException messages start with "(Line: 3, Col: 5, Idx: 20) - (Line: ...): "; the error carries the mark already.</summary>
+    private static string SyntaxProblem(YamlException e) => MarkPrefix().Replace(e.Message, "");
+
+    [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\):\s*")]
+    private static partial Regex MarkPrefix();
+}

@@ -1,0 +1,258 @@
+using Dataplane.Packets;
+using YamlDotNet.RepresentationModel;
+
+namespace Dataplane.Config;
+
+/// <summary>
+/// The <c>services:</c> list: ClusterIP frontends and their endpoints. A frontend (cluster IP, protocol, port) must
+/// name one service only, or the service table would have to pick one silently.
+/// </summary>
+internal sealed partial class NodeConfigParser
+{
+    private static readonly string[] s_serviceKeys =
+        ["name", "clusterIp", "clusterIpV6", "sessionAffinity", "affinityTimeoutSeconds", "scheduler", "ports", "endpoints"];
+
+    private static readonly string[] s_portKeys = ["name", "protocol", "port", "targetPort", "nodePort"];
+    private static readonly string[] s_endpointKeys = ["ip", "weight", "terminating"];
+
+    private static readonly (string, SessionAffinity)[] s_affinities = [("None", SessionAffinity.None), ("ClientIP", SessionAffinity.ClientIP)];
+
+    private static readonly (string, Scheduler)[] s_schedulers =
+        [("maglev", Scheduler.Maglev), ("random", Scheduler.Random), ("roundrobin", Scheduler.RoundRobin), ("leastconn", Scheduler.LeastConn)];
+
+    private static readonly (string, L4Protocol)[] s_protocols = [("TCP", L4Protocol.Tcp), ("UDP", L4Protocol.Udp), ("SCTP", L4Protocol.Sctp)];
+
+    /// <summary>Kubernetes' default service-node-port-range.</summary>
+    private const int MinNodePort = 30000;
+    private const int MaxNodePort = 32767;
+
+    private List<ServiceConfig> ReadServices(ConfigMapping top)
+    {
+        var services = new List<ServiceConfig>();
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var frontends = new Dictionary<(IpAddress, L4Protocol, int), string>();
+        var nodePorts = new Dictionary<(L4Protocol, int), string>();
+        foreach ((YamlNode item, string path) in top.Sequence("services"))
+        {
+            if (_reader.Mapping(item, path, s_serviceKeys) is not { } m)
+            {
+                continue;
+            }
+
+            string? name = m.String("name", required: true);
+            if (name is not null)
+            {
+                if (NameRules.DnsLabelProblem(name) is { } problem)
+                {
+                    m.Error("name", problem);
+                }
+                else if (!names.TryAdd(name, m.PathOf("name")))
+                {
+                    m.Error("name", Duplicate(name, names[name]));
+                }
+            }
+
+            Ip4Address? clusterIp = m.Ip4("clusterIp", v6Key: "clusterIpV6");
+            if (clusterIp is { } vip && ClusterIpProblem(vip) is { } vipProblem)
+            {
+                m.Error("clusterIp", vipProblem);
+            }
+
+            Ip6Address? clusterIp6 = m.Ip6("clusterIpV6", v4Key: "clusterIp");
+            if (clusterIp6 is { } vip6 && ClusterIpV6Problem(vip6) is { } vip6Problem)
+            {
+                m.Error("clusterIpV6", vip6Problem);
+            }
+
+            bool hasV4 = m.Has("clusterIp");
+            bool hasV6 = m.Has("clusterIpV6");
+            if (!hasV4 && !hasV6)
+            {
+                _reader.Error(m.Node, path, "a service needs clusterIp, clusterIpV6 or both");
+            }
+
+            SessionAffinity affinity = m.Choice("sessionAffinity", s_affinities, SessionAffinity.None);
+
+            // Kubernetes' own default and upper bound (3 hours, 1 day). Only ClientIP reads it; it is accepted with
+            // None too, as the Kubernetes API does, so switching affinity on and off is a one-line change.
+            int affinityTimeout = m.Int("affinityTimeoutSeconds", 1, 86400, 10800);
+            Scheduler scheduler = m.Choice("scheduler", s_schedulers, Scheduler.Maglev);
+
+            IpAddress?[] vips = [clusterIp, clusterIp6];
+            List<ServicePortConfig> ports = ReadServicePorts(m, vips, frontends, nodePorts);
+            List<EndpointConfig> endpoints = ReadEndpoints(m, hasV4, hasV6);
+            if (name is not null)
+            {
+                services.Add(new ServiceConfig(name, clusterIp, clusterIp6, affinity, affinityTimeout, scheduler, ports, endpoints));
+            }
+        }
+
+        return services;
+    }
+
+    private List<ServicePortConfig> ReadServicePorts(
+        ConfigMapping service,
+        IpAddress?[] vips,
+        Dictionary<(IpAddress, L4Protocol, int), string> frontends,
+        Dictionary<(L4Protocol, int), string> nodePorts)
+    {
+        var ports = new List<ServicePortConfig>();
+        if (service.Value("ports", required: true) is YamlSequenceNode { Children.Count: 0 })
+        {
+            service.Error("ports", "a service needs at least one port");
+        }
+
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var local = new Dictionary<(L4Protocol, int), string>();
+        foreach ((YamlNode item, string path) in service.Sequence("ports"))
+        {
+            if (_reader.Mapping(item, path, s_portKeys) is not { } m)
+            {
+                continue;
+            }
+
+            string? name = m.String("name");
+            if (name is not null)
+            {
+                if (NameRules.DnsLabelProblem(name) is { } problem)
+                {
+                    m.Error("name", problem);
+                }
+                else if (!names.TryAdd(name, m.PathOf("name")))
+                {
+                    m.Error("name", Duplicate(name, names[name]));
+                }
+            }
+
+            L4Protocol protocol = m.Choice("protocol", s_protocols, L4Protocol.Tcp);
+            int? port = m.Int("port", 1, 65535, required: true);
+            int? targetPort = m.Int("targetPort", 1, 65535, required: false) ?? port;
+            int? nodePort = m.Int("nodePort", MinNodePort, MaxNodePort, required: false);
+
+            if (port is { } p)
+            {
+                string frontend = $"{ProtocolName(protocol)}/{p}";
+                if (!local.TryAdd((protocol, p), path))
+                {
+                    m.Error("port", $"{frontend} is a duplicate of {local[(protocol, p)]}");
+                }
+                else
+                {
+                    foreach (IpAddress? vip in vips)
+                    {
+                        if (vip is { } address && !frontends.TryAdd((address, protocol, p), path))
+                        {
+                            m.Error("port", $"{address} {frontend} is already served by {frontends[(address, protocol, p)]}");
+                        }
+                    }
+                }
+            }
+
+            if (nodePort is { } np && !nodePorts.TryAdd((protocol, np), m.PathOf("nodePort")))
+            {
+                m.Error("nodePort", $"{ProtocolName(protocol)}/{np} is already used by {nodePorts[(protocol, np)]}");
+            }
+
+            if (port is not null && targetPort is not null)
+            {
+                ports.Add(new ServicePortConfig(name, protocol, (ushort)port.Value, (ushort)targetPort.Value, (ushort?)nodePort));
+            }
+        }
+
+        return ports;
+    }
+
+    private List<EndpointConfig> ReadEndpoints(ConfigMapping service, bool hasV4, bool hasV6)
+    {
+        var endpoints = new List<EndpointConfig>();
+        var ips = new Dictionary<IpAddress, string>();
+        foreach ((YamlNode item, string path) in service.Sequence("endpoints"))
+        {
+            if (_reader.Mapping(item, path, s_endpointKeys) is not { } m)
+            {
+                continue;
+            }
+
+            IpAddress? ip = m.Ip("ip", required: true);
+            if (ip is { } address)
+            {
+                if (EndpointProblem(address, hasV4, hasV6) is { } problem)
+                {
+                    m.Error("ip", problem);
+                }
+                else if (!ips.TryAdd(address, m.PathOf("ip")))
+                {
+                    m.Error("ip", Duplicate(address, ips[address]));
+                }
+            }
+
+            // No 0: an endpoint that should get no new flows is marked terminating (or left out), as in an EndpointSlice.
+            int weight = m.Int("weight", 1, 256, 1);
+            bool terminating = m.Bool("terminating", false);
+            if (ip is not null)
+            {
+                endpoints.Add(new EndpointConfig(ip.Value, weight, terminating));
+            }
+        }
+
+        return endpoints;
+    }
+
+    private string? ClusterIpProblem(Ip4Address vip)
+    {
+        if (vip.IsZero || vip.IsMulticast || vip.IsLimitedBroadcast)
+        {
+            return $"'{vip}' is not a unicast address";
+        }
+
+        if (_podCidr is { } podCidr && podCidr.Contains(vip))
+        {
+            return $"'{vip}' is inside node.podCidr {podCidr}: cluster IPs come from the service range, not the pod range";
+        }
+
+        if (vip == _uplinkIp)
+        {
+            return $"'{vip}' is node.uplink.ip";
+        }
+
+        // The gateway is inside podCidr, so only a missing podCidr leaves this to catch.
+        return vip == _gateway ? $"'{vip}' is node.gatewayIp" : null;
+    }
+
+    private string? ClusterIpV6Problem(Ip6Address vip)
+    {
+        if (vip.IsZero || vip.IsMulticast)
+        {
+            return $"'{vip}' is not a unicast address";
+        }
+
+        if (_podCidrV6 is { } podCidr6 && podCidr6.Contains(vip))
+        {
+            return $"'{vip}' is inside node.podCidrV6 {podCidr6}: cluster IPs come from the service range, not the pod range";
+        }
+
+        if (vip == _uplinkIpV6)
+        {
+            return $"'{vip}' is node.uplink.ipV6";
+        }
+
+        return vip == _gatewayV6 ? $"'{vip}' is node.gatewayIpV6" : null;
+    }
+
+    private static string? EndpointProblem(IpAddress address, bool hasV4, bool hasV6)
+    {
+        if (address.IsV4 ? address.V4.IsZero || address.V4.IsMulticast || address.V4.IsLimitedBroadcast : address.V6.IsZero || address.V6.IsMulticast)
+        {
+            return $"'{address}' is not a unicast address";
+        }
+
+        if (address.IsV4 && !hasV4)
+        {
+            return $"'{address}' is IPv4 but the service has no clusterIp";
+        }
+
+        return !address.IsV4 && !hasV6 ? $"'{address}' is IPv6 but the service has no clusterIpV6" : null;
+    }
+
+    private static string ProtocolName(L4Protocol protocol) => protocol.ToString().ToUpperInvariant();
+}

@@ -1,0 +1,89 @@
+namespace Dataplane.Config;
+
+/// <summary>The optional <c>conntrack:</c> and <c>dataplane:</c> sections: numbers with ranges and defaults.</summary>
+internal sealed partial class NodeConfigParser
+{
+    private static readonly string[] s_conntrackKeys = ["maxEntries", "timeouts"];
+
+    private static readonly string[] s_timeoutKeys =
+    [
+        "tcpEstablished", "tcpSynSent", "tcpSynRecv", "tcpFinWait", "tcpCloseWait", "tcpLastAck", "tcpTimeWait", "tcpClose", "udp", "udpStream", "icmp",
+    ];
+
+    private static readonly string[] s_dataplaneKeys =
+        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket"];
+
+    /// <summary>The most seconds whose milliseconds still fit an int (about 24.8 days), so an engine may keep timeouts as int ms.</summary>
+    private const int MaxTimeoutSeconds = 2147483;
+
+    private ConntrackConfig ReadConntrack(ConfigMapping top)
+    {
+        ConntrackConfig defaults = ConntrackConfig.Default;
+        if (top.Mapping("conntrack", s_conntrackKeys) is not { } m)
+        {
+            return defaults;
+        }
+
+        // The table is fixed-size and preallocated, so the cap stops a typo from allocating gigabytes.
+        int maxEntries = m.Int("maxEntries", 1024, 64 << 20, defaults.MaxEntries);
+
+        ConntrackTimeouts d = defaults.Timeouts;
+        if (m.Mapping("timeouts", s_timeoutKeys) is not { } t)
+        {
+            return new ConntrackConfig(maxEntries, d);
+        }
+
+        var timeouts = new ConntrackTimeouts(
+            TcpEstablished: Timeout(t, "tcpEstablished", d.TcpEstablished),
+            TcpSynSent: Timeout(t, "tcpSynSent", d.TcpSynSent),
+            TcpSynRecv: Timeout(t, "tcpSynRecv", d.TcpSynRecv),
+            TcpFinWait: Timeout(t, "tcpFinWait", d.TcpFinWait),
+            TcpCloseWait: Timeout(t, "tcpCloseWait", d.TcpCloseWait),
+            TcpLastAck: Timeout(t, "tcpLastAck", d.TcpLastAck),
+            TcpTimeWait: Timeout(t, "tcpTimeWait", d.TcpTimeWait),
+            TcpClose: Timeout(t, "tcpClose", d.TcpClose),
+            Udp: Timeout(t, "udp", d.Udp),
+            UdpStream: Timeout(t, "udpStream", d.UdpStream),
+            Icmp: Timeout(t, "icmp", d.Icmp));
+        return new ConntrackConfig(maxEntries, timeouts);
+    }
+
+    private static int Timeout(ConfigMapping timeouts, string key, int defaultValue) => timeouts.Int(key, 1, MaxTimeoutSeconds, defaultValue);
+
+    private DataplaneSettings ReadDataplane(ConfigMapping top)
+    {
+        DataplaneSettings d = DataplaneSettings.Default;
+        if (top.Mapping("dataplane", s_dataplaneKeys) is not { } m)
+        {
+            return d;
+        }
+
+        string controlSocket = m.String("controlSocket") ?? d.ControlSocket;
+        if (ControlSocketProblem(controlSocket) is { } problem)
+        {
+            m.Error("controlSocket", problem);
+        }
+
+        return new DataplaneSettings(
+            BatchSize: m.Int("batchSize", 1, 256, d.BatchSize),
+            Workers: m.Int("workers", 1, 64, d.Workers),
+            MacTableCapacity: m.Int("macTableCapacity", 16, 16 << 20, d.MacTableCapacity),
+            MacAgingSeconds: m.Int("macAgingSeconds", 1, 86400, d.MacAgingSeconds),
+            IcmpErrorsPerSecond: m.Int("icmpErrorsPerSecond", 0, 1_000_000, d.IcmpErrorsPerSecond),
+            IcmpErrorBurst: m.Int("icmpErrorBurst", 0, 1_000_000, d.IcmpErrorBurst),
+            ControlSocket: controlSocket);
+    }
+
+    private string? ControlSocketProblem(string path)
+    {
+        if (!path.StartsWith('/'))
+        {
+            return $"'{path}' must be an absolute path";
+        }
+
+        string expanded = NodeConfig.ExpandControlSocket(path, _nodeName ?? "");
+        return _nodeName is not null && System.Text.Encoding.UTF8.GetByteCount(expanded) > NameRules.MaxUnixSocketPath
+            ? $"'{expanded}' is longer than {NameRules.MaxUnixSocketPath} bytes, the limit for a unix socket path"
+            : null;
+    }
+}

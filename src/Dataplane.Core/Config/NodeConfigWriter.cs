@@ -1,0 +1,185 @@
+using System.Globalization;
+using System.Text;
+using Dataplane.Packets;
+
+namespace Dataplane.Config;
+
+/// <summary>
+/// Prints a <see cref="NodeConfig"/> as YAML that <see cref="NodeConfigLoader"/> reads back to the same values, with
+/// every default written out: what a <c>config show</c> command prints so an operator sees what the node really runs.
+/// Comments and key order of the original file are not kept; the representation model does not carry comments.
+/// </summary>
+public static class NodeConfigWriter
+{
+    public static string Write(NodeConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var w = new StringBuilder();
+        NodeSettings node = config.Node;
+        w.Append("node:\n");
+        Line(w, 1, "name", Text(node.Name));
+        Line(w, 1, "podCidr", Prefix(node.PodCidr));
+        if (node.PodCidrV6 is { } podCidrV6)
+        {
+            Line(w, 1, "podCidrV6", Prefix(podCidrV6));
+        }
+
+        Line(w, 1, "gatewayIp", node.GatewayIp.ToString());
+        if (node.GatewayIpV6 is { } gatewayV6)
+        {
+            Line(w, 1, "gatewayIpV6", Ip6(gatewayV6));
+        }
+
+        Line(w, 1, "mac", node.Mac.ToString());
+        Line(w, 1, "mtu", Int(node.Mtu));
+        if (node.Uplink is { } uplink)
+        {
+            w.Append("  uplink:\n");
+            Line(w, 2, "interface", Text(uplink.Interface));
+            Line(w, 2, "ip", $"{uplink.Ip}/{Int(uplink.PrefixLength)}");
+            if (uplink.IpV6 is { } ipV6)
+            {
+                Line(w, 2, "ipV6", Text($"{ipV6}/{Int(uplink.PrefixLengthV6)}"));
+            }
+
+            Line(w, 2, "mac", uplink.Mac.ToString());
+            Line(w, 2, "mtu", Int(uplink.Mtu));
+        }
+
+        List(w, 0, "pods", config.Pods, static (w, pod) =>
+        {
+            Item(w, 2, "name", Text(pod.Name));
+            Line(w, 2, "ip", pod.Ip.ToString());
+            if (pod.IpV6 is { } ipV6)
+            {
+                Line(w, 2, "ipV6", Ip6(ipV6));
+            }
+
+            Line(w, 2, "mac", pod.Mac.ToString());
+            if (pod.Netns is { } netns)
+            {
+                Line(w, 2, "netns", Text(netns));
+            }
+        });
+
+        List(w, 0, "routes", config.Routes, static (w, route) =>
+        {
+            Item(w, 2, "cidr", Prefix(route.Cidr));
+            Line(w, 2, "via", Ip(route.Via));
+            if (route.ViaMac is { } viaMac)
+            {
+                Line(w, 2, "viaMac", viaMac.ToString());
+            }
+        });
+
+        List(w, 0, "services", config.Services, static (w, service) =>
+        {
+            Item(w, 2, "name", Text(service.Name));
+            if (service.ClusterIp is { } clusterIp)
+            {
+                Line(w, 2, "clusterIp", clusterIp.ToString());
+            }
+
+            if (service.ClusterIpV6 is { } clusterIpV6)
+            {
+                Line(w, 2, "clusterIpV6", Ip6(clusterIpV6));
+            }
+
+            Line(w, 2, "sessionAffinity", service.SessionAffinity == SessionAffinity.ClientIP ? "ClientIP" : "None");
+            Line(w, 2, "affinityTimeoutSeconds", Int(service.AffinityTimeoutSeconds));
+            Line(w, 2, "scheduler", service.Scheduler.ToString().ToLowerInvariant());
+            List(w, 2, "ports", service.Ports, static (w, port) =>
+            {
+                // A port's name is optional, so the item starts with the one key every port has.
+                Item(w, 4, "protocol", port.Protocol.ToString().ToUpperInvariant());
+                if (port.Name is { } name)
+                {
+                    Line(w, 4, "name", Text(name));
+                }
+
+                Line(w, 4, "port", Int(port.Port));
+                Line(w, 4, "targetPort", Int(port.TargetPort));
+                if (port.NodePort is { } nodePort)
+                {
+                    Line(w, 4, "nodePort", Int(nodePort));
+                }
+            });
+            List(w, 2, "endpoints", service.Endpoints, static (w, endpoint) =>
+            {
+                Item(w, 4, "ip", Ip(endpoint.Ip));
+                Line(w, 4, "weight", Int(endpoint.Weight));
+                Line(w, 4, "terminating", endpoint.Terminating ? "true" : "false");
+            });
+        });
+
+        ConntrackTimeouts t = config.Conntrack.Timeouts;
+        w.Append("conntrack:\n");
+        Line(w, 1, "maxEntries", Int(config.Conntrack.MaxEntries));
+        w.Append("  timeouts:\n");
+        Line(w, 2, "tcpEstablished", Int(t.TcpEstablished));
+        Line(w, 2, "tcpSynSent", Int(t.TcpSynSent));
+        Line(w, 2, "tcpSynRecv", Int(t.TcpSynRecv));
+        Line(w, 2, "tcpFinWait", Int(t.TcpFinWait));
+        Line(w, 2, "tcpCloseWait", Int(t.TcpCloseWait));
+        Line(w, 2, "tcpLastAck", Int(t.TcpLastAck));
+        Line(w, 2, "tcpTimeWait", Int(t.TcpTimeWait));
+        Line(w, 2, "tcpClose", Int(t.TcpClose));
+        Line(w, 2, "udp", Int(t.Udp));
+        Line(w, 2, "udpStream", Int(t.UdpStream));
+        Line(w, 2, "icmp", Int(t.Icmp));
+
+        DataplaneSettings d = config.Dataplane;
+        w.Append("dataplane:\n");
+        Line(w, 1, "batchSize", Int(d.BatchSize));
+        Line(w, 1, "workers", Int(d.Workers));
+        Line(w, 1, "macTableCapacity", Int(d.MacTableCapacity));
+        Line(w, 1, "macAgingSeconds", Int(d.MacAgingSeconds));
+        Line(w, 1, "icmpErrorsPerSecond", Int(d.IcmpErrorsPerSecond));
+        Line(w, 1, "icmpErrorBurst", Int(d.IcmpErrorBurst));
+        Line(w, 1, "controlSocket", Text(d.ControlSocket));
+        return w.ToString();
+    }
+
+    private static void Line(StringBuilder w, int depth, string key, string value)
+        => w.Append(' ', depth * 2).Append(key).Append(": ").Append(value).Append('\n');
+
+    /// <summary>The first key of a list item, behind its "- "; the item's other keys are written at the same <paramref name="depth"/>.</summary>
+    private static void Item(StringBuilder w, int depth, string key, string value)
+        => w.Append(' ', (depth * 2) - 2).Append("- ").Append(key).Append(": ").Append(value).Append('\n');
+
+    private static void List<T>(StringBuilder w, int depth, string key, IReadOnlyList<T> items, Action<StringBuilder, T> writeItem)
+    {
+        w.Append(' ', depth * 2).Append(key).Append(items.Count == 0 ? ": []\n" : ":\n");
+        foreach (T item in items)
+        {
+            writeItem(w, item);
+        }
+    }
+
+    private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    // IPv6 text can end in "::", and a plain scalar ending in ':' would read as a mapping key, so it is always quoted.
+    private static string Ip6(Ip6Address address) => Text(address.ToString());
+
+    private static string Ip(IpAddress address) => address.IsV4 ? address.ToString() : Ip6(address.V6);
+
+    private static string Prefix(IpPrefix prefix) => prefix.IsV4 ? prefix.ToString() : Text(prefix.ToString());
+
+    /// <summary>A YAML double-quoted scalar: free-form strings may hold anything YAML gives meaning to ('{', '#', ': ').</summary>
+    private static string Text(string value)
+    {
+        var quoted = new StringBuilder(value.Length + 2).Append('"');
+        foreach (char c in value)
+        {
+            _ = c switch
+            {
+                '"' => quoted.Append("\\\""),
+                '\\' => quoted.Append("\\\\"),
+                < ' ' or '\u007f' => quoted.Append(CultureInfo.InvariantCulture, $"\\x{(int)c:x2}"),
+                _ => quoted.Append(c),
+            };
+        }
+
+        return quoted.Append('"').ToString();
+    }
+}
