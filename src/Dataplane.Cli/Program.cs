@@ -1,1 +1,10 @@
-return 0;
+using System.CommandLine;
+using Dataplane.Cli.Commands;
+
+var root = new RootCommand("A userspace Kubernetes node dataplane: bridging, routing, service load balancing and conntrack in one pipeline.")
+{
+    ReplayCommand.Create(),
+    DemoCommand.Create(),
+};
+
+return root.Parse(args).Invoke();

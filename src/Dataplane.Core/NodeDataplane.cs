@@ -1,4 +1,5 @@
 using Dataplane.Config;
+using Dataplane.Conntrack;
 using Dataplane.Nodes;
 using Dataplane.Packets;
 using Dataplane.Pipeline;
@@ -16,7 +17,7 @@ public sealed class NodeDataplane
     /// <summary>Stage order; every stage only sends to stages after it.</summary>
     public static readonly IReadOnlyList<string> StageOrder =
     [
-        "ethernet-input", "arp-input", "ip4-input", "ip6-input", "source-guard", "arp", "ndp", "bridge",
+        "ethernet-input", "arp-input", "ip4-input", "ip6-input", "source-guard", "arp", "ndp", "conntrack", "bridge",
         "ip4-lookup", "ip6-lookup", "ip-local", "icmp-error", "interface-output",
     ];
 
@@ -51,6 +52,22 @@ public sealed class NodeDataplane
         Adjacencies = new AdjacencyTable(capacity: 16 + ports.Count + config.Routes.Count);
         Fib = new Fib(ip4GroupCapacity: 1024, ip6NodeCapacity: 4096);
         BuildRoutes();
+
+        Services = new ServiceTable();
+        Timeouts = new ConntrackTimeoutTable(config.Conntrack.Timeouts);
+        Conntrack = new ConntrackTable(config.Conntrack.MaxEntries, node.GatewayIp, node.GatewayIpV6 is { } g6 ? g6 : default(IpAddress))
+        {
+            ServiceFlowEnded = flow => Services.ReleaseConnection(
+                new ServiceKey(flow.Original.Destination, (L4Protocol)flow.Original.Protocol, flow.Original.DestinationPort), flow.BackendId),
+        };
+        foreach (ServiceConfig service in config.Services)
+        {
+            ServiceUpdate update = ApplyService(service);
+            if (!update.Succeeded)
+            {
+                throw new InvalidOperationException($"{config.Source}: service {service.Name}: {string.Join("; ", update.Errors)}");
+            }
+        }
     }
 
     public NodeConfig Config { get; }
@@ -67,6 +84,32 @@ public sealed class NodeDataplane
 
     public Fib Fib { get; }
 
+    public ServiceTable Services { get; }
+
+    public ConntrackTable Conntrack { get; }
+
+    public ConntrackTimeoutTable Timeouts { get; }
+
+    /// <summary>
+    /// Adds or replaces one service. Flows of endpoints it no longer has are removed from conntrack at once,
+    /// TCP and UDP alike, so clients re-balance instead of black-holing (the stale UDP conntrack bug);
+    /// flows of endpoints that stay, terminating ones included, are untouched.
+    /// </summary>
+    public ServiceUpdate ApplyService(ServiceConfig service)
+    {
+        ServiceUpdate update = Services.Apply(service);
+        FlushRemovedBackends(update);
+        return update;
+    }
+
+    /// <summary>Removes a service and every flow it balanced.</summary>
+    public ServiceUpdate RemoveService(string name)
+    {
+        ServiceUpdate update = Services.Remove(name);
+        FlushRemovedBackends(update);
+        return update;
+    }
+
     public bool TryGetPort(string name, out Port port) => _portsByName.TryGetValue(name, out port!);
 
     /// <summary>A graph of fresh stages (their own counters) over the shared tables, for one worker.</summary>
@@ -79,9 +122,10 @@ public sealed class NodeDataplane
             new ArpInput(),
             new Ip4Input(),
             new Ip6Input(),
-            new SourceGuard(Ports, "bridge"),
+            new SourceGuard(Ports, "conntrack"),
             new Arp(Ports, Local, Adjacencies, MacTable),
             new Ndp(Ports, Local, Adjacencies),
+            new Nodes.Conntrack(Conntrack, Services, Timeouts, Local),
             new Bridge(Ports, Local, MacTable),
             new Ip4Lookup(Ports, Local, Fib, Adjacencies),
             new Ip6Lookup(Ports, Local, Fib, Adjacencies),
@@ -138,6 +182,20 @@ public sealed class NodeDataplane
         {
             int adjacency = Adjacencies.AddNextHop(route.Via, Uplink!.Id, route.ViaMac);
             AddRoute(route.Cidr, adjacency);
+        }
+    }
+
+    private void FlushRemovedBackends(ServiceUpdate update)
+    {
+        foreach (RemovedBackend removed in update.RemovedBackends)
+        {
+            ServiceKey frontend = removed.Frontend;
+            Ip6Address backend = removed.Ip.Bits;
+            Ip6Address vip = frontend.Vip.Bits;
+            Conntrack.RemoveWhere(flow => (flow.Flags & FlowFlags.Service) != 0
+                && flow.NatHi == backend.Hi && flow.NatLo == backend.Lo && flow.NatPort == removed.Port
+                && flow.Original.DestinationHi == vip.Hi && flow.Original.DestinationLo == vip.Lo
+                && flow.Original.DestinationPort == frontend.Port && flow.Original.Protocol == (byte)frontend.Protocol);
         }
     }
 

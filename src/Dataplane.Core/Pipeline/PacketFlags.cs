@@ -33,4 +33,10 @@ public enum PacketFlags : ushort
 
     /// <summary>Conntrack rewrote this packet's addresses or ports.</summary>
     Natted = 1 << 9,
+
+    /// <summary>
+    /// The L4 checksum is left for the receiver's offload to finish (virtio CHECKSUM_PARTIAL): the field holds
+    /// the folded pseudo-header sum, not a checksum, and is updated as such.
+    /// </summary>
+    ChecksumPartial = 1 << 10,
 }

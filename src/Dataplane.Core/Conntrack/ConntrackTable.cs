@@ -1,0 +1,452 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Dataplane.Packets;
+
+namespace Dataplane.Conntrack;
+
+public enum InsertResult : byte
+{
+    /// <summary>A new entry was created.</summary>
+    Inserted,
+
+    /// <summary>A live entry for this tuple already existed (another packet of the flow won the race); it is returned.</summary>
+    Existing,
+
+    /// <summary>No free entry or index slot: the new flow is refused (counted); existing flows are untouched.</summary>
+    Full,
+
+    /// <summary>The reply tuple is taken by another flow and no free source port could be found.</summary>
+    Clash,
+}
+
+/// <summary>
+/// Connection tracking (nf_conntrack's job): every tracked flow findable from either direction in O(1), with
+/// its NAT translation and state. Fixed capacity, never grows; a full table refuses new flows (counted by the
+/// caller) while existing ones keep flowing. Expiry is lazy (a dead entry is a miss) plus an incremental
+/// sweep of a few buckets per batch, so there is never a stop-the-world scan.
+/// <para>
+/// Layout after VPP's lbhash and Katran's LRU: an index of 64-byte buckets, each 7 slots plus a control word,
+/// where a slot packs a 32-bit hash signature, the entry number and the direction into one ulong; entries
+/// (80 bytes) live in a separate array. A lookup usually touches one index line and one entry line. The
+/// control word counts keys that overflowed past this bucket (F14's scheme), so a miss stops at the first
+/// bucket nobody overflowed from instead of probing further.
+/// </para>
+/// <para>
+/// Concurrency: lookups take no lock. Inserts and removals serialize on one lock (once per new or ending flow,
+/// never per packet). A slot is published with one 64-bit store after its entry is complete, and an entry's
+/// <see cref="FlowEntry.Version"/> is odd while it is rewritten, so a reader racing a reuse sees a miss, never
+/// another flow's translation.
+/// </para>
+/// </summary>
+public sealed class ConntrackTable
+{
+    private const int SlotsPerBucket = 8;
+    private const int MaxProbe = 32;
+
+    private readonly FlowEntry[] _entries;
+    private readonly ulong[] _index;
+    private readonly int _bucketMask;
+    private readonly int[] _free;
+    private readonly Lock _writeLock = new();
+    private readonly IpAddress _hairpin4;
+    private readonly IpAddress _hairpin6;
+    private int _freeCount;
+    private int _sweepCursor;
+
+    /// <param name="maxEntries">Flows the table holds.</param>
+    /// <param name="hairpinSource4">Source that hairpinned IPv4 flows are rewritten to (the gateway).</param>
+    /// <param name="hairpinSource6">Same for IPv6 (the gateway's IPv6, or unspecified).</param>
+    public ConntrackTable(int maxEntries, IpAddress hairpinSource4, IpAddress hairpinSource6)
+    {
+        // Two keys per flow at a load of at most 2/3 of the 7 usable slots per bucket.
+        long buckets = (long)BitOperations.RoundUpToPowerOf2((ulong)Math.Max(16, (maxEntries * 2L * 3 / 2 / 7) + 1));
+        _entries = new FlowEntry[maxEntries];
+        _index = GC.AllocateArray<ulong>((int)(buckets * SlotsPerBucket), pinned: false);
+        _bucketMask = (int)buckets - 1;
+        _free = new int[maxEntries];
+        for (int i = 0; i < maxEntries; i++)
+        {
+            _free[i] = maxEntries - 1 - i;
+        }
+
+        _freeCount = maxEntries;
+        _hairpin4 = hairpinSource4;
+        _hairpin6 = hairpinSource6;
+    }
+
+    public int Capacity => _entries.Length;
+
+    /// <summary>Called (under the table's write lock) for each removed service flow, so leastconn can release the backend.</summary>
+    public Action<FlowEntry>? ServiceFlowEnded { get; set; }
+
+    public int Count => Capacity - Volatile.Read(ref _freeCount);
+
+    /// <summary>Bytes held by entries and index together.</summary>
+    public long MemoryBytes => ((long)_entries.Length * Unsafe.SizeOf<FlowEntry>()) + ((long)_index.Length * sizeof(ulong)) + ((long)_free.Length * sizeof(int));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref FlowEntry Entry(int index) => ref _entries[index];
+
+    /// <summary>
+    /// Finds the live entry for a packet's tuple. <paramref name="reply"/> says whether the tuple is the flow's
+    /// reply direction. An expired entry is a miss.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryLookup(in FlowKey key, long now, out int entry, out bool reply)
+    {
+        if (Find(in key, key.Hash(), out entry, out reply) && Volatile.Read(ref _entries[entry].Expires) > now)
+        {
+            return true;
+        }
+
+        entry = -1;
+        return false;
+    }
+
+    /// <summary>The tuple packets of the reply direction carry: from the (translated) destination back to the (translated) source.</summary>
+    public FlowKey ReplyKey(in FlowEntry e)
+    {
+        bool v4 = e.Original.SourceHi == 0 && (e.Original.SourceLo >> 32) == 0xFFFF;
+        IpAddress replyDestination = (e.Flags & FlowFlags.SnatAddress) != 0
+            ? (v4 ? _hairpin4 : _hairpin6)
+            : new IpAddress(new Ip6Address(e.Original.SourceHi, e.Original.SourceLo));
+        return new FlowKey
+        {
+            SourceHi = e.NatHi,
+            SourceLo = e.NatLo,
+            DestinationHi = replyDestination.Bits.Hi,
+            DestinationLo = replyDestination.Bits.Lo,
+            SourcePort = e.NatPort,
+            DestinationPort = (e.Flags & FlowFlags.SnatPort) != 0 ? e.SnatPort : e.Original.SourcePort,
+            Protocol = e.Original.Protocol,
+        };
+    }
+
+    /// <summary>
+    /// Inserts the flow described by <paramref name="flow"/> (its <see cref="FlowEntry.Original"/> is the key)
+    /// unless a live entry for that tuple exists, in which case that one is returned: two packets of one new
+    /// UDP flow processed together end on one entry, not two (the kernel's insert race, kubernetes#56903).
+    /// When the reply tuple is taken and <paramref name="allowPortRemap"/>, a free source port is chosen and
+    /// the flow is source-port translated, as nf_nat's get_unique_tuple does.
+    /// </summary>
+    public InsertResult FindOrInsert(in FlowEntry flow, long now, bool allowPortRemap, out int entry, out bool reply)
+    {
+        ulong hash = flow.Original.Hash();
+        lock (_writeLock)
+        {
+            if (Find(in flow.Original, hash, out entry, out reply))
+            {
+                if (_entries[entry].Expires > now)
+                {
+                    return InsertResult.Existing;
+                }
+
+                RemoveLocked(entry);
+            }
+
+            reply = false;
+            if (_freeCount == 0 && SweepLocked(now, 64) == 0)
+            {
+                entry = -1;
+                return InsertResult.Full;
+            }
+
+            FlowEntry candidate = flow;
+            FlowKey replyKey = ReplyKey(in candidate);
+            if (!ReplyKeyFree(ref candidate, ref replyKey, now, allowPortRemap))
+            {
+                entry = -1;
+                return InsertResult.Clash;
+            }
+
+            entry = _free[--_freeCount];
+            ref FlowEntry e = ref _entries[entry];
+            uint version = e.Version | 1;
+            Volatile.Write(ref e.Version, version);
+            candidate.Version = version;
+            e = candidate;
+            Volatile.Write(ref e.Version, version + 1);
+
+            if (!TryPublish(hash, entry, reply: false))
+            {
+                Release(entry, ended: false);
+                entry = -1;
+                return InsertResult.Full;
+            }
+
+            if (!TryPublish(replyKey.Hash(), entry, reply: true))
+            {
+                Unpublish(hash, entry, reply: false);
+                Release(entry, ended: false);
+                entry = -1;
+                return InsertResult.Full;
+            }
+
+            return InsertResult.Inserted;
+        }
+    }
+
+    /// <summary>Removes an entry (a flow that ended or was flushed).</summary>
+    public void Remove(int entry)
+    {
+        lock (_writeLock)
+        {
+            RemoveLocked(entry);
+        }
+    }
+
+    /// <summary>Removes every live entry matching <paramref name="match"/> (endpoint or service removal). Returns how many.</summary>
+    public int RemoveWhere(Func<FlowEntry, bool> match)
+    {
+        int removed = 0;
+        lock (_writeLock)
+        {
+            for (int b = 0; b <= _bucketMask; b++)
+            {
+                int start = b * SlotsPerBucket;
+                for (int s = start + 1; s < start + SlotsPerBucket; s++)
+                {
+                    ulong slot = _index[s];
+                    if (slot != 0 && (slot & 1) == 0 && match(_entries[EntryOf(slot)]))
+                    {
+                        RemoveLocked(EntryOf(slot));
+                        removed++;
+                    }
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Frees expired entries in the next <paramref name="buckets"/> index buckets (a cursor walks the whole index
+    /// over successive calls). Workers call it once per batch; the daemon's timer calls it when idle.
+    /// </summary>
+    public int Sweep(long now, int buckets)
+    {
+        lock (_writeLock)
+        {
+            return SweepLocked(now, buckets);
+        }
+    }
+
+    /// <summary>Live entries, for `ctl conntrack`. Allocates; control plane only.</summary>
+    public List<(int Index, FlowEntry Entry)> Snapshot(long now)
+    {
+        var result = new List<(int, FlowEntry)>();
+        lock (_writeLock)
+        {
+            for (int i = 0; i < _index.Length; i++)
+            {
+                ulong slot = _index[i];
+                if (i % SlotsPerBucket != 0 && slot != 0 && (slot & 1) == 0)
+                {
+                    int entry = EntryOf(slot);
+                    if (_entries[entry].Expires > now)
+                    {
+                        result.Add((entry, _entries[entry]));
+                    }
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private int SweepLocked(long now, int buckets)
+    {
+        int removed = 0;
+        for (int n = 0; n < buckets; n++)
+        {
+            int start = _sweepCursor * SlotsPerBucket;
+            _sweepCursor = (_sweepCursor + 1) & _bucketMask;
+            for (int s = start + 1; s < start + SlotsPerBucket; s++)
+            {
+                ulong slot = _index[s];
+                if (slot != 0 && (slot & 1) == 0 && _entries[EntryOf(slot)].Expires <= now)
+                {
+                    RemoveLocked(EntryOf(slot));
+                    removed++;
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Makes sure no live flow already owns the reply tuple. On a clash, tries source ports from a hash-chosen
+    /// start in the ephemeral range (32768-60999, Linux's default ip_local_port_range).
+    /// </summary>
+    private bool ReplyKeyFree(ref FlowEntry candidate, ref FlowKey replyKey, long now, bool allowPortRemap)
+    {
+        if (IsFree(in replyKey, now))
+        {
+            return true;
+        }
+
+        if (!allowPortRemap || candidate.Original.Protocol is not (IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp))
+        {
+            return false;
+        }
+
+        const int First = 32768, Count = 60999 - 32768 + 1;
+        int start = (int)(candidate.Original.Hash() % Count);
+        for (int attempt = 0; attempt < 128; attempt++)
+        {
+            ushort port = (ushort)(First + ((start + (attempt * 7919)) % Count));
+            replyKey.DestinationPort = port;
+            if (IsFree(in replyKey, now))
+            {
+                candidate.SnatPort = port;
+                candidate.Flags |= FlowFlags.SnatPort;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>True when no live flow owns <paramref name="key"/>; a dead owner is removed so the key is not published twice.</summary>
+    private bool IsFree(in FlowKey key, long now)
+    {
+        if (!Find(in key, key.Hash(), out int owner, out _))
+        {
+            return true;
+        }
+
+        if (_entries[owner].Expires > now)
+        {
+            return false;
+        }
+
+        RemoveLocked(owner);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Find(in FlowKey key, ulong hash, out int entry, out bool reply)
+    {
+        uint signature = (uint)(hash >> 32);
+        int bucket = (int)hash & _bucketMask;
+        for (int probe = 0; probe < MaxProbe; probe++)
+        {
+            int start = bucket * SlotsPerBucket;
+            for (int s = start + 1; s < start + SlotsPerBucket; s++)
+            {
+                ulong slot = Volatile.Read(ref _index[s]);
+                if ((uint)(slot >> 32) == signature && slot != 0 && Matches(slot, in key))
+                {
+                    entry = EntryOf(slot);
+                    reply = (slot & 1) != 0;
+                    return true;
+                }
+            }
+
+            if (Volatile.Read(ref _index[start]) == 0)
+            {
+                break;
+            }
+
+            bucket = (bucket + 1) & _bucketMask;
+        }
+
+        entry = -1;
+        reply = false;
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Matches(ulong slot, in FlowKey key)
+    {
+        ref FlowEntry e = ref _entries[EntryOf(slot)];
+        uint before = Volatile.Read(ref e.Version);
+        bool match = (slot & 1) == 0 ? e.Original.Equals(key) : MatchesReply(in e, in key);
+        return match && (before & 1) == 0 && Volatile.Read(ref e.Version) == before;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool MatchesReply(in FlowEntry e, in FlowKey key) => ReplyKey(in e).Equals(key);
+
+    private bool TryPublish(ulong hash, int entry, bool reply)
+    {
+        uint signature = (uint)(hash >> 32);
+        ulong value = ((ulong)signature << 32) | ((ulong)(uint)(entry + 1) << 1) | (reply ? 1UL : 0UL);
+        int home = (int)hash & _bucketMask;
+        int bucket = home;
+        for (int probe = 0; probe < MaxProbe; probe++)
+        {
+            int start = bucket * SlotsPerBucket;
+            for (int s = start + 1; s < start + SlotsPerBucket; s++)
+            {
+                if (_index[s] == 0)
+                {
+                    // Count the overflow in every bucket we passed before publishing, so a concurrent reader
+                    // that finds this key's home bucket full knows to keep probing.
+                    for (int b = home; b != bucket; b = (b + 1) & _bucketMask)
+                    {
+                        _index[b * SlotsPerBucket]++;
+                    }
+
+                    Volatile.Write(ref _index[s], value);
+                    return true;
+                }
+            }
+
+            bucket = (bucket + 1) & _bucketMask;
+        }
+
+        return false;
+    }
+
+    private void Unpublish(ulong hash, int entry, bool reply)
+    {
+        int home = (int)hash & _bucketMask;
+        int bucket = home;
+        for (int probe = 0; probe < MaxProbe; probe++)
+        {
+            int start = bucket * SlotsPerBucket;
+            for (int s = start + 1; s < start + SlotsPerBucket; s++)
+            {
+                ulong slot = _index[s];
+                if (slot != 0 && EntryOf(slot) == entry && ((slot & 1) != 0) == reply)
+                {
+                    Volatile.Write(ref _index[s], 0);
+                    for (int b = home; b != bucket; b = (b + 1) & _bucketMask)
+                    {
+                        _index[b * SlotsPerBucket]--;
+                    }
+
+                    return;
+                }
+            }
+
+            bucket = (bucket + 1) & _bucketMask;
+        }
+    }
+
+    private void RemoveLocked(int entry)
+    {
+        ref FlowEntry e = ref _entries[entry];
+        Unpublish(e.Original.Hash(), entry, reply: false);
+        Unpublish(ReplyKey(in e).Hash(), entry, reply: true);
+        Release(entry, ended: true);
+    }
+
+    /// <param name="ended">A published flow ended (tell <see cref="ServiceFlowEnded"/>), rather than an insert being undone.</param>
+    private void Release(int entry, bool ended)
+    {
+        ref FlowEntry e = ref _entries[entry];
+        if (ended && (e.Flags & FlowFlags.Service) != 0)
+        {
+            ServiceFlowEnded?.Invoke(e);
+        }
+
+        e.Expires = 0;
+        _free[_freeCount++] = entry;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int EntryOf(ulong slot) => (int)((uint)slot >> 1) - 1;
+}
