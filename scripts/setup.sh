@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what the dataplane and its tests need on Debian (bookworm or later), idempotently:
+#   libpcap0.8            SharpPcap's native library (pcap files)
+#   iproute2, iputils-ping, iperf3, netcat-openbsd, curl   peers in the end-to-end tests
+#   tshark                checksum checks and capture reading in tests
+#   iptables, bridge-utils  only for the kernel-baseline side of the side-by-side benchmarks
+#   netsniff-ng           trafgen, the 64-byte packet blaster of the benchmarks
+# and checks for the .NET 10 SDK.
+set -euo pipefail
+
+packages=(libpcap0.8 iproute2 iputils-ping iperf3 netcat-openbsd curl tshark iptables netsniff-ng procps)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; the answer does not matter here.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v dotnet >/dev/null || ! dotnet --list-sdks | grep -q '^10\.'; then
+  echo "setup: the .NET 10 SDK is required (https://learn.microsoft.com/dotnet/core/install/linux-debian)" >&2
+  exit 1
+fi
