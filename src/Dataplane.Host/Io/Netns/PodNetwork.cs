@@ -1,0 +1,212 @@
+using System.Net;
+using System.Runtime.ExceptionServices;
+using Dataplane.Io.Netlink;
+using Dataplane.Io.Tap;
+
+namespace Dataplane.Io.Netns;
+
+/// <summary>
+/// One pod's network plumbing, made by <see cref="Create"/> and undone by <see cref="Dispose"/>: a TAP whose
+/// fd the dataplane keeps, living in the pod's namespace as eth0 with the pod's MAC, MTU, addresses and
+/// default routes. Dispose removes exactly what Create made: the TAP always, the namespace only if Create
+/// created it.
+/// </summary>
+public sealed class PodNetwork : IDisposable
+{
+    private bool _disposed;
+
+    private PodNetwork(PodNetworkSpec spec, NetworkNamespace ns, bool createdNamespace, TapDevice tap, int interfaceIndex)
+    {
+        Spec = spec;
+        Namespace = ns;
+        CreatedNamespace = createdNamespace;
+        Tap = tap;
+        InterfaceIndex = interfaceIndex;
+    }
+
+    public PodNetworkSpec Spec { get; }
+
+    /// <summary>The pod's namespace (held open while this object lives).</summary>
+    public NetworkNamespace Namespace { get; }
+
+    /// <summary>True if <see cref="Create"/> created the namespace, so <see cref="Dispose"/> deletes it.</summary>
+    public bool CreatedNamespace { get; }
+
+    /// <summary>The TAP; read and write the pod's frames on <see cref="TapDevice.Fd"/>.</summary>
+    public TapDevice Tap { get; }
+
+    /// <summary>The interface's ifindex inside the pod namespace.</summary>
+    public int InterfaceIndex { get; }
+
+    /// <summary>
+    /// Builds the pod's network: open (or create) the namespace, create the TAP in the calling thread's
+    /// namespace (the host's), move it into the pod namespace renamed to eth0 in the same request, then from
+    /// inside: MAC, MTU, lo up, eth0 up, IPv4 (and IPv6) address, default route(s). If any step fails,
+    /// everything already done is undone before the exception propagates (no half-made TAP or namespace);
+    /// the exception is the failing step's own (<see cref="ErrnoException"/>, <see cref="NetlinkException"/>),
+    /// or an <see cref="AggregateException"/> if the undo failed too.
+    /// </summary>
+    public static PodNetwork Create(PodNetworkSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+
+        NetworkNamespace? ns = null;
+        bool createdNamespace = false;
+        TapDevice? tap = null;
+        try
+        {
+            (ns, createdNamespace) = OpenOrCreateNamespace(spec);
+            tap = TapDevice.Create(spec.TapName, spec.Tap);
+            using (RtNetlink host = RtNetlink.Open())
+            {
+                host.SetLinkNamespace(host.GetLinkIndex(tap.Name), ns.Handle, spec.InterfaceName, ns.Label);
+            }
+
+            int index;
+            using (RtNetlink pod = ns.OpenNetlink())
+            {
+                // The ifindex may change on the move (it is kept only if free in the target), so look again.
+                index = pod.GetLinkIndex(spec.InterfaceName);
+                pod.SetLinkAddress(index, spec.Mac);
+                pod.SetLinkMtu(index, spec.Mtu);
+                pod.SetLinkUp(pod.GetLinkIndex("lo"));
+                // Up before addresses and routes: a gateway route needs a running device to pass the kernel's
+                // nexthop check.
+                pod.SetLinkUp(index);
+                pod.AddAddress(index, spec.IPv4, spec.IPv4PrefixLength);
+                if (spec.IPv6 is not null)
+                {
+                    // IFA_F_NODAD: skip Duplicate Address Detection for this address. Otherwise it stays
+                    // "tentative" for about a second (one DupAddrDetectTransmits round), during which the
+                    // kernel will not use it as a source and routes via it can fail, so the pod's first IPv6
+                    // connections would break. The address is allocated by IPAM and unique on this TAP
+                    // (the only other party is the dataplane), so DAD has nothing to detect.
+                    pod.AddAddress(index, spec.IPv6, spec.IPv6PrefixLength, noDad: true);
+                }
+
+                pod.AddDefaultRoute(spec.GatewayV4, index, onLink: !InPrefix(spec.GatewayV4, spec.IPv4, spec.IPv4PrefixLength));
+                if (spec.GatewayV6 is not null)
+                {
+                    bool onLink = !spec.GatewayV6.IsIPv6LinkLocal && !InPrefix(spec.GatewayV6, spec.IPv6!, spec.IPv6PrefixLength);
+                    pod.AddDefaultRoute(spec.GatewayV6, index, onLink);
+                }
+            }
+
+            return new PodNetwork(spec, ns, createdNamespace, tap, index);
+        }
+        catch (Exception failure)
+        {
+            List<Exception> undoFailures = Undo(tap, ns, createdNamespace);
+            if (undoFailures.Count == 0)
+            {
+                ExceptionDispatchInfo.Throw(failure);
+            }
+
+            throw new AggregateException(
+                $"setting up pod network (TAP '{spec.TapName}', namespace '{spec.Namespace}') failed, and undoing it failed too",
+                [failure, .. undoFailures]);
+        }
+    }
+
+    /// <summary>
+    /// Closes the TAP fd, which removes the device from the pod namespace (a non-persistent TAP lives exactly
+    /// as long as its fd), then deletes the namespace if <see cref="Create"/> created it. Every step is
+    /// attempted; if any failed, an <see cref="AggregateException"/> reports them afterwards.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        List<Exception> failures = Undo(Tap, Namespace, CreatedNamespace);
+        if (failures.Count > 0)
+        {
+            throw new AggregateException($"tearing down pod network (namespace '{Namespace.Label}') failed", failures);
+        }
+    }
+
+    public override string ToString() =>
+        $"pod network {Spec.InterfaceName} (TAP {Tap.Name}, {Tap.Fd}) in namespace '{Namespace.Label}'{(CreatedNamespace ? " (created)" : "")}";
+
+    private static (NetworkNamespace Namespace, bool Created) OpenOrCreateNamespace(PodNetworkSpec spec)
+    {
+        string path = NetworkNamespace.PathOf(spec.Namespace);
+        string? name = Path.GetDirectoryName(path) == NetworkNamespace.RunDirectory ? Path.GetFileName(path) : null;
+        if (!spec.CreateNamespaceIfAbsent || name is null || File.Exists(path))
+        {
+            return (NetworkNamespace.Open(path), false);
+        }
+
+        try
+        {
+            return (NetworkNamespace.Create(name), true);
+        }
+        catch (ErrnoException e) when (e.Errno == Errno.EEXIST)
+        {
+            return (NetworkNamespace.Open(path), false); // someone else created it meanwhile: not ours
+        }
+    }
+
+    private static List<Exception> Undo(TapDevice? tap, NetworkNamespace? ns, bool createdNamespace)
+    {
+        var failures = new List<Exception>();
+        try
+        {
+            tap?.Dispose();
+        }
+        catch (Exception e)
+        {
+            failures.Add(e);
+        }
+
+        if (ns is not null)
+        {
+            if (createdNamespace)
+            {
+                try
+                {
+                    NetworkNamespace.Delete(ns.Path);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(e);
+                }
+            }
+
+            ns.Dispose();
+        }
+
+        return failures;
+    }
+
+    private static bool InPrefix(IPAddress candidate, IPAddress network, int prefixLength)
+    {
+        if (candidate.AddressFamily != network.AddressFamily)
+        {
+            return false;
+        }
+
+        Span<byte> a = stackalloc byte[16];
+        Span<byte> b = stackalloc byte[16];
+        candidate.TryWriteBytes(a, out int length);
+        network.TryWriteBytes(b, out _);
+        int full = prefixLength / 8;
+        if (!a.Slice(0, full).SequenceEqual(b.Slice(0, full)))
+        {
+            return false;
+        }
+
+        int rest = prefixLength % 8;
+        if (rest == 0 || full >= length)
+        {
+            return true;
+        }
+
+        byte mask = (byte)(0xFF << (8 - rest));
+        return (a[full] & mask) == (b[full] & mask);
+    }
+}

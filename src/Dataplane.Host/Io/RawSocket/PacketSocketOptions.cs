@@ -1,0 +1,25 @@
+namespace Dataplane.Io.RawSocket;
+
+/// <summary>How <see cref="PacketSocket.Open"/> sets up the uplink socket.</summary>
+public sealed record PacketSocketOptions
+{
+    public static PacketSocketOptions Default { get; } = new();
+
+    /// <summary>
+    /// PACKET_MR_PROMISC membership: receive frames for every MAC, not just the interface's own (the dataplane
+    /// answers for pod MACs). The kernel drops the membership when the socket closes.
+    /// </summary>
+    public bool Promiscuous { get; init; } = true;
+
+    /// <summary>
+    /// PACKET_QDISC_BYPASS: transmit straight to the driver, skipping the interface's queueing discipline
+    /// (faster; no traffic shaping, and a full driver queue drops instead of queueing).
+    /// </summary>
+    public bool QdiscBypass { get; init; }
+
+    /// <summary>SO_RCVBUF in bytes; 0 keeps the system default.</summary>
+    public int ReceiveBufferSize { get; init; }
+
+    /// <summary>SO_SNDBUF in bytes; 0 keeps the system default.</summary>
+    public int SendBufferSize { get; init; }
+}
