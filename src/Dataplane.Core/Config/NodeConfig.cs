@@ -128,9 +128,11 @@ public sealed record DataplaneSettings(
     int MacAgingSeconds,
     int IcmpErrorsPerSecond,
     int IcmpErrorBurst,
-    string ControlSocket)
+    string ControlSocket,
+    bool Offloads)
 {
+    /// <summary>Offloads on: TAPs and the uplink carry virtio-net headers, so TCP moves as 64 KiB segments with partial checksums.</summary>
     public static DataplaneSettings Default { get; } = new(
         BatchSize: 256, Workers: 1, MacTableCapacity: 4096, MacAgingSeconds: 300, IcmpErrorsPerSecond: 1000, IcmpErrorBurst: 50,
-        ControlSocket: "/run/dataplane/{node}.sock");
+        ControlSocket: "/run/dataplane/{node}.sock", Offloads: true);
 }

@@ -28,6 +28,34 @@ public static partial class NodeConfigLoader
         return Parse(text, path);
     }
 
+    /// <summary>
+    /// Parses a document holding only a `services:` list (what `ctl service apply -f` sends) and validates it
+    /// against <paramref name="node"/>'s pods, CIDRs and addresses, with every rule of a full config. The
+    /// document is read first and the node's own sections after it, so error lines are the document's own.
+    /// </summary>
+    public static ConfigResult ParseServices(string yamlText, string sourceName, NodeConfig node)
+    {
+        ArgumentNullException.ThrowIfNull(yamlText);
+        ArgumentNullException.ThrowIfNull(node);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yamlText));
+        }
+        catch (YamlException e)
+        {
+            return ConfigResult.Failure([new ConfigError(sourceName, (int)e.Start.Line, (int)e.Start.Column, "", $"YAML syntax error: {SyntaxProblem(e)}")]);
+        }
+
+        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root
+            || root.Children.Count != 1 || root.Children.Keys.Single() is not YamlScalarNode { Value: "services" })
+        {
+            return ConfigResult.Failure([new ConfigError(sourceName, 1, 1, "", "expected a document with one key, `services:`, holding a list of services")]);
+        }
+
+        return Parse(yamlText.TrimEnd() + "\n" + NodeConfigWriter.Write(node, includeServices: false), sourceName);
+    }
+
     /// <summary>Parses <paramref name="yamlText"/>; <paramref name="sourceName"/> labels errors and becomes <see cref="NodeConfig.Source"/>.</summary>
     public static ConfigResult Parse(string yamlText, string sourceName)
     {

@@ -11,7 +11,7 @@ internal sealed partial class NodeConfigParser
     ];
 
     private static readonly string[] s_dataplaneKeys =
-        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket"];
+        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads"];
 
     /// <summary>The most seconds whose milliseconds still fit an int (about 24.8 days), so an engine may keep timeouts as int ms.</summary>
     private const int MaxTimeoutSeconds = 2147483;
@@ -71,7 +71,8 @@ internal sealed partial class NodeConfigParser
             MacAgingSeconds: m.Int("macAgingSeconds", 1, 86400, d.MacAgingSeconds),
             IcmpErrorsPerSecond: m.Int("icmpErrorsPerSecond", 0, 1_000_000, d.IcmpErrorsPerSecond),
             IcmpErrorBurst: m.Int("icmpErrorBurst", 0, 1_000_000, d.IcmpErrorBurst),
-            ControlSocket: controlSocket);
+            ControlSocket: controlSocket,
+            Offloads: m.Bool("offloads", d.Offloads));
     }
 
     private string? ControlSocketProblem(string path)

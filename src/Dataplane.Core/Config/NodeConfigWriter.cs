@@ -11,7 +11,8 @@ namespace Dataplane.Config;
 /// </summary>
 public static class NodeConfigWriter
 {
-    public static string Write(NodeConfig config)
+    /// <param name="includeServices">False writes no `services` key, for documents that supply their own.</param>
+    public static string Write(NodeConfig config, bool includeServices = true)
     {
         ArgumentNullException.ThrowIfNull(config);
         var w = new StringBuilder();
@@ -72,7 +73,7 @@ public static class NodeConfigWriter
             }
         });
 
-        List(w, 0, "services", config.Services, static (w, service) =>
+        List(w, 0, includeServices ? "services" : "", config.Services, static (w, service) =>
         {
             Item(w, 2, "name", Text(service.Name));
             if (service.ClusterIp is { } clusterIp)
@@ -137,6 +138,7 @@ public static class NodeConfigWriter
         Line(w, 1, "icmpErrorsPerSecond", Int(d.IcmpErrorsPerSecond));
         Line(w, 1, "icmpErrorBurst", Int(d.IcmpErrorBurst));
         Line(w, 1, "controlSocket", Text(d.ControlSocket));
+        Line(w, 1, "offloads", d.Offloads ? "true" : "false");
         return w.ToString();
     }
 
@@ -147,8 +149,14 @@ public static class NodeConfigWriter
     private static void Item(StringBuilder w, int depth, string key, string value)
         => w.Append(' ', (depth * 2) - 2).Append("- ").Append(key).Append(": ").Append(value).Append('\n');
 
+    /// <summary>Writes `key:` and its items; an empty <paramref name="key"/> writes nothing.</summary>
     private static void List<T>(StringBuilder w, int depth, string key, IReadOnlyList<T> items, Action<StringBuilder, T> writeItem)
     {
+        if (key.Length == 0)
+        {
+            return;
+        }
+
         w.Append(' ', depth * 2).Append(key).Append(items.Count == 0 ? ": []\n" : ":\n");
         foreach (T item in items)
         {

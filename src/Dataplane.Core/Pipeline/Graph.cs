@@ -156,10 +156,9 @@ public sealed class Graph
         foreach (ushort p in Batch.Transmit)
         {
             ref PacketMeta meta = ref Batch.Meta(p);
-            ReadOnlySpan<byte> frame = Batch.Frame(p);
             if (meta.TxPort != PortIds.Flood)
             {
-                Send(ref sink, ref ports[meta.TxPort], meta.TxPort, frame, in meta);
+                Send(ref sink, ref ports[meta.TxPort], meta.TxPort, p, meta.Length);
                 continue;
             }
 
@@ -167,20 +166,20 @@ public sealed class Graph
             {
                 if (port != meta.RxPort)
                 {
-                    Send(ref sink, ref ports[port], port, frame, in meta);
+                    Send(ref sink, ref ports[port], port, p, meta.Length);
                 }
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Send<TSink>(ref TSink sink, ref PortCounters counters, ushort port, ReadOnlySpan<byte> frame, in PacketMeta meta)
+    private void Send<TSink>(ref TSink sink, ref PortCounters counters, ushort port, ushort packet, int length)
         where TSink : struct, ITransmitSink
     {
-        if (sink.Send(port, frame, in meta))
+        if (sink.Send(port, Batch, packet))
         {
             counters.TxPackets++;
-            counters.TxBytes += frame.Length;
+            counters.TxBytes += length;
         }
         else
         {

@@ -6,6 +6,10 @@ namespace Dataplane.Pipeline;
 /// </summary>
 public interface ITransmitSink
 {
-    /// <summary>Writes one frame to one port; false when it could not be sent (counted as a TX error).</summary>
-    bool Send(ushort port, ReadOnlySpan<byte> frame, in PacketMeta meta);
+    /// <summary>
+    /// Writes packet <paramref name="packet"/> of <paramref name="batch"/> to one port; false when it could not
+    /// be sent (counted as a TX error). The batch is passed, not just the bytes, so a sink can use the headroom
+    /// in front of the frame (the daemon keeps the virtio-net header there).
+    /// </summary>
+    bool Send(ushort port, PacketBatch batch, ushort packet);
 }

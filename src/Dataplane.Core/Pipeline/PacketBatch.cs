@@ -65,6 +65,14 @@ public sealed class PacketBatch
         return _buffer.AsSpan((index * SlotSize) + meta.Offset, meta.Length);
     }
 
+    /// <summary>The frame with <paramref name="prefix"/> bytes of headroom in front (where the daemon keeps the virtio-net header).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<byte> FrameWithPrefix(int index, int prefix)
+    {
+        ref PacketMeta meta = ref _meta[index];
+        return _buffer.AsSpan((index * SlotSize) + meta.Offset - prefix, meta.Length + prefix);
+    }
+
     /// <summary>The whole slot, for stages that grow or move a frame within it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<byte> Slot(int index) => _buffer.AsSpan(index * SlotSize, SlotSize);
@@ -93,13 +101,18 @@ public sealed class PacketBatch
         return true;
     }
 
-    /// <summary>The space the I/O layer reads the next frame into (at the headroom), or empty when full.</summary>
-    public Span<byte> NextReceiveSpace => Count == Capacity ? default : _buffer.AsSpan((Count * SlotSize) + Headroom, MaxFrameLength);
+    /// <summary>
+    /// The space the I/O layer reads the next frame into: from <paramref name="prefix"/> bytes before the
+    /// headroom's end (room for a virtio-net header) to the end of the slot. Empty when the batch is full.
+    /// </summary>
+    public Span<byte> NextReceiveSpace(int prefix) => Count == Capacity ? default : _buffer.AsSpan((Count * SlotSize) + Headroom - prefix, MaxFrameLength + prefix);
 
-    /// <summary>Commits a frame the I/O layer read into <see cref="NextReceiveSpace"/>.</summary>
-    public void CommitReceived(int length, ushort rxPort, long timestamp)
+    /// <summary>Commits a frame of <paramref name="length"/> bytes (prefix not included) read into <see cref="NextReceiveSpace"/>.</summary>
+    public ref PacketMeta CommitReceived(int length, ushort rxPort, long timestamp)
     {
-        Init(Count++, length, rxPort, timestamp);
+        int index = Count++;
+        Init(index, length, rxPort, timestamp);
+        return ref _meta[index];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -24,12 +24,15 @@ public sealed class PacketTracer
     /// <summary>Records lost to ring wrap-around since the last <see cref="Arm"/>.</summary>
     public long Overwritten => Math.Max(0, _written - _ring.Length);
 
-    /// <summary>Trace the next <paramref name="packets"/> packets received (int.MaxValue: all of them).</summary>
+    /// <summary>Trace the next <paramref name="packets"/> packets received (int.MaxValue: all of them); forgets older records.</summary>
     public void Arm(int packets)
     {
         _written = 0;
         Volatile.Write(ref _remaining, packets);
     }
+
+    /// <summary>Stops picking packets; the records stay for reading.</summary>
+    public void Disarm() => Volatile.Write(ref _remaining, 0);
 
     /// <summary>Called at receive: flags the packet when tracing is armed. Returns whether it did.</summary>
     public bool TryPick(ref PacketMeta meta, out long id)

@@ -39,9 +39,9 @@ public sealed class PcapPortWriters(string directory, IReadOnlyList<Port> ports)
     /// <summary>The graph's sink: output keeps the input frame's timestamp.</summary>
     public readonly struct Sink(PcapPortWriters writers) : ITransmitSink
     {
-        public bool Send(ushort port, ReadOnlySpan<byte> frame, in PacketMeta meta)
+        public bool Send(ushort port, PacketBatch batch, ushort packet)
         {
-            writers.Write(port, frame, meta.Timestamp);
+            writers.Write(port, batch.Frame(packet), batch.Meta(packet).Timestamp);
             return true;
         }
     }

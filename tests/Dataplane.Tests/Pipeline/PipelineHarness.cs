@@ -72,9 +72,9 @@ internal sealed class PipelineHarness
     {
         public List<Sent> Sent => sent;
 
-        public bool Send(ushort port, ReadOnlySpan<byte> frame, in PacketMeta meta)
+        public bool Send(ushort port, PacketBatch batch, ushort packet)
         {
-            sent.Add(new Sent(ports[port].Name, frame.ToArray()));
+            sent.Add(new Sent(ports[port].Name, batch.Frame(packet).ToArray()));
             return true;
         }
     }

@@ -42,6 +42,7 @@ internal static partial class Interop
         internal const int PACKET_DROP_MEMBERSHIP = 2;
         internal const int PACKET_AUXDATA = 8;
         internal const int PACKET_QDISC_BYPASS = 20;
+        internal const int PACKET_VNET_HDR = 15;
         internal const int PACKET_IGNORE_OUTGOING = 23;
 
         // packet_mreq.mr_type

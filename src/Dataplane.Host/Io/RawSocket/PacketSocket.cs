@@ -88,6 +88,11 @@ public sealed class PacketSocket : IDisposable
                 }
             }
 
+            if (options.VnetHeader)
+            {
+                SetInt(fd, Interop.Libc.SOL_PACKET, Interop.Libc.PACKET_VNET_HDR, 1, $"PACKET_VNET_HDR on interface '{interfaceName}'");
+            }
+
             if (options.QdiscBypass)
             {
                 SetInt(fd, Interop.Libc.SOL_PACKET, Interop.Libc.PACKET_QDISC_BYPASS, 1, $"PACKET_QDISC_BYPASS on interface '{interfaceName}'");

@@ -17,6 +17,13 @@ public sealed record PacketSocketOptions
     /// </summary>
     public bool QdiscBypass { get; init; }
 
+    /// <summary>
+    /// PACKET_VNET_HDR: every frame read or written is preceded by a 10-byte struct virtio_net_hdr, so the
+    /// kernel hands us GRO'd super-frames with partial checksums and segments and checksums what we send:
+    /// TAP offloads can cross the uplink without segmenting in userspace (see packet(7)).
+    /// </summary>
+    public bool VnetHeader { get; init; }
+
     /// <summary>SO_RCVBUF in bytes; 0 keeps the system default.</summary>
     public int ReceiveBufferSize { get; init; }
 

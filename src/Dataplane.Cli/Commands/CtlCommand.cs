@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Text.Json;
+using Dataplane.Config;
+using Dataplane.Daemon;
+
+namespace Dataplane.Cli.Commands;
+
+/// <summary>`dataplane ctl`: talks to a running daemon over its control socket.</summary>
+internal static class CtlCommand
+{
+    public static Command Create()
+    {
+        var socket = new Option<string?>("--socket") { Description = "The daemon's control socket (default: from --config, or the only one under /run/dataplane).", Recursive = true };
+        var config = new Option<FileInfo?>("--config", "-c") { Description = "The node config, to find its control socket.", Recursive = true };
+        var json = new Option<bool>("--json") { Description = "Print the raw JSON response.", Recursive = true };
+
+        var ctl = new Command("ctl", "Inspect and change a running dataplane: status, ports, stats, services, conntrack, trace, capture.") { socket, config, json };
+        ctl.Subcommands.Add(Simple("status", "Node, uptime, workers, table sizes.", socket, config, json));
+        ctl.Subcommands.Add(Simple("ports", "Per-port packet and byte counters.", socket, config, json));
+        ctl.Subcommands.Add(Simple("stats", "Every stage's counters and drop reasons.", socket, config, json));
+        ctl.Subcommands.Add(Simple("services", "Service ports, their backends and counters.", socket, config, json));
+        ctl.Subcommands.Add(Conntrack(socket, config, json));
+        ctl.Subcommands.Add(Trace(socket, config, json));
+        ctl.Subcommands.Add(Capture(socket, config, json));
+        ctl.Subcommands.Add(Service(socket, config, json));
+        return ctl;
+    }
+
+    private static Command Simple(string name, string description, Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
+    {
+        var command = new Command(name, description);
+        command.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest { Command = name }, cancel));
+        return command;
+    }
+
+    private static Command Conntrack(Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
+    {
+        var ip = new Option<string?>("--ip") { Description = "Only flows with this address (client, VIP or backend)." };
+        var port = new Option<int?>("--port") { Description = "Only flows with this port on either side." };
+        var flush = new Option<bool>("--flush") { Description = "Remove the matching flows." };
+        var limit = new Option<int>("--limit") { Description = "Most flows to list.", DefaultValueFactory = _ => 100 };
+        var command = new Command("conntrack", "List (or flush) tracked flows, optionally filtered.") { ip, port, flush, limit };
+        command.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest
+        {
+            Command = "conntrack", Ip = parse.GetValue(ip), Port = parse.GetValue(port), Flush = parse.GetValue(flush), Count = parse.GetValue(limit),
+        }, cancel));
+        return command;
+    }
+
+    private static Command Trace(Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
+    {
+        var count = new Argument<int>("count") { Description = "Packets to trace.", DefaultValueFactory = _ => 10 };
+        var seconds = new Option<double>("--seconds") { Description = "Wait at most this long for them.", DefaultValueFactory = _ => 10 };
+        var command = new Command("trace", "Trace the next N packets and print each one's path through the stages.") { count, seconds };
+        command.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest
+        {
+            Command = "trace", Count = parse.GetValue(count), Seconds = parse.GetValue(seconds),
+        }, cancel));
+        return command;
+    }
+
+    private static Command Capture(Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
+    {
+        var port = new Argument<string>("port") { Description = "A pod name or 'uplink'." };
+        var output = new Option<FileInfo>("--out", "-o") { Description = "The pcap file to write.", Required = true };
+        var count = new Option<int?>("--count") { Description = "Stop after this many frames." };
+        var seconds = new Option<double>("--seconds") { Description = "Stop after this long.", DefaultValueFactory = _ => 10 };
+        var command = new Command("capture", "Write what a port sends and receives to a pcap file, like tcpdump on an internal port.") { port, output, count, seconds };
+        command.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest
+        {
+            Command = "capture", PortName = parse.GetValue(port), Out = parse.GetValue(output)!.FullName,
+            Count = parse.GetValue(count), Seconds = parse.GetValue(seconds),
+        }, cancel));
+        return command;
+    }
+
+    private static Command Service(Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
+    {
+        var file = new Option<FileInfo>("--file", "-f") { Description = "YAML with a `services:` list, as in the node config.", Required = true };
+        var apply = new Command("apply", "Add or replace services at run time; other services and flows are not disturbed.") { file };
+        apply.SetAction(async (parse, cancel) =>
+        {
+            FileInfo yaml = parse.GetValue(file)!;
+            return await SendAsync(parse, socket, config, json, new ControlRequest { Command = "service-apply", Yaml = await File.ReadAllTextAsync(yaml.FullName, cancel).ConfigureAwait(false) }, cancel).ConfigureAwait(false);
+        });
+        var name = new Argument<string>("name") { Description = "The service to delete." };
+        var delete = new Command("delete", "Delete a service and the flows it balanced.") { name };
+        delete.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest { Command = "service-delete", Name = parse.GetValue(name) }, cancel));
+        return new Command("service", "Change services at run time.") { apply, delete };
+    }
+
+    private static async Task<int> SendAsync(ParseResult parse, Option<string?> socket, Option<FileInfo?> config, Option<bool> json, ControlRequest request, CancellationToken cancel)
+    {
+        try
+        {
+            string? fromConfig = null;
+            if (parse.GetValue(config) is { } file)
+            {
+                NodeConfig? node = ConfigOption.Load(file, Console.Error);
+                if (node is null)
+                {
+                    return ConfigOption.ExitConfigError;
+                }
+
+                fromConfig = node.ControlSocketPath;
+            }
+
+            string path = ControlClient.ResolveSocket(parse.GetValue(socket), fromConfig);
+            using JsonDocument response = await ControlClient.SendAsync(path, request, cancel).ConfigureAwait(false);
+            JsonElement root = response.RootElement;
+            if (!root.GetProperty("ok").GetBoolean())
+            {
+                Console.Error.WriteLine($"dataplane ctl {request.Command}: {root.GetProperty("error").GetString()}");
+                return 1;
+            }
+
+            JsonElement result = root.GetProperty("result");
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+            }
+            else
+            {
+                CtlOutput.Print(request.Command, result, Console.Out);
+            }
+
+            return 0;
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"dataplane ctl: {ex.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Dataplane.Config;
+using Dataplane.Daemon;
+using Microsoft.Extensions.Logging;
+
+namespace Dataplane.Cli.Commands;
+
+/// <summary>`dataplane run`: the node daemon, until SIGTERM or SIGINT; SIGHUP reloads services.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        Option<FileInfo> config = ConfigOption.Create();
+        var netns = new Option<string?>("--netns")
+        {
+            Description = "Run in this network namespace (a name under /var/run/netns, or a path) instead of the current one: TAPs are created and the uplink opened there.",
+        };
+        var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error.", DefaultValueFactory = _ => LogLevel.Information };
+        var command = new Command("run", "Run the node daemon: a TAP per pod moved into its namespace, every frame forwarded by the pipeline.")
+        {
+            config, netns, logLevel,
+        };
+        command.SetAction(parse =>
+        {
+            FileInfo file = parse.GetValue(config)!;
+            NodeConfig? node = ConfigOption.Load(file, Console.Error);
+            if (node is null)
+            {
+                return ConfigOption.ExitConfigError;
+            }
+
+            if (!Environment.IsPrivilegedProcess)
+            {
+                Console.Error.WriteLine("dataplane run: needs root (CAP_NET_ADMIN to create TAP devices and namespaces, CAP_NET_RAW for the uplink)");
+                return 1;
+            }
+
+            using ILoggerFactory loggers = Logging.Create(parse.GetValue(logLevel));
+            return Run(node, new DaemonOptions(parse.GetValue(netns), file.FullName), loggers);
+        });
+        return command;
+    }
+
+    /// <summary>Starts the daemon and serves until a stop signal; also what `demo` uses.</summary>
+    public static int Run(NodeConfig node, DaemonOptions options, ILoggerFactory loggers, Action<NodeDaemon>? started = null, CancellationToken stop = default)
+    {
+        NodeDaemon daemon;
+        try
+        {
+            daemon = NodeDaemon.Start(node, options, loggers);
+        }
+        catch (DaemonStartException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 1;
+        }
+
+        // The signal handlers outlive the daemon: a second SIGTERM while it cleans up must not kill the
+        // process halfway (the default action), or TAPs and namespaces would be left behind.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stopping.Cancel();
+        }
+
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            if (!stopping.IsCancellationRequested)
+            {
+                daemon.Reload();
+            }
+        });
+        using (daemon)
+        {
+            started?.Invoke(daemon);
+            stopping.Token.WaitHandle.WaitOne();
+        }
+
+        return 0;
+    }
+}

@@ -1,0 +1,58 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Dataplane.Replay;
+
+namespace Dataplane.Daemon;
+
+/// <summary>The client side of the control socket (what `dataplane ctl` uses).</summary>
+public static class ControlClient
+{
+    /// <summary>Sends one request and returns the response's JSON document. Throws IOException when no daemon listens.</summary>
+    public static async Task<JsonDocument> SendAsync(string socketPath, ControlRequest request, CancellationToken cancel = default)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel).ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            throw new IOException($"no dataplane is listening on {socketPath} ({ex.Message})", ex);
+        }
+
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, ReplayRun.JsonOptions.WithoutIndent());
+        await stream.WriteAsync(line, cancel).ConfigureAwait(false);
+        await stream.WriteAsync("\n"u8.ToArray(), cancel).ConfigureAwait(false);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        string response = await reader.ReadLineAsync(cancel).ConfigureAwait(false)
+            ?? throw new IOException($"the dataplane on {socketPath} closed the connection without answering");
+        return JsonDocument.Parse(response);
+    }
+
+    /// <summary>
+    /// The socket to talk to: the one given, else the config's, else the only one under /run/dataplane
+    /// (a node runs one daemon, so usually there is exactly one).
+    /// </summary>
+    public static string ResolveSocket(string? socket, string? controlSocketFromConfig)
+    {
+        if (socket is not null)
+        {
+            return socket;
+        }
+
+        if (controlSocketFromConfig is not null)
+        {
+            return controlSocketFromConfig;
+        }
+
+        string[] found = Directory.Exists("/run/dataplane") ? Directory.GetFiles("/run/dataplane", "*.sock") : [];
+        return found.Length switch
+        {
+            1 => found[0],
+            0 => throw new IOException("no dataplane control socket under /run/dataplane; is `dataplane run` running? (or pass --socket / --config)"),
+            _ => throw new IOException($"several dataplanes are running ({string.Join(", ", found)}); pick one with --socket or --config"),
+        };
+    }
+}

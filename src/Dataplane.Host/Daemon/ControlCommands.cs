@@ -1,0 +1,196 @@
+using Dataplane.Conntrack;
+using Dataplane.Io.Pcap;
+using Dataplane.Packets;
+using Dataplane.Pipeline;
+using Dataplane.Tables;
+
+namespace Dataplane.Daemon;
+
+/// <summary>What each control request does. Results are plain records, serialized to JSON by the server.</summary>
+internal static class ControlCommands
+{
+    public static async Task<object?> RunAsync(NodeDaemon daemon, ControlRequest request, CancellationToken cancel) => request.Command switch
+    {
+        "status" => Status(daemon),
+        "ports" => daemon.Stats().Ports,
+        "stats" => daemon.Stats(),
+        "services" => Services(daemon),
+        "conntrack" => Conntrack(daemon, request),
+        "trace" => await TraceAsync(daemon, request, cancel).ConfigureAwait(false),
+        "capture" => await CaptureAsync(daemon, request, cancel).ConfigureAwait(false),
+        "service-apply" => daemon.ApplyServices(request.Yaml ?? throw new ArgumentException("service-apply needs yaml"), "ctl service apply"),
+        "service-delete" => daemon.DeleteService(request.Name ?? throw new ArgumentException("service-delete needs a name")),
+        _ => throw new ArgumentException($"unknown command '{request.Command}' (status, ports, stats, services, conntrack, trace, capture, service-apply, service-delete)"),
+    };
+
+    public sealed record StatusResult(string Node, int Pid, double UptimeSeconds, int Workers, int Ports, int Pods, bool Offloads,
+        int ConntrackEntries, int ConntrackCapacity, int ServicePorts, long Packets, long Drops);
+
+    private static StatusResult Status(NodeDaemon daemon)
+    {
+        PipelineStats stats = daemon.Stats();
+        return new StatusResult(daemon.Config.Node.Name, Environment.ProcessId, (DateTime.UtcNow - daemon.Started).TotalSeconds,
+            daemon.Workers.Count, daemon.Devices.Count, daemon.Config.Pods.Count, daemon.Config.Dataplane.Offloads,
+            daemon.Dataplane.Conntrack.Count, daemon.Dataplane.Conntrack.Capacity, daemon.Dataplane.Services.Count, stats.Packets, stats.Drops);
+    }
+
+    public sealed record BackendInfo(string Ip, int Port, int Weight, bool Terminating, int OpenConnections);
+
+    public sealed record ServiceInfo(string Service, string? Port, string Vip, string Protocol, int ServicePort, string Scheduler,
+        string Affinity, IReadOnlyList<BackendInfo> Backends, ServicePortCounters Counters);
+
+    private static List<ServiceInfo> Services(NodeDaemon daemon)
+    {
+        var result = new List<ServiceInfo>();
+        foreach (ServicePort port in daemon.Dataplane.Services.Ports.OrderBy(static p => p.ServiceName, StringComparer.Ordinal).ThenBy(static p => p.Port))
+        {
+            var backends = new List<BackendInfo>();
+            for (int i = 0; i < port.Backends.Length; i++)
+            {
+                Backend b = port.Backends[i];
+                backends.Add(new BackendInfo(b.Ip.ToString(), b.Port, b.Weight, b.Terminating, port.OpenConnections(i)));
+            }
+
+            result.Add(new ServiceInfo(port.ServiceName, port.PortName, port.Vip.ToString(), port.Protocol.ToString().ToUpperInvariant(), port.Port,
+                port.Scheduler.ToString().ToLowerInvariant(), port.SessionAffinity.ToString(), backends, port.Counters));
+        }
+
+        return result;
+    }
+
+    public sealed record FlowInfo(string Protocol, string Source, int SourcePort, string Destination, int DestinationPort,
+        string? Backend, int? BackendPort, string? Snat, string State, double ExpiresInSeconds, bool SeenReply);
+
+    public sealed record ConntrackResult(int Total, int Matched, int Removed, IReadOnlyList<FlowInfo> Flows);
+
+    private static ConntrackResult Conntrack(NodeDaemon daemon, ControlRequest request)
+    {
+        ConntrackTable table = daemon.Dataplane.Conntrack;
+        long now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+        IpAddress? ip = request.Ip is null ? null : IpAddress.TryParse(request.Ip, out IpAddress parsed) ? parsed : throw new ArgumentException($"'{request.Ip}' is not an IP address");
+        bool Matches(in FlowEntry e)
+        {
+            IpAddress backend = new(new Ip6Address(e.NatHi, e.NatLo));
+            bool ipOk = ip is not { } a || e.Original.Source == a || e.Original.Destination == a || backend == a;
+            bool portOk = request.Port is not { } p || e.Original.SourcePort == p || e.Original.DestinationPort == p || e.NatPort == p;
+            return ipOk && portOk;
+        }
+
+        List<(int Index, FlowEntry Entry)> live = table.Snapshot(now);
+        var matched = live.Where(f => Matches(f.Entry)).ToList();
+        if (request.Flush)
+        {
+            int removed = table.RemoveWhere(e => Matches(e));
+            return new ConntrackResult(live.Count, matched.Count, removed, []);
+        }
+
+        int limit = request.Count ?? 100;
+        var flows = matched.Take(limit).Select(f => Describe(f.Entry, now)).ToList();
+        return new ConntrackResult(live.Count, matched.Count, 0, flows);
+    }
+
+    private static FlowInfo Describe(in FlowEntry e, long now)
+    {
+        bool dnat = (e.Flags & FlowFlags.Dnat) != 0;
+        string protocol = FlowKey.ProtocolName(e.Original.Protocol);
+        string state = e.Original.Protocol == IpProtocol.Tcp ? e.TcpState.ToString().ToUpperInvariant() : (e.Flags & FlowFlags.SeenReply) != 0 ? "REPLIED" : "UNREPLIED";
+        string? snat = (e.Flags & FlowFlags.SnatAddress) != 0 ? "gateway" : (e.Flags & FlowFlags.SnatPort) != 0 ? $"port {e.SnatPort}" : null;
+        return new FlowInfo(protocol, e.Original.Source.ToString(), e.Original.SourcePort, e.Original.Destination.ToString(), e.Original.DestinationPort,
+            dnat ? new IpAddress(new Ip6Address(e.NatHi, e.NatLo)).ToString() : null, dnat ? e.NatPort : null, snat, state,
+            Math.Round((e.Expires - now) / 1e9, 1), (e.Flags & FlowFlags.SeenReply) != 0);
+    }
+
+    public sealed record TraceResult(int Traced, string Text);
+
+    /// <summary>Arms every worker's tracer for the next packets and returns their paths once traced (or at the deadline).</summary>
+    private static async Task<TraceResult> TraceAsync(NodeDaemon daemon, ControlRequest request, CancellationToken cancel)
+    {
+        int count = Math.Clamp(request.Count ?? 10, 1, 1000);
+        TimeSpan wait = TimeSpan.FromSeconds(request.Seconds ?? 10);
+        IReadOnlyList<Graph> graphs = daemon.Graphs;
+        long[] batchesBefore = [.. graphs.Select(static g => g.Batches)];
+        foreach (Graph graph in graphs)
+        {
+            graph.Tracer.Arm(count);
+        }
+
+        var deadline = DateTime.UtcNow + wait;
+        // Done when some worker has traced them all and has finished the batch they were in.
+        while (DateTime.UtcNow < deadline && !graphs.Any(g => g.Tracer.Remaining == 0 && g.Batches > batchesBefore[IndexOf(graphs, g)] + 1))
+        {
+            await Task.Delay(20, cancel).ConfigureAwait(false);
+        }
+
+        foreach (Graph graph in graphs)
+        {
+            graph.Tracer.Disarm();
+        }
+
+        var text = new System.Text.StringBuilder();
+        int traced = 0;
+        foreach (Graph graph in graphs)
+        {
+            string formatted = TraceFormatter.Format(graph, daemon.Dataplane.Ports);
+            traced += formatted.Split('\n').Count(static l => l.StartsWith("packet ", StringComparison.Ordinal));
+            text.Append(formatted);
+            graph.Tracer.Clear();
+        }
+
+        return new TraceResult(traced, text.ToString());
+    }
+
+    private static int IndexOf(IReadOnlyList<Graph> graphs, Graph graph)
+    {
+        for (int i = 0; i < graphs.Count; i++)
+        {
+            if (ReferenceEquals(graphs[i], graph))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    public sealed record CaptureResult(string Port, string File, long Packets, long Dropped);
+
+    private static async Task<CaptureResult> CaptureAsync(NodeDaemon daemon, ControlRequest request, CancellationToken cancel)
+    {
+        string portName = request.PortName ?? throw new ArgumentException("capture needs a port");
+        string file = request.Out ?? throw new ArgumentException("capture needs --out");
+        if (!daemon.Dataplane.TryGetPort(portName, out Port port))
+        {
+            throw new ArgumentException($"no port named '{portName}' (ports: {string.Join(", ", daemon.Dataplane.Ports.Select(static p => p.Name))})");
+        }
+
+        if (!PcapFileWriter.TryCreate(file, out PcapFileWriter? writer, out PcapFileError? error))
+        {
+            throw new IOException(error!.ToString());
+        }
+
+        var session = new CaptureSession(port.Id, writer!, request.Count ?? long.MaxValue);
+        if (Interlocked.CompareExchange(ref daemon.Captures[port.Id], session, null) is not null)
+        {
+            session.Dispose();
+            throw new InvalidOperationException($"port {portName} is already being captured");
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(request.Seconds ?? 10);
+        try
+        {
+            while (!session.IsComplete && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20, cancel).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref daemon.Captures[port.Id], null);
+            // Let a worker that read the session just before it was cleared finish its copy.
+            await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+            session.Dispose();
+        }
+
+        return new CaptureResult(portName, file, session.Written, session.Dropped);
+    }
+}

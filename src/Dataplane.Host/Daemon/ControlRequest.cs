@@ -1,0 +1,40 @@
+namespace Dataplane.Daemon;
+
+/// <summary>
+/// One request on the control socket: a single line of JSON, answered by a single line of JSON
+/// (<see cref="ControlResponse"/>). `dataplane ctl` is its client.
+/// </summary>
+public sealed record ControlRequest
+{
+    /// <summary>status | ports | stats | services | conntrack | trace | capture | service-apply | service-delete</summary>
+    public required string Command { get; init; }
+
+    /// <summary>conntrack: only flows with this address on either side (client, VIP or backend).</summary>
+    public string? Ip { get; init; }
+
+    /// <summary>conntrack: only flows with this port on either side.</summary>
+    public int? Port { get; init; }
+
+    /// <summary>conntrack: remove the matching flows instead of listing them.</summary>
+    public bool Flush { get; init; }
+
+    /// <summary>conntrack: most flows listed; trace and capture: packets.</summary>
+    public int? Count { get; init; }
+
+    /// <summary>trace and capture: how long to wait at most.</summary>
+    public double? Seconds { get; init; }
+
+    /// <summary>capture: the port's name (a pod or "uplink").</summary>
+    public string? PortName { get; init; }
+
+    /// <summary>capture: the pcap file to write (on the daemon's filesystem).</summary>
+    public string? Out { get; init; }
+
+    /// <summary>service-apply: YAML with a `services:` list (same schema as the node config).</summary>
+    public string? Yaml { get; init; }
+
+    /// <summary>service-delete: the service's name.</summary>
+    public string? Name { get; init; }
+}
+
+public sealed record ControlResponse(bool Ok, string? Error, object? Result);

@@ -1,0 +1,333 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using Dataplane.Config;
+using Dataplane.Io.Netns;
+using Dataplane.Io.RawSocket;
+using Dataplane.Io.Tap;
+using Dataplane.Pipeline;
+using Microsoft.Extensions.Logging;
+
+namespace Dataplane.Daemon;
+
+/// <summary>
+/// `dataplane run`: one node's forwarding daemon. Creates a TAP per pod in the node's namespace, moves it into
+/// the pod's namespace as eth0 with the pod's MAC, addresses and default route, opens the uplink, and runs the
+/// workers and the control socket. Disposing stops everything and removes every TAP and every namespace it
+/// created (and only those). A failed start undoes what it did before it throws.
+/// </summary>
+public sealed class NodeDaemon : IDisposable
+{
+    private readonly ILogger _logger;
+    private readonly FileStream _lock;
+    private readonly List<PodNetwork> _podNetworks;
+    private readonly PortDevice[] _devices;
+    private readonly Worker[] _workers;
+    private readonly ControlServer _control;
+    private readonly Lock _configLock = new();
+    private NodeConfig _config;
+    private int _disposed;
+
+    private NodeDaemon(NodeConfig config, DaemonOptions options, NodeDataplane dataplane, FileStream instanceLock,
+        List<PodNetwork> podNetworks, PortDevice[] devices, ILoggerFactory loggers)
+    {
+        _config = config;
+        Options = options;
+        Dataplane = dataplane;
+        _lock = instanceLock;
+        _podNetworks = podNetworks;
+        _devices = devices;
+        _logger = loggers.CreateLogger("dataplane");
+        Captures = new CaptureSession?[devices.Length];
+        int workerCount = Math.Min(config.Dataplane.Workers, Math.Max(1, devices.Length));
+        _workers = new Worker[workerCount];
+        for (int w = 0; w < workerCount; w++)
+        {
+            PortDevice[] owned = [.. devices.Where((_, i) => i % workerCount == w)];
+            _workers[w] = new Worker(w, dataplane, devices, owned, Captures, config.Dataplane.BatchSize, loggers.CreateLogger("dataplane.worker"));
+        }
+
+        _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
+        Started = DateTime.UtcNow;
+    }
+
+    public NodeDataplane Dataplane { get; }
+
+    public DaemonOptions Options { get; }
+
+    public NodeConfig Config
+    {
+        get
+        {
+            lock (_configLock)
+            {
+                return _config;
+            }
+        }
+    }
+
+    public DateTime Started { get; }
+
+    public IReadOnlyList<Worker> Workers => _workers;
+
+    public IReadOnlyList<Graph> Graphs => [.. _workers.Select(static w => w.Graph)];
+
+    public IReadOnlyList<PortDevice> Devices => _devices;
+
+    /// <summary>Active `ctl capture` sessions by port id (workers read this array every packet).</summary>
+    public CaptureSession?[] Captures { get; }
+
+    public string ControlSocketPath => _control.Path;
+
+    public PipelineStats Stats() => PipelineStats.From(Graphs, Dataplane.Ports);
+
+    /// <summary>Builds the node and starts forwarding. Throws <see cref="DaemonStartException"/> with nothing left behind.</summary>
+    public static NodeDaemon Start(NodeConfig config, DaemonOptions options, ILoggerFactory loggers)
+    {
+        ILogger logger = loggers.CreateLogger("dataplane");
+        FileStream instanceLock = AcquireLock(config);
+        var podNetworks = new List<PodNetwork>();
+        var devices = new List<PortDevice>();
+        NetworkNamespace? nodeNamespace = null;
+        try
+        {
+            nodeNamespace = options.Netns is null ? null : NetworkNamespace.Open(options.Netns);
+            var dataplane = new NodeDataplane(config);
+            bool offloads = config.Dataplane.Offloads;
+            foreach (Port port in dataplane.Ports)
+            {
+                if (port.Kind == PortKind.Uplink)
+                {
+                    string iface = config.Node.Uplink!.Interface;
+                    var socketOptions = new PacketSocketOptions { Promiscuous = true, QdiscBypass = true, VnetHeader = offloads };
+                    PacketSocket socket = InNamespace(nodeNamespace, () => PacketSocket.Open(iface, socketOptions));
+                    devices.Add(new UplinkPortDevice(port.Id, socket, offloads));
+                    logger.LogInformation("uplink: packet socket on {Interface}{Namespace}", iface, options.Netns is null ? "" : $" in namespace {options.Netns}");
+                    continue;
+                }
+
+                PodConfig pod = config.Pods.First(p => p.Name == port.Name);
+                PodNetworkSpec spec = PodSpec(config, pod, port, offloads);
+                PodNetwork network = InNamespace(nodeNamespace, () => PodNetwork.Create(spec));
+                podNetworks.Add(network);
+                devices.Add(new TapPortDevice(port.Id, port.Name, network.Tap));
+                logger.LogInformation("pod {Pod}: {Tap} is eth0 in namespace {Namespace}{Created}, {Ip} via {Gateway}",
+                    pod.Name, spec.TapName, spec.Namespace, network.CreatedNamespace ? " (created)" : "", pod.Ip, config.Node.GatewayIp);
+            }
+
+            var daemon = new NodeDaemon(config, options, dataplane, instanceLock, podNetworks, [.. devices], loggers);
+            try
+            {
+                daemon._control.Start();
+            }
+            catch
+            {
+                daemon.Dispose();
+                throw;
+            }
+
+            foreach (Worker worker in daemon._workers)
+            {
+                worker.Start();
+            }
+
+            logger.LogInformation("node {Node}: forwarding for {Pods} pods with {Workers} worker(s), offloads {Offloads}; control socket {Socket}",
+                config.Node.Name, config.Pods.Count, daemon._workers.Length, offloads ? "on" : "off", daemon.ControlSocketPath);
+            return daemon;
+        }
+        catch (Exception ex) when (ex is not DaemonStartException)
+        {
+            Undo(devices, podNetworks, instanceLock, logger);
+            throw new DaemonStartException($"node {config.Node.Name}: could not start: {ex.Message}", ex);
+        }
+        finally
+        {
+            nodeNamespace?.Dispose();
+        }
+    }
+
+    /// <summary>Adds or replaces services from a `services:` document; returns a line per service.</summary>
+    public IReadOnlyList<string> ApplyServices(string yaml, string source)
+    {
+        lock (_configLock)
+        {
+            ConfigResult parsed = NodeConfigLoader.ParseServices(yaml, source, _config);
+            if (!parsed.IsValid)
+            {
+                throw new InvalidOperationException(string.Join(Environment.NewLine, parsed.Errors));
+            }
+
+            var lines = new List<string>();
+            var services = _config.Services.ToList();
+            foreach (ServiceConfig service in parsed.Config.Services)
+            {
+                var update = Dataplane.ApplyService(service);
+                if (!update.Succeeded)
+                {
+                    throw new InvalidOperationException($"service {service.Name}: {string.Join("; ", update.Errors)}");
+                }
+
+                services.RemoveAll(s => s.Name == service.Name);
+                services.Add(service);
+                lines.Add(update.ToString());
+                _logger.LogInformation("service {Service} applied: {Update}", service.Name, update);
+            }
+
+            _config = _config with { Services = services };
+            return lines;
+        }
+    }
+
+    public string DeleteService(string name)
+    {
+        lock (_configLock)
+        {
+            if (_config.Services.All(s => s.Name != name))
+            {
+                throw new InvalidOperationException($"no service named '{name}'");
+            }
+
+            var update = Dataplane.RemoveService(name);
+            _config = _config with { Services = [.. _config.Services.Where(s => s.Name != name)] };
+            _logger.LogInformation("service {Service} deleted: {Update}", name, update);
+            return update.ToString();
+        }
+    }
+
+    /// <summary>
+    /// SIGHUP: re-reads the config file and applies service changes (added, changed, removed) without touching
+    /// other flows. Changes to the node, pods or routes need a restart; they are reported, not half-applied.
+    /// </summary>
+    public void Reload()
+    {
+        if (Options.ConfigPath is null)
+        {
+            _logger.LogWarning("reload: no config file to re-read");
+            return;
+        }
+
+        ConfigResult result = NodeConfigLoader.Load(Options.ConfigPath);
+        if (!result.IsValid)
+        {
+            foreach (ConfigError error in result.Errors)
+            {
+                _logger.LogError("reload: {Error}", error);
+            }
+
+            _logger.LogError("reload: {Path} has errors; still running the previous config", Options.ConfigPath);
+            return;
+        }
+
+        NodeConfig next = result.Config;
+        lock (_configLock)
+        {
+            if (NodeConfigWriter.Write(next, includeServices: false) != NodeConfigWriter.Write(_config, includeServices: false))
+            {
+                _logger.LogWarning("reload: node, pod, route or engine settings changed; they take effect on restart (services are reloaded now)");
+            }
+
+            foreach (ServiceConfig removed in _config.Services.Where(s => next.Services.All(n => n.Name != s.Name)))
+            {
+                _logger.LogInformation("reload: service {Service} removed: {Update}", removed.Name, Dataplane.RemoveService(removed.Name));
+            }
+
+            foreach (ServiceConfig service in next.Services)
+            {
+                var update = Dataplane.ApplyService(service);
+                if (update.Changed || !update.Succeeded)
+                {
+                    _logger.LogInformation("reload: service {Service}: {Update}", service.Name, update);
+                }
+            }
+
+            _config = _config with { Services = next.Services };
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _control.Dispose();
+        foreach (Worker worker in _workers)
+        {
+            worker.Stop();
+            worker.Dispose();
+        }
+
+        foreach (CaptureSession? capture in Captures)
+        {
+            capture?.Dispose();
+        }
+
+        Undo([.. _devices], _podNetworks, _lock, _logger);
+        _logger.LogInformation("node {Node}: stopped; TAPs and created namespaces removed", _config.Node.Name);
+    }
+
+    private static void Undo(List<PortDevice> devices, List<PodNetwork> podNetworks, FileStream instanceLock, ILogger logger)
+    {
+        foreach (PortDevice device in devices)
+        {
+            device.Dispose();
+        }
+
+        foreach (PodNetwork network in podNetworks)
+        {
+            try
+            {
+                network.Dispose();
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException)
+            {
+                logger.LogError(ex, "cleanup of {Network} failed", network);
+            }
+        }
+
+        string path = instanceLock.Name;
+        instanceLock.Dispose();
+        File.Delete(path);
+    }
+
+    private static T InNamespace<T>(NetworkNamespace? ns, Func<T> action) => ns is null ? action() : ns.Run(action);
+
+    /// <summary>
+    /// One daemon per node: an exclusive lock next to the control socket. .NET takes FileShare.None on Unix as
+    /// flock(LOCK_EX|LOCK_NB), so a second daemon fails at once, and a crashed one's lock dies with it.
+    /// </summary>
+    private static FileStream AcquireLock(NodeConfig config)
+    {
+        string path = config.ControlSocketPath + ".lock";
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new DaemonStartException($"node {config.Node.Name}: a dataplane for this node is already running (it holds {path})", ex);
+        }
+    }
+
+    private static PodNetworkSpec PodSpec(NodeConfig config, PodConfig pod, Port port, bool offloads) => new()
+    {
+        // The TAP is renamed eth0 as it moves; its temporary name only has to be unique in the node namespace (<= 15 chars).
+        TapName = $"dp{port.Id}p{Environment.ProcessId % 1_000_000}",
+        Namespace = pod.Netns ?? $"{config.Node.Name}-{pod.Name}",
+        Mac = PhysicalAddress.Parse(pod.Mac.ToString().Replace(':', '-').ToUpperInvariant()),
+        Mtu = config.Node.Mtu,
+        IPv4 = pod.Ip.ToIPAddress(),
+        IPv4PrefixLength = config.Node.PodCidr.Length,
+        GatewayV4 = config.Node.GatewayIp.ToIPAddress(),
+        IPv6 = pod.IpV6?.ToIPAddress(),
+        IPv6PrefixLength = config.Node.PodCidrV6?.Length ?? 64,
+        GatewayV6 = pod.IpV6 is null ? null : config.Node.GatewayIpV6?.ToIPAddress(),
+        Tap = new TapOptions
+        {
+            VnetHeader = offloads,
+            VnetHeaderSize = PortDevice.VirtioHeaderSize,
+            Offloads = offloads ? TapOffloads.Checksum | TapOffloads.Tso4 | TapOffloads.Tso6 | TapOffloads.TsoEcn : TapOffloads.None,
+        },
+    };
+}
