@@ -1,13 +1,17 @@
 using System.CommandLine;
-using System.Reflection;
+using System.Runtime.InteropServices;
 using Dataplane.Config;
+using Dataplane.Daemon;
+using Dataplane.Demo;
 using Dataplane.Replay;
+using Microsoft.Extensions.Logging;
 
 namespace Dataplane.Cli.Commands;
 
 /// <summary>
+/// `dataplane demo`: a node in namespaces on this machine with real traffic through every flow (root).
 /// `dataplane demo --offline`: replays the capture shipped in examples/demo (embedded in the binary) through
-/// the example node and shows what each stage did, with the traced path of every packet.
+/// the example node and shows what each stage did, with the traced path of every packet (no root needed).
 /// </summary>
 internal static class DemoCommand
 {
@@ -15,17 +19,56 @@ internal static class DemoCommand
 
     public static Command Create()
     {
-        var output = new Option<DirectoryInfo?>("--out", "-o") { Description = "Where to write the demo's output pcaps and summary.json (default: a temp directory)." };
-        var quiet = new Option<bool>("--no-trace") { Description = "Do not print each packet's path." };
-        var command = new Command("demo", "Run the built-in demo: a two-node example (pods, a ClusterIP service, a route) replayed offline from examples/demo.")
+        var offline = new Option<bool>("--offline") { Description = "Replay the capture in examples/demo instead (no root, no namespaces)." };
+        var output = new Option<DirectoryInfo?>("--out", "-o") { Description = "--offline: where to write output pcaps and summary.json (default: a temp directory)." };
+        var quiet = new Option<bool>("--no-trace") { Description = "--offline: do not print each packet's path." };
+        var logLevel = new Option<LogLevel>("--log-level") { Description = "The daemon's log level.", DefaultValueFactory = _ => LogLevel.Warning };
+        var command = new Command("demo", "Build a node in network namespaces, start the dataplane on it, and drive real traffic through every flow: container-to-container, pod-to-pod, pod-to-service, across nodes.")
         {
-            output, quiet,
+            offline, output, quiet, logLevel,
         };
-        command.SetAction(parse => Run(parse.GetValue(output), !parse.GetValue(quiet)));
+        command.SetAction(parse => parse.GetValue(offline)
+            ? RunOffline(parse.GetValue(output), !parse.GetValue(quiet))
+            : RunLive(parse.GetValue(logLevel)));
         return command;
     }
 
-    private static int Run(DirectoryInfo? output, bool trace)
+    private static int RunLive(LogLevel logLevel)
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            Console.Error.WriteLine("dataplane demo: needs root to create network namespaces and TAP devices (try: sudo scripts/demo.sh, or `dataplane demo --offline`)");
+            return 1;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        void Interrupt(PosixSignalContext context)
+        {
+            // Unwind through the demo's cleanup instead of dying with namespaces left behind.
+            context.Cancel = true;
+            cancel.Cancel();
+        }
+
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        using ILoggerFactory loggers = Logging.Create(logLevel);
+        try
+        {
+            return DemoRunner.RunAsync(Console.Out, loggers, cancel.Token).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("demo: interrupted; everything it made has been removed");
+            return 130;
+        }
+        catch (DaemonStartException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 1;
+        }
+    }
+
+    private static int RunOffline(DirectoryInfo? output, bool trace)
     {
         string work = Path.Combine(Path.GetTempPath(), $"dataplane-demo-{Environment.ProcessId}");
         Directory.CreateDirectory(work);

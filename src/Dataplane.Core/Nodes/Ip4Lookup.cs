@@ -157,10 +157,8 @@ public sealed class Ip4Lookup : Node
         adjacency.LastSolicit = meta.Timestamp;
         ref readonly LocalAddress uplink = ref _local[adjacency.Port];
         Span<byte> frame = graph.Batch.Slot(p).Slice(meta.Offset);
-        EthernetHeader.Write(frame, MacAddress.Broadcast, uplink.Mac, EtherType.Arp);
-        ArpPacket.Write(frame.Slice(EthernetHeader.Size), ArpPacket.OperationRequest, uplink.Mac, uplink.Ip4, MacAddress.Zero, adjacency.NextHop.V4);
+        meta.Length = NeighborSolicitations.WriteArpRequest(frame, uplink.Mac, uplink.Ip4, adjacency.NextHop.V4);
         meta.L3Offset = EthernetHeader.Size;
-        meta.Length = EthernetHeader.Size + ArpPacket.Size;
         meta.Flags = (meta.Flags & PacketFlags.Traced) | PacketFlags.Arp;
         meta.TxPort = adjacency.Port;
         Count((int)Event.ArpRequestsSent);

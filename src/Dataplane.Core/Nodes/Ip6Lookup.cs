@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.ComponentModel;
 using Dataplane.Packets;
 using Dataplane.Pipeline;
@@ -39,7 +38,6 @@ public sealed class Ip6Lookup : Node
     private const ushort TraceRewrite = 2;
     private const ushort TraceSolicit = 3;
     private const ushort TraceIcmp = 4;
-    private const int SolicitationLength = 32;
     private const long SolicitIntervalNanoseconds = 1_000_000_000;
 
     private readonly Fib6 _fib;
@@ -142,24 +140,10 @@ public sealed class Ip6Lookup : Node
         }
 
         adjacency.LastSolicit = meta.Timestamp;
-        Ip6Address target = adjacency.NextHop.V6;
-        Ip6Address group = target.SolicitedNodeMulticast;
         Span<byte> frame = graph.Batch.Slot(p).Slice(meta.Offset);
-        EthernetHeader.Write(frame, new MacAddress(0x3333_0000_0000UL | (uint)group.Lo), uplink.Mac, EtherType.Ipv6);
-        Span<byte> ip = frame.Slice(EthernetHeader.Size);
-        Ipv6Header.Write(ip, SolicitationLength, IpProtocol.Icmpv6, 255, uplink.Ip6, group);
-        Span<byte> icmp = ip.Slice(Ipv6Header.Size, SolicitationLength);
-        IcmpHeader.Write(icmp, Icmp6Type.NeighborSolicitation, 0, 0);
-        target.Write(icmp.Slice(8));
-        icmp[24] = 1; // source link-layer address option
-        icmp[25] = 1;
-        uplink.Mac.Write(icmp.Slice(26));
-        ulong pseudo = InternetChecksum.PseudoHeaderSum(uplink.Ip6, group, IpProtocol.Icmpv6, SolicitationLength);
-        BinaryPrimitives.WriteUInt16BigEndian(icmp.Slice(2), InternetChecksum.Finish(InternetChecksum.Sum(icmp, pseudo)));
-
+        meta.Length = NeighborSolicitations.WriteNeighborSolicitation(frame, uplink.Mac, uplink.Ip6, adjacency.NextHop.V6);
         meta.L3Offset = EthernetHeader.Size;
         meta.L4Offset = EthernetHeader.Size + Ipv6Header.Size;
-        meta.Length = EthernetHeader.Size + Ipv6Header.Size + SolicitationLength;
         meta.Flags = (meta.Flags & PacketFlags.Traced) | PacketFlags.Ip6 | PacketFlags.NeighborDiscovery | PacketFlags.L2Multicast;
         meta.TxPort = adjacency.Port;
         Count((int)Event.SolicitationsSent);

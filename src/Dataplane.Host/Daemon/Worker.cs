@@ -24,6 +24,9 @@ public sealed class Worker : IDisposable
     private readonly CaptureSession?[] _captures;
     private readonly ILogger _logger;
     private readonly Thread _thread;
+    private readonly PortDevice? _uplink;
+    private readonly byte[] _solicitation = new byte[128];
+    private long _nextResolve;
     private volatile bool _stopping;
 
     public Worker(int id, NodeDataplane dataplane, PortDevice[] devices, PortDevice[] owned, CaptureSession?[] captures, int batchSize, ILogger logger)
@@ -42,6 +45,8 @@ public sealed class Worker : IDisposable
         {
             _epoll.Add(device.Fd, device.Port);
         }
+
+        _uplink = owned.FirstOrDefault(d => dataplane.Ports[d.Port].Kind == PortKind.Uplink);
 
         _thread = new Thread(Loop) { Name = $"dataplane-worker-{id}", IsBackground = true };
     }
@@ -76,6 +81,11 @@ public sealed class Worker : IDisposable
             {
                 int ready = _epoll.Wait(events, timeoutMs: 250);
                 long now = Now();
+                if (_uplink is not null && now >= _nextResolve)
+                {
+                    ResolveNextHops(_uplink, now);
+                }
+
                 if (ready <= 0)
                 {
                     _dataplane.Conntrack.Sweep(now, IdleSweepBuckets);
@@ -150,6 +160,43 @@ public sealed class Worker : IDisposable
             }
 
             capture?.Offer(space.Slice(header, n - header), now);
+        }
+    }
+
+    /// <summary>
+    /// Asks for the MAC of every configured next hop not yet resolved, once a second, so the first packet to
+    /// another node finds it known instead of being spent on an ARP request (Linux would queue it; we have no
+    /// queue per neighbor, so we resolve ahead).
+    /// </summary>
+    private void ResolveNextHops(PortDevice uplink, long now)
+    {
+        _nextResolve = now + 1_000_000_000L;
+        LocalAddresses local = _dataplane.Local;
+        foreach (ref readonly Tables.Adjacency adjacency in _dataplane.Adjacencies.Entries)
+        {
+            if (adjacency.Kind != Tables.AdjacencyKind.NextHop || Volatile.Read(in adjacency.Mac) != 0)
+            {
+                continue;
+            }
+
+            int header = uplink.HeaderSize;
+            Span<byte> frame = _solicitation.AsSpan(header);
+            int length;
+            if (adjacency.NextHop.IsV4)
+            {
+                length = Packets.NeighborSolicitations.WriteArpRequest(frame, local.UplinkMac, local.UplinkIp, adjacency.NextHop.V4);
+            }
+            else if (local.UplinkIp6 is { } source6)
+            {
+                length = Packets.NeighborSolicitations.WriteNeighborSolicitation(frame, local.UplinkMac, source6, adjacency.NextHop.V6);
+            }
+            else
+            {
+                continue;
+            }
+
+            _solicitation.AsSpan(0, header).Clear();
+            uplink.Write(_solicitation.AsSpan(0, header + length));
         }
     }
 
