@@ -185,18 +185,24 @@ public sealed class NodeDataplane
         }
     }
 
+    /// <summary>One pass over conntrack for all of an update's removed backends (a service change may drop many).</summary>
     private void FlushRemovedBackends(ServiceUpdate update)
     {
-        foreach (RemovedBackend removed in update.RemovedBackends)
+        if (update.RemovedBackends.Count == 0)
         {
-            ServiceKey frontend = removed.Frontend;
-            Ip6Address backend = removed.Ip.Bits;
-            Ip6Address vip = frontend.Vip.Bits;
-            Conntrack.RemoveWhere(flow => (flow.Flags & FlowFlags.Service) != 0
-                && flow.NatHi == backend.Hi && flow.NatLo == backend.Lo && flow.NatPort == removed.Port
-                && flow.Original.DestinationHi == vip.Hi && flow.Original.DestinationLo == vip.Lo
-                && flow.Original.DestinationPort == frontend.Port && flow.Original.Protocol == (byte)frontend.Protocol);
+            return;
         }
+
+        var removed = new HashSet<(ulong VipHi, ulong VipLo, ushort Port, byte Protocol, ulong BackendHi, ulong BackendLo, ushort BackendPort)>();
+        foreach (RemovedBackend backend in update.RemovedBackends)
+        {
+            Ip6Address vip = backend.Frontend.Vip.Bits;
+            removed.Add((vip.Hi, vip.Lo, backend.Frontend.Port, (byte)backend.Frontend.Protocol, backend.Ip.Bits.Hi, backend.Ip.Bits.Lo, backend.Port));
+        }
+
+        Conntrack.RemoveWhere(flow => (flow.Flags & FlowFlags.Service) != 0 && removed.Contains((
+            flow.Original.DestinationHi, flow.Original.DestinationLo, flow.Original.DestinationPort, flow.Original.Protocol,
+            flow.NatHi, flow.NatLo, flow.NatPort)));
     }
 
     private void AddRoute(IpPrefix prefix, int adjacency)

@@ -53,5 +53,7 @@ public sealed class ArpInput : Node
 
     public override string FormatTrace(in TraceRecord record) => record.Next == TraceRecord.Dropped
         ? ""
-        : $"{(record.Code == ArpPacket.OperationRequest ? "request" : "reply")} who-has {new Ip4Address((uint)record.B)} tell {new Ip4Address((uint)record.A)}";
+        : record.Code == ArpPacket.OperationRequest
+            ? $"request who-has {new Ip4Address((uint)record.B)} tell {new Ip4Address((uint)record.A)}"
+            : $"reply {new Ip4Address((uint)record.A)} is-at (sender) for {new Ip4Address((uint)record.B)}";
 }
