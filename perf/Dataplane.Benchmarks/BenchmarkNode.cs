@@ -16,6 +16,9 @@ internal static class BenchmarkNode
     public static readonly Ip4Address ClientIp = Ip4Address.Parse("10.244.1.20");
     public static readonly Ip4Address Web1Ip = Ip4Address.Parse("10.244.1.11");
     public static readonly Ip4Address Vip = Ip4Address.Parse("10.96.0.10");
+    public static readonly Ip4Address RemotePodIp = Ip4Address.Parse("10.244.2.12");
+    public static readonly MacAddress UplinkMac = MacAddress.Parse("02:00:00:00:77:10");
+    public static readonly MacAddress NodeBMac = MacAddress.Parse("02:00:00:00:77:11");
 
     public static NodeConfig Config(int conntrackEntries = 1 << 20, int synSentSeconds = 120) => NodeConfigLoader.Parse($$"""
         node:
@@ -36,6 +39,39 @@ internal static class BenchmarkNode
             endpoints: [ { ip: {{Web1Ip}} } ]
         conntrack: { maxEntries: {{conntrackEntries}}, timeouts: { tcpSynSent: {{synSentSeconds}} } }
         """, "benchmark").ThrowIfInvalid();
+
+    /// <summary>
+    /// Opens TCP connections from the client to the VIP (served by web-1, whose SYN-ACK is bridged back) and
+    /// to a pod on node-b (SYN-ACK arriving on the uplink), with SYN and SYN-ACK, so the benchmarks' ACKs are
+    /// established traffic; conntrack would rightly count a bare ACK after a lone SYN as invalid.
+    /// </summary>
+    public static void OpenConnections(NodeDataplane dataplane, IEnumerable<ushort> clientPorts, long timestamp)
+    {
+        var batch = new Pipeline.PacketBatch(256);
+        Pipeline.Graph graph = dataplane.CreateGraph(batch);
+        dataplane.TryGetPort("client", out Pipeline.Port client);
+        dataplane.TryGetPort("web-1", out Pipeline.Port web1);
+        ushort uplink = dataplane.Uplink!.Id;
+        foreach (ushort[] chunk in clientPorts.Chunk(64))
+        {
+            foreach (ushort port in chunk)
+            {
+                batch.TryAdd(Frame(ClientMac, GatewayMac, ClientIp, Vip, IpProtocol.Tcp, port, 80, 64, TcpFlags.Syn), client.Id, timestamp);
+                batch.TryAdd(Frame(ClientMac, GatewayMac, ClientIp, RemotePodIp, IpProtocol.Tcp, port, 443, 64, TcpFlags.Syn), client.Id, timestamp);
+            }
+
+            graph.Run();
+            batch.Clear();
+            foreach (ushort port in chunk)
+            {
+                batch.TryAdd(Frame(Web1Mac, ClientMac, Web1Ip, ClientIp, IpProtocol.Tcp, 8080, port, 64, TcpFlags.Syn | TcpFlags.Ack), web1.Id, timestamp);
+                batch.TryAdd(Frame(NodeBMac, UplinkMac, RemotePodIp, ClientIp, IpProtocol.Tcp, 443, port, 64, TcpFlags.Syn | TcpFlags.Ack), uplink, timestamp);
+            }
+
+            graph.Run();
+            batch.Clear();
+        }
+    }
 
     /// <summary>An Ethernet/IPv4/TCP (or UDP) frame of <paramref name="length"/> bytes with valid checksums.</summary>
     public static byte[] Frame(MacAddress src, MacAddress dst, Ip4Address srcIp, Ip4Address dstIp, byte protocol, ushort sport, ushort dport,

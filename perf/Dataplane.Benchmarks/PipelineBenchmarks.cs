@@ -189,7 +189,7 @@ public class FullPipelineBenchmarks : PipelineBenchmarkBase
     public void Setup()
     {
         var frames = new List<(string, byte[])>();
-        Ip4Address remote = Ip4Address.Parse("10.244.2.12");
+        Ip4Address remote = BenchmarkNode.RemotePodIp;
         for (int i = 0; i < 32; i++)
         {
             ushort port = (ushort)(40000 + i);
@@ -205,20 +205,8 @@ public class FullPipelineBenchmarks : PipelineBenchmarkBase
                 : ("client", BenchmarkNode.Frame(BenchmarkNode.ClientMac, BenchmarkNode.GatewayMac, BenchmarkNode.ClientIp, BenchmarkNode.Vip, IpProtocol.Tcp, port, 80, FrameSize)));
         }
 
-        // The service flows need their SYN first, or conntrack (rightly) drops them as mid-stream.
         var dataplane = new NodeDataplane(BenchmarkNode.Config(synSentSeconds: 5));
-        var opener = new PacketBatch(BatchSize);
-        Graph openGraph = dataplane.CreateGraph(opener);
-        dataplane.TryGetPort("client", out Port client);
-        for (int i = 0; i < 32; i++)
-        {
-            opener.TryAdd(BenchmarkNode.Frame(BenchmarkNode.ClientMac, BenchmarkNode.GatewayMac, BenchmarkNode.ClientIp, BenchmarkNode.Vip, IpProtocol.Tcp,
-                (ushort)(40000 + i), 80, 64, TcpFlags.Syn), client.Id, 1_800_000_000_000_000_000);
-            opener.TryAdd(BenchmarkNode.Frame(BenchmarkNode.ClientMac, BenchmarkNode.GatewayMac, BenchmarkNode.ClientIp, remote, IpProtocol.Tcp,
-                (ushort)(40000 + i), 443, 64, TcpFlags.Syn), client.Id, 1_800_000_000_000_000_000);
-        }
-
-        openGraph.Run();
+        BenchmarkNode.OpenConnections(dataplane, Enumerable.Range(0, 32).Select(static i => (ushort)(40000 + i)), 1_800_000_000_000_000_000);
         Build(dataplane, frames, new HashSet<int>(Enumerable.Range(0, frames.Count).Where(static i => i % 32 == 7)));
     }
 
