@@ -112,8 +112,9 @@ public sealed class PodTrafficTests : IClassFixture<PodTrafficTests.Node>
             conntrack.GetProperty("flows").EnumerateArray().Any(f =>
                 f.GetProperty("protocol").GetString() == "tcp" && f.GetProperty("source").GetString() == _client.Ip
                 && f.GetProperty("destination").GetString() == IperfVip && f.GetProperty("destinationPort").GetInt32() == 80
-                && f.GetProperty("backend").GetString() == _server.Ip && f.GetProperty("backendPort").GetInt32() == IperfPort),
-            $"ctl conntrack shows no c -> {IperfVip}:80 flow to {_server.Ip}:{IperfPort}: {conntrack}");
+                && f.GetProperty("backend").GetString() == _server.Ip && f.GetProperty("backendPort").GetInt32() == IperfPort
+                && f.GetProperty("seenReply").GetBoolean()),
+            $"ctl conntrack shows no replied c -> {IperfVip}:80 flow to {_server.Ip}:{IperfPort}: {conntrack}");
     }
 
     [RootFact]
