@@ -174,6 +174,12 @@ public sealed class Conntrack : Node
                 e.TcpState = state;
             }
 
+            // Kept for TCP too (only datagram timeouts read it): `ctl conntrack` reports it for every flow.
+            if (reply && (e.Flags & FlowFlags.SeenReply) == 0)
+            {
+                e.Flags |= FlowFlags.SeenReply;
+            }
+
             timeout = _timeouts.Tcp(state);
         }
         else

@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Dataplane.Tests.Infrastructure;
+using System.Runtime.Versioning;
+
+namespace Dataplane.Tests.EndToEnd;
+
+/// <summary>Starting, stopping and reloading the daemon; each test has a node of its own.</summary>
+[SupportedOSPlatform("linux")]
+public sealed class DaemonLifecycleTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+
+    private const string WebService = """
+          - name: web
+            clusterIp: 10.96.3.10
+            ports: [ { name: http, protocol: TCP, port: 80, targetPort: 8080 } ]
+            endpoints: [ { ip: 10.244.1.12 } ]
+
+        """;
+
+    [RootFact]
+    public void Sigterm_removes_every_tap_created_namespace_and_the_control_socket_but_keeps_a_preexisting_namespace()
+    {
+        using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions
+        {
+            Pods = ["a", "b"],
+            PreexistingNamespaces = new HashSet<string> { "b" },
+        });
+        PodInfo a = node.Pod("a"), b = node.Pod("b");
+        Ping(node, "a", b.Ip);
+        Assert.Contains("eth0", TestNamespaces.LinkNames(b.Netns));
+        Assert.Contains(a.Netns, TestNamespaces.ListNamespaces());
+
+        int exitCode = node.Stop();
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}{Environment.NewLine}{node.DaemonOutput()}");
+        IReadOnlyList<string> namespaces = TestNamespaces.ListNamespaces();
+        Assert.DoesNotContain(a.Netns, namespaces);
+        Assert.Contains(b.Netns, namespaces);
+        Assert.DoesNotContain("eth0", TestNamespaces.LinkNames(b.Netns));
+        Assert.DoesNotContain(TestNamespaces.LinkNames(node.Namespace), l => l.StartsWith("dp", StringComparison.Ordinal));
+        Assert.False(File.Exists(node.SocketPath), "the control socket is still there");
+        Assert.False(File.Exists(node.SocketPath + ".lock"), "the instance lock file is still there");
+        Assert.Contains("stopped", node.Log, StringComparison.Ordinal);
+    }
+
+    [RootFact]
+    public void Starting_a_second_daemon_for_the_same_node_fails_with_a_clear_error_and_leaves_the_first_running()
+    {
+        using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = ["a", "b"] });
+
+        ProcessResult second = ProcessRunner.Run(s_timeout, NodeUnderTest.DotnetHost, NodeUnderTest.DataplaneDll, "run", "--config", node.ConfigPath, "--netns", node.Namespace);
+
+        Assert.Equal(1, second.ExitCode);
+        Assert.Contains("already running", second.StdErr, StringComparison.Ordinal);
+        Assert.False(node.HasExited, $"the first daemon exited{Environment.NewLine}{node.DaemonOutput()}");
+        Assert.Equal(0, node.Ctl("status").ExitCode);
+        Ping(node, "a", node.Pod("b").Ip);
+    }
+
+    [RootFact]
+    public void Sighup_rereads_services_from_the_config_file()
+    {
+        using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = ["a", "b"], Services = WebService });
+        Assert.DoesNotContain("added", ServiceNames(node));
+
+        node.WriteConfig(WebService + """
+              - name: added
+                clusterIp: 10.96.3.20
+                ports: [ { name: dns, protocol: UDP, port: 53, targetPort: 5353 } ]
+                endpoints: [ { ip: 10.244.1.11 } ]
+
+            """);
+        node.Signal("HUP");
+
+        Poll.Until(() => ServiceNames(node).Contains("added"), s_timeout, "ctl services to list the service added to the config");
+        Assert.Contains("web", ServiceNames(node));
+        Assert.False(node.HasExited, $"the daemon exited on SIGHUP{Environment.NewLine}{node.DaemonOutput()}");
+    }
+
+    [RootFact]
+    public async Task With_offloads_off_tcp_through_a_vip_and_pod_to_pod_carries_a_payload_intact()
+    {
+        using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = ["a", "b"], Services = WebService, Offloads = false });
+        Assert.False(node.CtlJson("status").GetProperty("offloads").GetBoolean());
+        byte[] payload = RandomNumberGenerator.GetBytes(4 << 20);
+        foreach ((string ip, int port) in ((string, int)[])[("10.96.3.10", 80), (node.Pod("b").Ip, 8080)])
+        {
+            using Socket listener = PodServers.Listen(node, "b", 8080);
+            Task<HashSink.Received> receiving = HashSink.ReceiveOneAsync(listener, s_timeout);
+            using Socket client = await PodServers.ConnectAsync(node, "a", ip, port, s_timeout);
+            await HashSink.SendAllAsync(client, payload, s_timeout);
+            HashSink.Received received = await receiving;
+
+            Assert.Equal(Convert.ToHexString(SHA256.HashData(payload)), Convert.ToHexString(received.Sha256));
+            Assert.Equal(IPAddress.Parse(node.Pod("a").Ip), ((IPEndPoint)received.Peer!).Address);
+        }
+    }
+
+    private static void Ping(NodeUnderTest node, string from, string to)
+    {
+        ProcessResult ping = node.ExecInPod(from, "ping", "-c", "3", "-i", "0.2", "-W", "2", to);
+        Assert.True(ping.ExitCode == 0, $"{from} -> {to}: {ping.StdOut}{ping.StdErr}{Environment.NewLine}{node.DaemonOutput()}");
+    }
+
+    private static List<string> ServiceNames(NodeUnderTest node) =>
+        [.. node.CtlJson("services").EnumerateArray().Select(s => s.GetProperty("service").GetString()!)];
+}

@@ -1,0 +1,26 @@
+namespace Dataplane.Tests.EndToEnd;
+
+/// <summary>What a <see cref="NodeUnderTest"/> runs: its pods, services and whether it has an uplink.</summary>
+public sealed record NodeOptions
+{
+    /// <summary>Pod names, in config order; pod i gets 10.244.1.(11 + i) and MAC 02:00:0a:f4:01:(11 + i).</summary>
+    public IReadOnlyList<string> Pods { get; init; } = ["a", "b"];
+
+    /// <summary>
+    /// Pods whose namespace the test creates before the daemon starts (and passes as <c>netns</c>): the daemon
+    /// must use it and leave it behind. The other pods get a fresh unique namespace name the daemon creates.
+    /// </summary>
+    public IReadOnlySet<string> PreexistingNamespaces { get; init; } = new HashSet<string>();
+
+    /// <summary>The <c>services:</c> list items (YAML, each starting with "  - name:"), or empty for none.</summary>
+    public string Services { get; init; } = "";
+
+    /// <summary>
+    /// A veth pair to a second namespace playing node-b: 192.168.77.11/24 on its end, a node-b pod address
+    /// (<see cref="NodeUnderTest.RemotePodIp"/>) on its lo, and a route back to our pod CIDR via our uplink IP.
+    /// </summary>
+    public bool Uplink { get; init; }
+
+    /// <summary>`dataplane: { offloads: ... }`: virtio-net header with TSO and checksum offload on TAPs and uplink.</summary>
+    public bool Offloads { get; init; } = true;
+}
