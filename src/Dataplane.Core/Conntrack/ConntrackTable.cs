@@ -438,7 +438,7 @@ public sealed class ConntrackTable
     private void Release(int entry, bool ended)
     {
         ref FlowEntry e = ref _entries[entry];
-        if (ended && (e.Flags & FlowFlags.Service) != 0)
+        if (ended && (e.Flags & (FlowFlags.Service | FlowFlags.Released)) == FlowFlags.Service)
         {
             ServiceFlowEnded?.Invoke(e);
         }

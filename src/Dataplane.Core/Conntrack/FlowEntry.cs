@@ -21,6 +21,9 @@ public enum FlowFlags : byte
 
     /// <summary>The flow was balanced to a service backend (<see cref="FlowEntry.BackendId"/> is set).</summary>
     Service = 1 << 4,
+
+    /// <summary>The backend's open-connection count was already released (the TCP connection closed before the entry expired).</summary>
+    Released = 1 << 5,
 }
 
 /// <summary>

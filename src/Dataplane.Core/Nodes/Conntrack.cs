@@ -77,6 +77,7 @@ public sealed class Conntrack : Node
     private readonly ConntrackTimeoutTable _timeouts;
     private readonly IpAddress _gateway4;
     private readonly IpAddress? _gateway6;
+    private readonly Ip6Address[] _localAddresses;
 
     public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local)
         : base("conntrack", ["bridge", "icmp-error"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
@@ -86,6 +87,18 @@ public sealed class Conntrack : Node
         _timeouts = timeouts;
         _gateway4 = local.GatewayIp;
         _gateway6 = local.GatewayIp6 is { } g6 ? g6 : null;
+        var addresses = new List<Ip6Address> { new IpAddress(local.GatewayIp).Bits, new IpAddress(local.UplinkIp).Bits };
+        if (local.GatewayIp6 is { } gateway6)
+        {
+            addresses.Add(gateway6);
+        }
+
+        if (local.UplinkIp6 is { } uplink6)
+        {
+            addresses.Add(uplink6);
+        }
+
+        _localAddresses = [.. addresses];
     }
 
     public override void Process<TTrace>(Graph graph, ReadOnlySpan<ushort> packets)
@@ -99,7 +112,7 @@ public sealed class Conntrack : Node
             now = meta.Timestamp;
             switch (PacketTuple.Read(frame, in meta, out FlowKey key))
             {
-                case TupleKind.Flow:
+                case TupleKind.Flow when !IsLocal(in key):
                     break;
                 case TupleKind.IcmpError:
                     TranslateIcmpError<TTrace>(graph, p, frame, ref meta);
@@ -139,6 +152,24 @@ public sealed class Conntrack : Node
         }
     }
 
+    /// <summary>
+    /// Traffic to the dataplane's own addresses (ping the gateway) is answered by ip-local, and its answer never
+    /// comes back through here: tracking it would only leave entries that never see a reply.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsLocal(in FlowKey key)
+    {
+        foreach (Ip6Address local in _localAddresses)
+        {
+            if (key.DestinationLo == local.Lo && key.DestinationHi == local.Hi)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private const int VerdictForward = -1;
     private const int VerdictReopen = -2;
 
@@ -172,6 +203,10 @@ public sealed class Conntrack : Node
             {
                 state = (TcpState)next;
                 e.TcpState = state;
+                if (state >= TcpState.TimeWait && state != TcpState.SynSent2)
+                {
+                    ReleaseBackend(ref e);
+                }
             }
 
             // Kept for TCP too (only datagram timeouts read it): `ctl conntrack` reports it for every flow.
@@ -200,6 +235,22 @@ public sealed class Conntrack : Node
         }
 
         return VerdictForward;
+    }
+
+    /// <summary>
+    /// A closed connection (TIME_WAIT or CLOSE) stops counting toward its backend's open connections now,
+    /// not when its entry expires minutes later, so leastconn sees the load as it is (IPVS does the same).
+    /// </summary>
+    private void ReleaseBackend(ref FlowEntry e)
+    {
+        FlowFlags flags = e.Flags;
+        if ((flags & (FlowFlags.Service | FlowFlags.Released)) != FlowFlags.Service
+            || Interlocked.CompareExchange(ref Unsafe.As<FlowFlags, byte>(ref e.Flags), (byte)(flags | FlowFlags.Released), (byte)flags) != (byte)flags)
+        {
+            return;
+        }
+
+        _services.ReleaseConnection(new ServiceKey(e.Original.Destination, (L4Protocol)e.Original.Protocol, e.Original.DestinationPort), e.BackendId);
     }
 
     /// <summary>
