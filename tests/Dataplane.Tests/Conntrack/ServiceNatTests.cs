@@ -289,6 +289,31 @@ public class ServiceNatTests
     }
 
     [Fact]
+    public void Ipv6_service_without_endpoints_answers_icmpv6_port_unreachable()
+    {
+        const string Empty = """
+              - name: empty
+                clusterIpV6: fd00:96::12
+                ports:
+                  - { protocol: TCP, port: 80, targetPort: 8080 }
+                endpoints: []
+            """;
+        var harness = Harness(Empty);
+        byte[] syn = Tcp6(ClientMac, GatewayMac, ClientIp6, "fd00:96::12", ClientPort, 80, "S", 1, 0);
+        Sent sent = Assert.Single(harness.Send("client", syn, T0));
+        Assert.Equal("client", sent.Port);
+        AssertChecksums(sent.Frame);
+        var ip = (PacketDotNet.IPv6Packet)Frames.Parse(sent.Frame).PayloadPacket;
+        Assert.Equal(Frames.Ip(GatewayIp6), ip.SourceAddress);
+        Assert.Equal(Frames.Ip(ClientIp6), ip.DestinationAddress);
+        byte[] icmp = sent.Frame[54..];
+        Assert.Equal(1, icmp[0]); // destination unreachable
+        Assert.Equal(4, icmp[1]); // port unreachable
+        Assert.Equal(L3(syn), icmp[8..]);
+        Assert.Equal(1, harness.Event("conntrack", "no-endpoints"));
+    }
+
+    [Fact]
     public void Stray_ack_to_a_vip_without_an_entry_is_dropped_and_counted_never_sent_to_a_backend()
     {
         var harness = Harness(TwoWeb);
