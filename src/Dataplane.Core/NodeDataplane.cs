@@ -116,6 +116,7 @@ public sealed class NodeDataplane
     public Graph CreateGraph(PacketBatch batch, PacketTracer? tracer = null)
     {
         DataplaneSettings settings = Config.Dataplane;
+        var conntrack = new Nodes.Conntrack(Conntrack, Services, Timeouts, Local);
         Node[] nodes =
         [
             new EthernetInput(Ports, Local.UplinkMac),
@@ -125,12 +126,12 @@ public sealed class NodeDataplane
             new SourceGuard(Ports, "conntrack"),
             new Arp(Ports, Local, Adjacencies, MacTable),
             new Ndp(Ports, Local, Adjacencies),
-            new Nodes.Conntrack(Conntrack, Services, Timeouts, Local),
+            conntrack,
             new Bridge(Ports, Local, MacTable),
             new Ip4Lookup(Ports, Local, Fib, Adjacencies),
             new Ip6Lookup(Ports, Local, Fib, Adjacencies),
             new IpLocal(Ports, Local),
-            new IcmpError(Ports, Local, settings.IcmpErrorsPerSecond, settings.IcmpErrorBurst),
+            new IcmpError(Ports, Local, settings.IcmpErrorsPerSecond, settings.IcmpErrorBurst, conntrack),
             new InterfaceOutput(Ports),
         ];
         return new Graph(nodes, batch, Ports, tracer);

@@ -41,7 +41,7 @@ public static class TcpStateMachine
     [
         // original direction
         sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2, // SYN
-        sIV, sIV, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR, // SYN+ACK
+        sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR, // SYN+ACK
         sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV, // FIN
         sES, sIV, sES, sES, sCW, sCW, sTW, sTW, sCL, sIV, // ACK
         sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, // RST

@@ -429,24 +429,59 @@ public sealed class Conntrack : Node
     private void TranslateIcmpError<TTrace>(Graph graph, ushort p, Span<byte> frame, ref PacketMeta meta)
         where TTrace : struct, ITraceMode
     {
-        if (!PacketTuple.ReadQuoted(frame, in meta, out FlowKey quoted, out int innerL3, out int innerL4))
+        int entry = TranslateRelated(frame, ref meta);
+        if (entry == RelatedUntracked)
         {
             Count((int)Event.Untracked);
             return;
         }
 
+        if (entry >= 0)
+        {
+            Count((int)Event.IcmpErrorsTranslated);
+            graph.Trace<TTrace>(this, p, TraceIcmpError, entry, BinaryPrimitives.ReadUInt16BigEndian(frame.Slice(meta.L4Offset)));
+        }
+    }
+
+    /// <summary>
+    /// Translates an ICMP error that icmp-error built about a packet this stage had already NATed (too big for the
+    /// egress MTU, TTL expired, no route to the backend): it quotes the translated packet and is addressed to its
+    /// translated source, so it is mapped back like any related error, as Linux's nf_nat_icmp_reply_translation
+    /// does for errors the host itself sends. Returns whether the error was translated.
+    /// </summary>
+    public bool TranslateGeneratedIcmpError(Span<byte> frame, ref PacketMeta meta)
+    {
+        if (TranslateRelated(frame, ref meta) < 0)
+        {
+            return false;
+        }
+
+        Count((int)Event.IcmpErrorsTranslated);
+        return true;
+    }
+
+    private const int RelatedUntracked = -1;
+    private const int RelatedNotNatted = -2;
+
+    /// <summary>Rewrites the ICMP error for the flow it quotes. Returns the flow's entry, or RelatedUntracked / RelatedNotNatted.</summary>
+    private int TranslateRelated(Span<byte> frame, ref PacketMeta meta)
+    {
+        if (!PacketTuple.ReadQuoted(frame, in meta, out FlowKey quoted, out int innerL3, out int innerL4))
+        {
+            return RelatedUntracked;
+        }
+
         FlowKey key = quoted.Reverse();
         if (!_table.TryLookup(in key, meta.Timestamp, out int entry, out bool reply))
         {
-            Count((int)Event.Untracked);
-            return;
+            return RelatedUntracked;
         }
 
         ref FlowEntry e = ref _table.Entry(entry);
         FlowKey to = Translated(in e, in key, reply);
         if (to == key)
         {
-            return;
+            return RelatedNotNatted;
         }
 
         bool v4 = (meta.Flags & PacketFlags.Ip4) != 0;
@@ -464,8 +499,7 @@ public sealed class Conntrack : Node
         }
 
         NatRewriter.RewriteIcmpError(frame, ref meta, outerSource, outerDestination, to.Reverse(), innerL3, innerL4);
-        Count((int)Event.IcmpErrorsTranslated);
-        graph.Trace<TTrace>(this, p, TraceIcmpError, entry, BinaryPrimitives.ReadUInt16BigEndian(frame.Slice(meta.L4Offset)));
+        return entry;
     }
 
     public override string FormatTrace(in TraceRecord record) => record.Code switch

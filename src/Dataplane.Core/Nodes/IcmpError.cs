@@ -40,15 +40,18 @@ public sealed class IcmpError : Node
     private const byte ErrorTtl = 64;
 
     private readonly LocalAddress[] _local;
+    private readonly Conntrack? _conntrack;
     private readonly long _tokensPerSecond;
     private readonly long _burst;
     private long _tokens;
     private long _lastRefill;
 
-    public IcmpError(IReadOnlyList<Port> ports, LocalAddresses local, int errorsPerSecond, int burst)
+    /// <param name="conntrack">This worker's conntrack stage: an error about a packet it NATed is translated back (see <see cref="Conntrack.TranslateGeneratedIcmpError"/>).</param>
+    public IcmpError(IReadOnlyList<Port> ports, LocalAddresses local, int errorsPerSecond, int burst, Conntrack? conntrack = null)
         : base("icmp-error", ["interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
     {
         _local = local.PerPort(ports);
+        _conntrack = conntrack;
         _tokensPerSecond = errorsPerSecond;
         _burst = Math.Max(1, burst);
         _tokens = _burst;
@@ -81,6 +84,7 @@ public sealed class IcmpError : Node
                 continue;
             }
 
+            bool natted = (meta.Flags & PacketFlags.Natted) != 0;
             Span<byte> slot = batch.Slot(p).Slice(meta.Offset);
             if (v4)
             {
@@ -89,6 +93,11 @@ public sealed class IcmpError : Node
             else
             {
                 Build6(slot, ref meta, in local);
+            }
+
+            if (natted)
+            {
+                _conntrack?.TranslateGeneratedIcmpError(batch.Frame(p), ref meta);
             }
 
             meta.TxPort = meta.RxPort;
