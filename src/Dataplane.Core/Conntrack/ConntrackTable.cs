@@ -163,6 +163,7 @@ public sealed class ConntrackTable
             ref FlowEntry e = ref _entries[entry];
             uint version = e.Version | 1;
             Volatile.Write(ref e.Version, version);
+            StoreLoadFenceOnWeakMemory();
             candidate.Version = version;
             e = candidate;
             Volatile.Write(ref e.Version, version + 1);
@@ -363,7 +364,22 @@ public sealed class ConntrackTable
         ref FlowEntry e = ref _entries[EntryOf(slot)];
         uint before = Volatile.Read(ref e.Version);
         bool match = (slot & 1) == 0 ? e.Original.Equals(key) : MatchesReply(in e, in key);
+        StoreLoadFenceOnWeakMemory();
         return match && (before & 1) == 0 && Volatile.Read(ref e.Version) == before;
+    }
+
+    /// <summary>
+    /// The seqlock needs the entry's writes ordered after the odd version (writer) and its reads before the
+    /// second version read (reader). x86's TSO gives both for free; ARM64 needs a full fence. The JIT removes
+    /// the branch, so x64 pays nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreLoadFenceOnWeakMemory()
+    {
+        if (!System.Runtime.Intrinsics.X86.X86Base.IsSupported)
+        {
+            Interlocked.MemoryBarrier();
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -83,8 +83,9 @@ public class InsertRaceTests(ITestOutputHelper output)
 
     private readonly struct Capture(Dictionary<ushort, uint> sent) : ITransmitSink
     {
-        public bool Send(ushort port, ReadOnlySpan<byte> frame, in PacketMeta meta)
+        public bool Send(ushort port, PacketBatch batch, ushort packet)
         {
+            ReadOnlySpan<byte> frame = batch.Frame(packet);
             ushort sourcePort = BinaryPrimitives.ReadUInt16BigEndian(frame.Slice(14 + 20));
             sent.Add(sourcePort, BinaryPrimitives.ReadUInt32BigEndian(frame.Slice(14 + 16)));
             return true;
