@@ -69,8 +69,10 @@ public static class TcpStateMachine
     /// <summary>Flag combinations nf_conntrack's tcp_error() accepts (tcp_valid_flags[]); anything else is invalid.</summary>
     public static bool HasValidFlags(TcpFlags flags)
     {
-        var f = flags & (TcpFlags.Fin | TcpFlags.Syn | TcpFlags.Rst | TcpFlags.Ack);
-        return f is TcpFlags.Syn or (TcpFlags.Syn | TcpFlags.Ack) or TcpFlags.Rst or (TcpFlags.Rst | TcpFlags.Ack)
-            or (TcpFlags.Fin | TcpFlags.Ack) or TcpFlags.Ack;
+        // ECE, CWR and PSH are ignored, as the kernel does; URG is allowed only where tcp_valid_flags allows it.
+        var f = flags & (TcpFlags.Fin | TcpFlags.Syn | TcpFlags.Rst | TcpFlags.Ack | TcpFlags.Urg);
+        return f is TcpFlags.Syn or (TcpFlags.Syn | TcpFlags.Urg) or (TcpFlags.Syn | TcpFlags.Ack) or TcpFlags.Rst
+            or (TcpFlags.Rst | TcpFlags.Ack) or (TcpFlags.Fin | TcpFlags.Ack) or (TcpFlags.Fin | TcpFlags.Ack | TcpFlags.Urg)
+            or TcpFlags.Ack or (TcpFlags.Ack | TcpFlags.Urg);
     }
 }

@@ -112,7 +112,7 @@ public sealed class Conntrack : Node
             now = meta.Timestamp;
             switch (PacketTuple.Read(frame, in meta, out FlowKey key))
             {
-                case TupleKind.Flow when !IsLocal(in key):
+                case TupleKind.Flow:
                     break;
                 case TupleKind.IcmpError:
                     TranslateIcmpError<TTrace>(graph, p, frame, ref meta);
@@ -143,6 +143,13 @@ public sealed class Conntrack : Node
                 Count((int)Event.Reopened);
             }
 
+            if (IsLocal(in key))
+            {
+                Count((int)Event.Untracked);
+                Forward<TTrace>(graph, p, (int)Next.Bridge);
+                continue;
+            }
+
             NewFlow<TTrace>(graph, p, frame, ref meta, in key, now);
         }
 
@@ -153,8 +160,9 @@ public sealed class Conntrack : Node
     }
 
     /// <summary>
-    /// Traffic to the dataplane's own addresses (ping the gateway) is answered by ip-local, and its answer never
-    /// comes back through here: tracking it would only leave entries that never see a reply.
+    /// New traffic to the dataplane's own addresses (ping the gateway) is answered by ip-local, and its answer
+    /// never comes back through here: tracking it would only leave entries that never see a reply. (Replies of
+    /// hairpinned flows are addressed to the gateway too, but they are hits, found before this check.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool IsLocal(in FlowKey key)
@@ -377,7 +385,9 @@ public sealed class Conntrack : Node
             flow.Expires = now + _timeouts.Datagram(key.Protocol, seenReply: false);
         }
 
-        InsertResult result = _table.FindOrInsert(in flow, now, allowPortRemap: service is not null, out int entry, out bool reply);
+        // Any flow may get a new source port when its reply tuple is taken (nf_nat does this for every flow):
+        // e.g. client:p straight to a backend while client:p -> VIP -> that backend exists.
+        InsertResult result = _table.FindOrInsert(in flow, now, allowPortRemap: true, out int entry, out bool reply);
         switch (result)
         {
             case InsertResult.Inserted:
