@@ -38,6 +38,12 @@ public sealed class ArpGoldenTests
         ["gratuitous arp from a pod is counted and flooded"] = new("web-2",
             static () => Frames.ArpRequest(Web2Mac, Web2Ip, Web2Ip),
             static () => new Output([("web-1", Frames.ArpRequest(Web2Mac, Web2Ip, Web2Ip)), ("client", Frames.ArpRequest(Web2Mac, Web2Ip, Web2Ip))], ["arp/gratuitous-from-pods", "bridge/flooded"])),
+        ["mac announced by gratuitous arp is learned: unicast to it is not flooded"] = new("client",
+            static () => Frames.Udp4(ClientMac, Web2Mac, ClientIp, Web2Ip, 5000, 6000),
+            static () => new Output(("web-2", Frames.Udp4(ClientMac, Web2Mac, ClientIp, Web2Ip, 5000, 6000))))
+        {
+            Before = [("web-2", static () => Frames.ArpRequest(Web2Mac, Web2Ip, Web2Ip))],
+        },
         ["arp sent to the gateway mac that does not ask for the gateway ip is dropped"] = new("client",
             static () => Frames.ArpRequest(ClientMac, ClientIp, Web1Ip, dstMac: GatewayMac), static () => new Dropped("arp", "unexpected-to-gateway")),
         ["arp shorter than 28 bytes is dropped as truncated"] = new("client",

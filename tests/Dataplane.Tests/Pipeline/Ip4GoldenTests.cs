@@ -86,12 +86,12 @@ public sealed class Ip4GoldenTests
         ["ipv4 with options is forwarded with its options intact"] = new("client",
             static () => Build.WithIpv4Options(Routed(Web1Ip), s_options),
             static () => new Output(("web-1", Build.WithIpv4Options(Frames.Udp4(GatewayMac, Web1Mac, ClientIp, Web1Ip, 5000, 6000, ttl: 63), s_options)))),
-        ["first fragment is routed"] = new("client",
+        ["first fragment (its l4 header tracked) is routed"] = new("client",
             static () => Build.Ipv4Fragment(ClientMac, GatewayMac, ClientIp, RemotePodIp, 17, 77, more: true, 0, FirstFragmentPayload()),
-            static () => new Output(("uplink", Build.Ipv4Fragment(UplinkMac, NodeBMac, ClientIp, RemotePodIp, 17, 77, more: true, 0, FirstFragmentPayload(), ttl: 63)))),
-        ["later fragment (no l4 header) is routed"] = new("client",
+            static () => new Output([("uplink", Build.Ipv4Fragment(UplinkMac, NodeBMac, ClientIp, RemotePodIp, 17, 77, more: true, 0, FirstFragmentPayload(), ttl: 63))], ["conntrack/new-flows"])),
+        ["later fragment (no l4 header: conntrack leaves it untracked) is routed"] = new("client",
             static () => Build.Ipv4Fragment(ClientMac, GatewayMac, ClientIp, RemotePodIp, 17, 77, more: false, 3, s_laterFragmentPayload),
-            static () => new Output(("uplink", Build.Ipv4Fragment(UplinkMac, NodeBMac, ClientIp, RemotePodIp, 17, 77, more: false, 3, s_laterFragmentPayload, ttl: 63)))),
+            static () => new Output([("uplink", Build.Ipv4Fragment(UplinkMac, NodeBMac, ClientIp, RemotePodIp, 17, 77, more: false, 3, s_laterFragmentPayload, ttl: 63))], ["conntrack/untracked"])),
         ["ethernet padding is trimmed from a routed frame"] = new("client",
             static () => Build.Pad(Routed(Web1Ip, data: [7]), 60),
             static () => new Output(("web-1", Frames.Udp4(GatewayMac, Web1Mac, ClientIp, Web1Ip, 5000, 6000, [7], ttl: 63)))),
@@ -99,6 +99,27 @@ public sealed class Ip4GoldenTests
             static () => Routed("224.0.0.5"), static () => new Dropped("ip4-lookup", "not-routable")),
         ["limited broadcast sent to the gateway mac is not routed"] = new("client",
             static () => Routed("255.255.255.255"), static () => new Dropped("ip4-lookup", "not-routable")),
+
+        // Service traffic (conntrack DNAT on the way in, un-DNAT on the way back)
+        ["tcp syn to the service vip is dnatted to its backend and routed"] = new("client",
+            static () => Frames.Tcp4(ClientMac, GatewayMac, ClientIp, Vip, 40000, 80, syn: true),
+            static () => new Output([("web-1", Frames.Tcp4(GatewayMac, Web1Mac, ClientIp, Web1Ip, 40000, 8080, syn: true, ttl: 63))], ["conntrack/new-flows", "conntrack/service-flows"]))
+        {
+            Config = TestConfigs.OneBackend,
+        },
+        ["backend's reply straight to the client's mac is bridged with the vip restored"] = new("web-1",
+            static () => Frames.Tcp4(Web1Mac, ClientMac, Web1Ip, ClientIp, 8080, 40000, syn: true, ack: true, seq: 7000, ackNumber: 1001),
+            static () => new Output(("client", Frames.Tcp4(Web1Mac, ClientMac, Vip, ClientIp, 80, 40000, syn: true, ack: true, seq: 7000, ackNumber: 1001))))
+        {
+            Config = TestConfigs.OneBackend,
+            Before = [("client", static () => Frames.Tcp4(ClientMac, GatewayMac, ClientIp, Vip, 40000, 80, syn: true))],
+        },
+        ["tcp to the vip that is not a syn and matches no connection is dropped"] = new("client",
+            static () => Frames.Tcp4(ClientMac, GatewayMac, ClientIp, Vip, 40000, 80, ack: true, data: [1, 2, 3]),
+            static () => new Dropped("conntrack", "midstream-to-service"))
+        {
+            Config = TestConfigs.OneBackend,
+        },
 
         // The dataplane's own addresses
         ["ping to the gateway is answered from the gateway with ttl 64"] = new("client",

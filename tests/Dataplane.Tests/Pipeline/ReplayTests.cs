@@ -15,17 +15,7 @@ public sealed class ReplayTests
 {
     private const long Millisecond = 1_000_000;
 
-    /// <summary>The service has one endpoint (web-1), so where each frame goes does not depend on Maglev.</summary>
-    private const string OneBackend = """
-          - name: web
-            clusterIp: 10.96.0.10
-            ports:
-              - { name: http, protocol: TCP, port: 80, targetPort: 8080 }
-            endpoints:
-              - { ip: 10.244.1.11 }
-        """;
-
-    private static NodeConfig Config() => TestNode.Config(OneBackend);
+    private static NodeConfig Config() => TestConfigs.OneBackend();
 
     /// <summary>What the client port receives, each with the port(s) its output should appear on.</summary>
     private static (byte[] Frame, string[] Out)[] ClientFrames() =>
@@ -183,7 +173,7 @@ public sealed class ReplayTests
         using var dir = new TempDirectory();
         (string clientPcap, string uplinkPcap) = WriteInputs(dir);
         string config = dir.File("node.yaml");
-        File.WriteAllText(config, Yaml(OneBackend));
+        File.WriteAllText(config, Yaml(TestConfigs.OneBackendServices));
         string outDir = dir.File("out");
 
         (int exit, string stdout, string stderr) = ReplayFiles.Cli("replay", "--config", config, "--in", $"client={clientPcap}", "--in", $"uplink={uplinkPcap}", "--out", outDir);
