@@ -14,7 +14,8 @@ internal static class ReferenceChecksum
     {
         for (int i = 0; i < data.Length; i += 2)
         {
-            sum += (ulong)(data[i] << 8) | (i + 1 < data.Length ? data[i + 1] : 0u);
+            uint word = ((uint)data[i] << 8) | (i + 1 < data.Length ? data[i + 1] : 0u);
+            sum += word;
         }
 
         return sum;
