@@ -36,7 +36,7 @@ public sealed class Ip4Input : Node
         BadSource,
         [Description("destination address is 0.0.0.0/8 or loopback")]
         BadDestination,
-        [Description("TCP, UDP or ICMP header truncated or with a lying length")]
+        [Description("TCP, UDP, SCTP or ICMP header truncated or with a lying length")]
         L4Truncated,
     }
 
@@ -107,6 +107,9 @@ public sealed class Ip4Input : Node
         }
     }
 
+    /// <summary>SCTP common header (RFC 9260 §3.1): ports, verification tag, checksum; conntrack reads the ports and NAT rewrites the checksum.</summary>
+    private const int SctpCommonHeaderSize = 12;
+
     /// <summary>
     /// Whether the L4 header the later stages read is all there. In a first fragment the UDP length covers the
     /// whole reassembled datagram, so only the fixed header is checked there.
@@ -116,6 +119,7 @@ public sealed class Ip4Input : Node
         IpProtocol.Tcp => TcpHeader.TryParse(payload, out _),
         IpProtocol.Udp => fragment ? payload.Length >= UdpHeader.Size : UdpHeader.TryParse(payload, out _),
         IpProtocol.Icmp or IpProtocol.Icmpv6 => payload.Length >= IcmpHeader.Size,
+        IpProtocol.Sctp => payload.Length >= SctpCommonHeaderSize,
         _ => true,
     };
 

@@ -33,7 +33,7 @@ public sealed class Ip6Input : Node
         BadSource,
         [Description("destination is loopback or unspecified")]
         BadDestination,
-        [Description("TCP, UDP or ICMPv6 header truncated or with a lying length")]
+        [Description("TCP, UDP, SCTP or ICMPv6 header truncated or with a lying length")]
         L4Truncated,
     }
 

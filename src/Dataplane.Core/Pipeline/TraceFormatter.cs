@@ -16,17 +16,30 @@ public static class TraceFormatter
 {
     public static string Format(Graph graph, IReadOnlyList<Port> ports)
     {
-        var text = new StringBuilder();
-        long current = -1;
+        // A stage handles all its packets of a batch before the next stage runs, so the records of the packets
+        // of one batch interleave; gather each packet's records (in the order packets first appear) to tell its story.
+        var byPacket = new Dictionary<long, List<TraceRecord>>();
+        var order = new List<long>();
         foreach (TraceRecord record in graph.Tracer.Records())
         {
-            if (record.PacketId != current)
+            if (!byPacket.TryGetValue(record.PacketId, out List<TraceRecord>? records))
             {
-                current = record.PacketId;
-                text.AppendLine(Header(graph.Tracer, record.PacketId, ports));
+                records = [];
+                byPacket.Add(record.PacketId, records);
+                order.Add(record.PacketId);
             }
 
-            text.AppendLine(Line(graph, in record));
+            records.Add(record);
+        }
+
+        var text = new StringBuilder();
+        foreach (long packetId in order)
+        {
+            text.AppendLine(Header(graph.Tracer, packetId, ports));
+            foreach (TraceRecord record in byPacket[packetId])
+            {
+                text.AppendLine(Line(graph, in record));
+            }
         }
 
         return text.ToString();

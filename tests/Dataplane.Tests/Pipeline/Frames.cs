@@ -91,10 +91,8 @@ internal static class Frames
         body[5] = (byte)id;
         body[6] = (byte)(seq >> 8);
         body[7] = (byte)seq;
-        var icmp = new IcmpV6Packet(new PacketDotNet.Utils.ByteArraySegment(body));
-        var ip = new IPv6Packet(Ip(src), Ip(dst)) { HopLimit = hopLimit, PayloadPacket = icmp, NextHeader = PacketDotNet.ProtocolType.IcmpV6 };
-        icmp.UpdateCalculatedValues();
-        return Ethernet(srcMac, dstMac, ip, EthernetType.IPv6).Bytes;
+        // PacketDotNet leaves the ICMPv6 checksum 0 here (it skips the pseudo-header); Build.Icmp6 computes it.
+        return Build.Icmp6(srcMac, dstMac, src, dst, hopLimit, body);
     }
 
     public static byte[] ArpRequest(string srcMac, string senderIp, string targetIp, string? dstMac = null)
