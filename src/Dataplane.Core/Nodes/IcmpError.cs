@@ -52,8 +52,9 @@ public sealed class IcmpError : Node
     {
         _local = local.PerPort(ports);
         _conntrack = conntrack;
-        _tokensPerSecond = errorsPerSecond;
-        _burst = Math.Max(1, burst);
+        // icmpErrorsPerSecond or icmpErrorBurst 0 turns errors off (every one counted as rate-limited).
+        _tokensPerSecond = burst == 0 ? 0 : errorsPerSecond;
+        _burst = errorsPerSecond == 0 ? 0 : burst;
         _tokens = _burst;
         _lastRefill = long.MinValue;
     }

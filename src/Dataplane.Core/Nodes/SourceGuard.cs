@@ -6,8 +6,10 @@ namespace Dataplane.Nodes;
 
 /// <summary>
 /// Anti-spoofing on pod ports: a pod may only send from its own MAC and its own IP (ARP sender included),
-/// so no pod can impersonate another or the gateway. IPv6 also allows link-local and, for duplicate address
-/// detection, the unspecified source (RFC 4862 §5.4.2). The uplink is not checked here: it is a router port.
+/// so no pod can impersonate another or the gateway. For IPv6 its own addresses are its configured one and
+/// the link-local address Linux derives from its MAC (modified EUI-64, RFC 4291 appendix A), plus the
+/// unspecified address for duplicate address detection (RFC 4862 §5.4.2); a Neighbor Advertisement may only
+/// advertise those, the IPv6 twin of the ARP sender check. The uplink is not checked here: it is a router port.
 /// </summary>
 public sealed class SourceGuard : Node
 {
@@ -26,8 +28,10 @@ public sealed class SourceGuard : Node
         SpoofedArp,
         [Description("IPv4 source is not the pod's own address")]
         SpoofedIp4,
-        [Description("IPv6 source is not the pod's own, link-local or unspecified")]
+        [Description("IPv6 source is not the pod's own, its EUI-64 link-local, or unspecified")]
         SpoofedIp6,
+        [Description("Neighbor Advertisement for an address that is not the pod's own")]
+        SpoofedNeighborAdvertisement,
     }
 
     private readonly PortBinding[] _bindings;
@@ -39,7 +43,7 @@ public sealed class SourceGuard : Node
         _bindings = new PortBinding[ports.Count];
         foreach (Port port in ports)
         {
-            _bindings[port.Id] = new PortBinding(port.Kind == PortKind.Pod, port.Mac, port.Ip4, port.Ip6 ?? default, port.Ip6 is not null);
+            _bindings[port.Id] = new PortBinding(port.Kind == PortKind.Pod, port.Mac, port.Ip4, port.Ip6 ?? default, port.Ip6 is not null, LinkLocal(port.Mac));
         }
     }
 
@@ -93,8 +97,18 @@ public sealed class SourceGuard : Node
         if ((meta.Flags & PacketFlags.Ip6) != 0)
         {
             Ip6Address source = Ip6Address.Read(l3.Slice(8));
-            bool allowed = (binding.HasIp6 && source == binding.Ip6) || source.IsLinkLocal || source.IsZero;
-            return allowed ? -1 : (int)Drop.SpoofedIp6;
+            if (!(IsOwn(in binding, source) || source.IsZero))
+            {
+                return (int)Drop.SpoofedIp6;
+            }
+
+            if ((meta.Flags & PacketFlags.NeighborDiscovery) != 0 && frame[meta.L4Offset] == Icmp6Type.NeighborAdvertisement
+                && meta.L4Offset + 24 <= frame.Length && !IsOwn(in binding, Ip6Address.Read(frame.Slice(meta.L4Offset + 8))))
+            {
+                return (int)Drop.SpoofedNeighborAdvertisement;
+            }
+
+            return -1;
         }
 
         ArpParse parse = ArpPacket.TryParse(l3, out ArpPacket arp);
@@ -102,5 +116,16 @@ public sealed class SourceGuard : Node
         return arpOk ? -1 : (int)Drop.SpoofedArp;
     }
 
-    private readonly record struct PortBinding(bool Checked, MacAddress Mac, Ip4Address Ip4, Ip6Address Ip6, bool HasIp6);
+    private static bool IsOwn(in PortBinding binding, Ip6Address address)
+        => (binding.HasIp6 && address == binding.Ip6) || address == binding.LinkLocal;
+
+    /// <summary>fe80::/64 with the MAC as a modified EUI-64 interface id: U/L bit flipped, ff:fe in the middle.</summary>
+    private static Ip6Address LinkLocal(MacAddress mac)
+    {
+        ulong m = mac.Value;
+        ulong interfaceId = ((((m >> 24) & 0xFFFFFF) ^ 0x020000) << 40) | (0xFFFEUL << 24) | (m & 0xFFFFFF);
+        return new Ip6Address(0xFE80_0000_0000_0000, interfaceId);
+    }
+
+    private readonly record struct PortBinding(bool Checked, MacAddress Mac, Ip4Address Ip4, Ip6Address Ip6, bool HasIp6, Ip6Address LinkLocal);
 }

@@ -77,7 +77,7 @@ public class InsertRaceTests(ITestOutputHelper output)
         }
 
         // Every pick the loser of a race made was released: one open connection per entry.
-        Assert.True(dataplane.Services.TryLookup(new ServiceKey(Packets.Ip4Address.Parse(Vip), L4Protocol.Udp, 53), out ServicePort? service));
+        Assert.True(dataplane.Services.TryLookup(new ServiceKey(Dataplane.Packets.Ip4Address.Parse(Vip), L4Protocol.Udp, 53), out ServicePort? service));
         Assert.Equal(flows, service.OpenConnections(0) + service.OpenConnections(1));
     }
 

@@ -262,7 +262,7 @@ public sealed class DemoCaptureTests
     [Fact]
     public void Demo_command_replays_the_embedded_captures_and_prints_the_table()
     {
-        (int exit, string stdout, string stderr) = ReplayFiles.Cli("demo", "--no-trace");
+        (int exit, string stdout, string stderr) = ReplayFiles.Cli("demo", "--offline", "--no-trace");
 
         Assert.True(exit == 0, $"exit {exit}: {stderr}");
         Assert.Contains("demo: node 'node-a' from examples/demo/node.yaml, replaying client.pcap, uplink.pcap, web-1.pcap, web-2.pcap", stdout);
@@ -276,7 +276,7 @@ public sealed class DemoCaptureTests
     [Fact]
     public void Demo_command_traces_every_packet_by_default()
     {
-        (int exit, string stdout, string stderr) = ReplayFiles.Cli("demo");
+        (int exit, string stdout, string stderr) = ReplayFiles.Cli("demo", "--offline");
 
         Assert.True(exit == 0, $"exit {exit}: {stderr}");
         Assert.Equal(Story(DemoConfig()).Count, stdout.Split('\n').Count(static l => l.StartsWith("packet ", StringComparison.Ordinal)));

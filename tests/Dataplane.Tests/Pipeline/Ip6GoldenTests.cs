@@ -139,9 +139,9 @@ public sealed class Ip6GoldenTests
         ["neighbor solicitation with a bad checksum is dropped"] = new("client",
             static () => Build.Patch(Build.NeighborSolicitation(ClientMac, SolicitedGatewayMac, ClientIp6, SolicitedGatewayGroup, GatewayIp6), 14 + 40 + 3, 0x55), static () => new Dropped("ndp", "invalid")),
         ["router advertisement from a pod is dropped"] = new("web-2",
-            static () => Build.RouterAdvertisement(Web2Mac, "fe80::c"), static () => new Dropped("ndp", "rogue-router-message")),
+            static () => Build.RouterAdvertisement(Web2Mac, "fe80::aff:fef4:10c"), static () => new Dropped("ndp", "rogue-router-message")),
         ["router solicitation from a pod is dropped: the dataplane sends no advertisements"] = new("client",
-            static () => Build.RouterSolicitation(ClientMac, "fe80::14"), static () => new Dropped("ndp", "router-solicitation-ignored")),
+            static () => Build.RouterSolicitation(ClientMac, "fe80::aff:fef4:114"), static () => new Dropped("ndp", "router-solicitation-ignored")),
     };
 
     public static TheoryData<string> Cases => new(s_cases.Keys);

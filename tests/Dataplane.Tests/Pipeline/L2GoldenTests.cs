@@ -45,9 +45,16 @@ public sealed class L2GoldenTests
         ["arp with another pod's sender mac is dropped"] = new("client",
             static () => Build.Patch(Frames.ArpRequest(ClientMac, ClientIp, Web2Ip), 14 + 8, Frames.Mac(Web1Mac).GetAddressBytes()),
             static () => new Dropped("source-guard", "spoofed-arp")),
-        ["ipv6 from a link-local source is allowed and bridged"] = new("client",
-            static () => Frames.Udp6(ClientMac, Web1Mac, "fe80::14", "fe80::b", 5000, 6000),
-            static () => new Output([("web-1", Frames.Udp6(ClientMac, Web1Mac, "fe80::14", "fe80::b", 5000, 6000)), ("web-2", Frames.Udp6(ClientMac, Web1Mac, "fe80::14", "fe80::b", 5000, 6000))], ["bridge/unknown-unicast-flooded"])),
+        // Linux derives a pod's link-local address from its MAC (modified EUI-64): 02:00:0a:f4:01:14 -> fe80::aff:fef4:114.
+        ["ipv6 from the pod's own link-local address is allowed and bridged"] = new("client",
+            static () => Frames.Udp6(ClientMac, Web1Mac, "fe80::aff:fef4:114", "fe80::aff:fef4:10b", 5000, 6000),
+            static () => new Output([("web-1", Frames.Udp6(ClientMac, Web1Mac, "fe80::aff:fef4:114", "fe80::aff:fef4:10b", 5000, 6000)), ("web-2", Frames.Udp6(ClientMac, Web1Mac, "fe80::aff:fef4:114", "fe80::aff:fef4:10b", 5000, 6000))], ["bridge/unknown-unicast-flooded"])),
+        ["ipv6 from another pod's link-local address is dropped"] = new("client",
+            static () => Frames.Udp6(ClientMac, Web1Mac, "fe80::aff:fef4:10c", "fe80::aff:fef4:10b", 5000, 6000),
+            static () => new Dropped("source-guard", "spoofed-ip6")),
+        ["neighbor advertisement for another pod's address is dropped"] = new("client",
+            static () => Build.NeighborAdvertisement(ClientMac, "33:33:00:00:00:01", ClientIp6, "ff02::1", Web1Ip6, router: false, solicited: false, @override: true, ClientMac),
+            static () => new Dropped("source-guard", "spoofed-neighbor-advertisement")),
 
         // Bridging
         ["unknown unicast is flooded to every pod port but the ingress one, never the uplink"] = new("client",

@@ -23,10 +23,10 @@ public sealed class ZeroAllocationTests(ITestOutputHelper output)
         public long Frames;
         public long Bytes;
 
-        public bool Send(ushort port, ReadOnlySpan<byte> frame, in PacketMeta meta)
+        public bool Send(ushort port, PacketBatch batch, ushort packet)
         {
             Frames++;
-            Bytes += frame.Length;
+            Bytes += batch.Meta(packet).Length;
             return true;
         }
     }
