@@ -12,15 +12,8 @@ namespace Dataplane.Nodes;
 /// An unresolved next hop turns the packet into an ARP request for it (at most one per second per next
 /// hop) and counts the packet as dropped, as Linux does once its small unresolved queue is full.
 /// </summary>
-public sealed class Ip4Lookup : Node
+public sealed class Ip4Lookup : RouteLookup
 {
-    public enum Next
-    {
-        IpLocal,
-        IcmpError,
-        InterfaceOutput,
-    }
-
     public enum Drop
     {
         [Description("destination is multicast or broadcast; the dataplane does not route those")]
@@ -37,28 +30,12 @@ public sealed class Ip4Lookup : Node
         ArpRequestsSent,
     }
 
-    private const ushort TraceLocal = 1;
-    private const ushort TraceRewrite = 2;
-    private const ushort TraceArpRequest = 3;
-    private const ushort TraceIcmp = 4;
-    private const long SolicitIntervalNanoseconds = 1_000_000_000;
-
     private readonly Fib4 _fib;
-    private readonly AdjacencyTable _adjacencies;
-    private readonly LocalAddress[] _local;
-    private readonly int[] _mtu;
 
     public Ip4Lookup(IReadOnlyList<Port> ports, LocalAddresses local, Fib fib, AdjacencyTable adjacencies)
-        : base("ip4-lookup", ["ip-local", "icmp-error", "interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
+        : base("ip4-lookup", ports, local, adjacencies, NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
     {
         _fib = fib.V4;
-        _adjacencies = adjacencies;
-        _local = local.PerPort(ports);
-        _mtu = new int[ports.Count];
-        foreach (Port port in ports)
-        {
-            _mtu[port.Id] = port.Mtu;
-        }
     }
 
     public override void Process<TTrace>(Graph graph, ReadOnlySpan<ushort> packets)
@@ -83,7 +60,7 @@ public sealed class Ip4Lookup : Node
                 continue;
             }
 
-            ref Adjacency adjacency = ref _adjacencies[index];
+            ref Adjacency adjacency = ref Adjacencies[index];
             switch (adjacency.Kind)
             {
                 case AdjacencyKind.Local:
@@ -100,7 +77,7 @@ public sealed class Ip4Lookup : Node
                 continue;
             }
 
-            int mtu = _mtu[adjacency.Port];
+            int mtu = Mtu[adjacency.Port];
             if (ip.TotalLength > mtu && (meta.Flags & PacketFlags.Offloaded) == 0)
             {
                 if (ip.DontFragment)
@@ -124,19 +101,11 @@ public sealed class Ip4Lookup : Node
             }
 
             ip.DecrementTtl();
-            EthernetHeader.Write(frame, new MacAddress(mac), _local[adjacency.Port].Mac, EtherType.Ipv4);
+            EthernetHeader.Write(frame, new MacAddress(mac), Local[adjacency.Port].Mac, EtherType.Ipv4);
             meta.L3Offset = EthernetHeader.Size;
             meta.TxPort = adjacency.Port;
             Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceRewrite, adjacency.Port, (long)mac);
         }
-    }
-
-    private void SendIcmp<TTrace>(Graph graph, ushort p, ref PacketMeta meta, byte type, byte code)
-        where TTrace : struct, ITraceMode
-    {
-        meta.IcmpType = type;
-        meta.IcmpCode = code;
-        Forward<TTrace>(graph, p, (int)Next.IcmpError, TraceIcmp, type, code);
     }
 
     /// <summary>Reuses the packet's buffer for an ARP request to the unresolved next hop, or drops it if one went out recently.</summary>
@@ -144,32 +113,32 @@ public sealed class Ip4Lookup : Node
         where TTrace : struct, ITraceMode
     {
         Counters.Drops[(int)Drop.NextHopUnresolved]++;
-        if (meta.Timestamp - adjacency.LastSolicit < SolicitIntervalNanoseconds && adjacency.LastSolicit != 0)
+        if (SolicitedRecently(in adjacency, meta.Timestamp))
         {
             if (TTrace.Enabled)
             {
-                graph.Trace<TTrace>(this, p, TraceArpRequest, adjacency.NextHop.V4.Value, 0);
+                graph.Trace<TTrace>(this, p, TraceSolicit, adjacency.NextHop.V4.Value, 0);
             }
 
             return;
         }
 
         adjacency.LastSolicit = meta.Timestamp;
-        ref readonly LocalAddress uplink = ref _local[adjacency.Port];
+        ref readonly LocalAddress uplink = ref Local[adjacency.Port];
         Span<byte> frame = graph.Batch.Slot(p).Slice(meta.Offset);
         meta.Length = NeighborSolicitations.WriteArpRequest(frame, uplink.Mac, uplink.Ip4, adjacency.NextHop.V4);
         meta.L3Offset = EthernetHeader.Size;
         meta.Flags = (meta.Flags & PacketFlags.Traced) | PacketFlags.Arp;
         meta.TxPort = adjacency.Port;
         Count((int)Event.ArpRequestsSent);
-        Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceArpRequest, adjacency.NextHop.V4.Value, 1);
+        Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceSolicit, adjacency.NextHop.V4.Value, 1);
     }
 
     public override string FormatTrace(in TraceRecord record) => record.Code switch
     {
         TraceLocal => $"{new Ip4Address((uint)record.A)} is ours",
         TraceRewrite => $"ttl-1, to port {record.A} dst-mac {new MacAddress((ulong)record.B)}",
-        TraceArpRequest => record.B == 1
+        TraceSolicit => record.B == 1
             ? $"next hop {new Ip4Address((uint)record.A)} unresolved: packet becomes an ARP request"
             : $"next hop {new Ip4Address((uint)record.A)} unresolved: ARP request already out, packet dropped",
         TraceIcmp => $"icmp type {record.A} code {record.B}",

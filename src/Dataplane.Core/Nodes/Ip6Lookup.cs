@@ -11,15 +11,8 @@ namespace Dataplane.Nodes;
 /// fragment, so anything over the egress MTU gets Packet Too Big. An unresolved next hop turns the packet
 /// into a Neighbor Solicitation (RFC 4861 §7.2.2), at most one per second per next hop.
 /// </summary>
-public sealed class Ip6Lookup : Node
+public sealed class Ip6Lookup : RouteLookup
 {
-    public enum Next
-    {
-        IpLocal,
-        IcmpError,
-        InterfaceOutput,
-    }
-
     public enum Drop
     {
         [Description("destination is multicast or link-local; the dataplane does not route those")]
@@ -34,28 +27,12 @@ public sealed class Ip6Lookup : Node
         SolicitationsSent,
     }
 
-    private const ushort TraceLocal = 1;
-    private const ushort TraceRewrite = 2;
-    private const ushort TraceSolicit = 3;
-    private const ushort TraceIcmp = 4;
-    private const long SolicitIntervalNanoseconds = 1_000_000_000;
-
     private readonly Fib6 _fib;
-    private readonly AdjacencyTable _adjacencies;
-    private readonly LocalAddress[] _local;
-    private readonly int[] _mtu;
 
     public Ip6Lookup(IReadOnlyList<Port> ports, LocalAddresses local, Fib fib, AdjacencyTable adjacencies)
-        : base("ip6-lookup", ["ip-local", "icmp-error", "interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
+        : base("ip6-lookup", ports, local, adjacencies, NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
     {
         _fib = fib.V6;
-        _adjacencies = adjacencies;
-        _local = local.PerPort(ports);
-        _mtu = new int[ports.Count];
-        foreach (Port port in ports)
-        {
-            _mtu[port.Id] = port.Mtu;
-        }
     }
 
     public override void Process<TTrace>(Graph graph, ReadOnlySpan<ushort> packets)
@@ -80,7 +57,7 @@ public sealed class Ip6Lookup : Node
                 continue;
             }
 
-            ref Adjacency adjacency = ref _adjacencies[index];
+            ref Adjacency adjacency = ref Adjacencies[index];
             switch (adjacency.Kind)
             {
                 case AdjacencyKind.Local:
@@ -97,7 +74,7 @@ public sealed class Ip6Lookup : Node
                 continue;
             }
 
-            int mtu = _mtu[adjacency.Port];
+            int mtu = Mtu[adjacency.Port];
             if (ip.Datagram.Length > mtu && (meta.Flags & PacketFlags.Offloaded) == 0)
             {
                 meta.IcmpMtu = (ushort)mtu;
@@ -113,26 +90,18 @@ public sealed class Ip6Lookup : Node
             }
 
             ip.HopLimit--;
-            EthernetHeader.Write(frame, new MacAddress(mac), _local[adjacency.Port].Mac, EtherType.Ipv6);
+            EthernetHeader.Write(frame, new MacAddress(mac), Local[adjacency.Port].Mac, EtherType.Ipv6);
             meta.TxPort = adjacency.Port;
             Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceRewrite, adjacency.Port, (long)mac);
         }
-    }
-
-    private void SendIcmp<TTrace>(Graph graph, ushort p, ref PacketMeta meta, byte type, byte code)
-        where TTrace : struct, ITraceMode
-    {
-        meta.IcmpType = type;
-        meta.IcmpCode = code;
-        Forward<TTrace>(graph, p, (int)Next.IcmpError, TraceIcmp, type, code);
     }
 
     private void Solicit<TTrace>(Graph graph, ushort p, ref PacketMeta meta, ref Adjacency adjacency)
         where TTrace : struct, ITraceMode
     {
         Counters.Drops[(int)Drop.NextHopUnresolved]++;
-        ref readonly LocalAddress uplink = ref _local[adjacency.Port];
-        bool recent = adjacency.LastSolicit != 0 && meta.Timestamp - adjacency.LastSolicit < SolicitIntervalNanoseconds;
+        ref readonly LocalAddress uplink = ref Local[adjacency.Port];
+        bool recent = SolicitedRecently(in adjacency, meta.Timestamp);
         if (recent || !uplink.HasIp6)
         {
             graph.Trace<TTrace>(this, p, TraceSolicit, 0);

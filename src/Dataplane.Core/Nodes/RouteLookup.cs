@@ -1,0 +1,59 @@
+using Dataplane.Pipeline;
+using Dataplane.Tables;
+
+namespace Dataplane.Nodes;
+
+/// <summary>
+/// What ip4-lookup and ip6-lookup share: their next stages, the adjacencies routes resolve to, our
+/// addresses and each port's MTU, and handing a packet to icmp-error. The per-family work (header fields,
+/// TTL vs hop limit, ARP vs neighbor solicitation) stays in each stage's own file.
+/// </summary>
+public abstract class RouteLookup : Node
+{
+    public enum Next
+    {
+        IpLocal,
+        IcmpError,
+        InterfaceOutput,
+    }
+
+    protected const ushort TraceLocal = 1;
+    protected const ushort TraceRewrite = 2;
+    protected const ushort TraceSolicit = 3;
+    protected const ushort TraceIcmp = 4;
+
+    /// <summary>At most one ARP request / neighbor solicitation per next hop per second (Linux's retrans_time).</summary>
+    protected const long SolicitIntervalNanoseconds = 1_000_000_000;
+
+    protected RouteLookup(string name, IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies, NamedCounter[] drops, NamedCounter[] events)
+        : base(name, ["ip-local", "icmp-error", "interface-output"], drops, events)
+    {
+        Adjacencies = adjacencies;
+        Local = local.PerPort(ports);
+        Mtu = new int[ports.Count];
+        foreach (Port port in ports)
+        {
+            Mtu[port.Id] = port.Mtu;
+        }
+    }
+
+    protected AdjacencyTable Adjacencies { get; }
+
+    /// <summary>Our MAC and addresses per port id.</summary>
+    protected LocalAddress[] Local { get; }
+
+    /// <summary>Largest datagram per port id.</summary>
+    protected int[] Mtu { get; }
+
+    protected void SendIcmp<TTrace>(Graph graph, ushort p, ref PacketMeta meta, byte type, byte code)
+        where TTrace : struct, ITraceMode
+    {
+        meta.IcmpType = type;
+        meta.IcmpCode = code;
+        Forward<TTrace>(graph, p, (int)Next.IcmpError, TraceIcmp, type, code);
+    }
+
+    /// <summary>Whether a solicitation for <paramref name="adjacency"/> went out less than a second ago.</summary>
+    protected static bool SolicitedRecently(in Adjacency adjacency, long now)
+        => adjacency.LastSolicit != 0 && now - adjacency.LastSolicit < SolicitIntervalNanoseconds;
+}
