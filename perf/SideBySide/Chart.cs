@@ -55,7 +55,8 @@ internal static class Chart
         plot.Title(title);
         plot.YLabel(unit);
         plot.XLabel(note, size: 12);
-        plot.Axes.Margins(bottom: 0, top: 0.15);
+        // Head room for the value labels and the legend above the tallest bar.
+        plot.Axes.Margins(bottom: 0, top: 0.3);
         plot.Legend.Alignment = Alignment.UpperRight;
     }
 

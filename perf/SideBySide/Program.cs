@@ -7,17 +7,19 @@ using Dataplane.SideBySide;
 // (tapcopy) and the dataplane, with and without offloads. Writes perf/results/<date>-sidebyside.{md,json,png}.
 const string Usage = """
     usage: sidebyside [--seconds N] [--repeat N] [--threads N] [--only KEY,...] [--out DIR] [--no-build]
+           sidebyside --redraw RESULTS.json
       --seconds N   length of each measurement (default 5)
       --repeat N    measure every path N times, interleaved, and report medians (default 1)
       --threads N   connrate client threads (default 4)
       --only KEYS   some of: kernel, ceiling-vnet, ceiling-plain, dataplane, dataplane-plain (default all)
       --out DIR     where the report goes (default perf/results)
       --no-build    skip `make -C native` and the Release build of dataplane
+      --redraw F    rewrite the Markdown and the chart of an earlier run from its JSON, measuring nothing
     Needs root. Everything runs in network namespaces named dpperf-*, removed at the end (also on Ctrl-C).
     """;
 
 int seconds = 5, repeat = 1, threads = 4;
-string? only = null, outDir = null;
+string? only = null, outDir = null, redraw = null;
 bool build = true;
 for (int i = 0; i < args.Length; i++)
 {
@@ -30,8 +32,15 @@ for (int i = 0; i < args.Length; i++)
         case "--only": only = Value(); break;
         case "--out": outDir = Value(); break;
         case "--no-build": build = false; break;
+        case "--redraw": redraw = Value(); break;
         default: Console.Error.WriteLine(Usage); return args[i] is "-h" or "--help" ? 0 : 2;
     }
+}
+
+if (redraw is not null)
+{
+    Write(ReportWriter.FromJson(File.ReadAllText(redraw)), Path.ChangeExtension(Path.GetFullPath(redraw), null));
+    return 0;
 }
 
 if (!Environment.IsPrivilegedProcess)
@@ -194,11 +203,16 @@ finally
 var report = new RunReport(started, DateTime.UtcNow, machine, loadAtStart, MachineInfo.LoadAverage(), loadMax, seconds, repeat, threads,
     [.. paths.Select(p => results[p])]);
 Directory.CreateDirectory(outDir);
-string stem = Path.Combine(outDir, $"{started:yyyy-MM-dd-HHmm}-sidebyside");
-Console.WriteLine();
-Console.WriteLine(ReportWriter.Markdown(report));
-File.WriteAllText(stem + ".md", ReportWriter.Markdown(report, chart: Path.GetFileName(stem) + ".png"));
-File.WriteAllText(stem + ".json", ReportWriter.Json(report));
-Chart.Save(report, stem + ".png");
-Console.WriteLine($"wrote {stem}.md, .json and .png");
+Write(report, Path.Combine(outDir, $"{started:yyyy-MM-dd-HHmm}-sidebyside"));
 return 0;
+
+// The report three ways: Markdown on the console and in STEM.md (with the chart), JSON, and the chart as STEM.png.
+static void Write(RunReport report, string stem)
+{
+    Console.WriteLine();
+    Console.WriteLine(ReportWriter.Markdown(report));
+    File.WriteAllText(stem + ".md", ReportWriter.Markdown(report, chart: Path.GetFileName(stem) + ".png"));
+    File.WriteAllText(stem + ".json", ReportWriter.Json(report));
+    Chart.Save(report, stem + ".png");
+    Console.WriteLine($"wrote {stem}.md, .json and .png");
+}

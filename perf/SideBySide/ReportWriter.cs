@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Dataplane.SideBySide;
 
@@ -53,6 +54,12 @@ internal static class ReportWriter
         md.AppendLine(CultureInfo.InvariantCulture, $"- {m.Iperf3}; {m.Sockperf}; {m.Trafgen}");
         md.AppendLine(CultureInfo.InvariantCulture,
             $"- load average (1, 5, 15 min): {Load(report.LoadAtStart)} at start, {Load(report.LoadAtEnd)} at end, 1-min at most {report.LoadMax:0.00} during the run");
+        if (report.LoadMax > m.Cores)
+        {
+            md.AppendLine("- **the machine was busy** (1-min load above its core count at some point): expect the figures to move between");
+            md.AppendLine("  repeats by tens of percent; every sample is in the JSON");
+        }
+
         md.AppendLine(CultureInfo.InvariantCulture,
             $"- {report.Seconds} s per measurement, median of {report.Repeat} interleaved repeat(s); {report.ConnectionThreads} connrate client threads; " +
             $"{(report.Finished - report.Started).TotalMinutes:0.0} min in all");
@@ -96,6 +103,7 @@ internal static class ReportWriter
             {
                 key = p.Key,
                 title = p.Title,
+                label = p.Label,
                 throughVip = p.HasVip,
                 median = Enum.GetValues<Metric>().ToDictionary(JsonName, p.Median),
                 samples = p.Samples.ToDictionary(s => JsonName(s.Key), s => s.Value),
@@ -111,6 +119,37 @@ internal static class ReportWriter
         });
     }
 
+    /// <summary>Reads back what <see cref="Json"/> wrote, so a report and chart can be redrawn without measuring again.</summary>
+    public static RunReport FromJson(string text)
+    {
+        JsonNode json = JsonNode.Parse(text)!;
+        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+        JsonNode load = json["loadAverage"]!;
+        JsonNode settings = json["settings"]!;
+        List<PathResult> paths = [];
+        foreach (JsonNode path in json["paths"]!.AsArray()!)
+        {
+            string title = path["title"]!.GetValue<string>();
+            var result = new PathResult(path["key"]!.GetValue<string>(), title,
+                path["label"]?.GetValue<string>() ?? title.Replace(": ", "\n"), path["throughVip"]!.GetValue<bool>());
+            foreach (Metric metric in Enum.GetValues<Metric>())
+            {
+                foreach (JsonNode? sample in path["samples"]![JsonName(metric)]?.AsArray() ?? [])
+                {
+                    result.Add(metric, sample!.GetValue<double>());
+                }
+            }
+
+            result.Errors.AddRange(path["errors"]!.AsArray().Select(e => e!.GetValue<string>()));
+            paths.Add(result);
+        }
+
+        return new RunReport(json["started"]!.GetValue<DateTime>(), json["finished"]!.GetValue<DateTime>(),
+            json["machine"].Deserialize<MachineInfo>(options)!, load["start"].Deserialize<double[]>()!, load["end"].Deserialize<double[]>()!,
+            load["max1Min"]!.GetValue<double>(), settings["secondsPerMeasurement"]!.GetValue<int>(), settings["repeat"]!.GetValue<int>(),
+            settings["connectionThreads"]!.GetValue<int>(), paths);
+    }
+
     private static string JsonName(Metric metric) => JsonNamingPolicy.CamelCase.ConvertName(metric.ToString());
 
     private static string F(PathResult path, Metric metric, string format) =>
@@ -119,9 +158,9 @@ internal static class ReportWriter
     private static string RatioCell(Ratio ratio) => ratio.Value switch
     {
         null => "n/a",
-        double v when ratio.Met is true => $"{v.ToString("0.00", CultureInfo.InvariantCulture)} met",
-        double v when ratio.Met is false => $"**{v.ToString("0.00", CultureInfo.InvariantCulture)} missed**",
-        double v => v.ToString("0.00", CultureInfo.InvariantCulture),
+        double v when ratio.Met is true => $"{v.ToString("0.000", CultureInfo.InvariantCulture)} met",
+        double v when ratio.Met is false => $"**{v.ToString("0.000", CultureInfo.InvariantCulture)} missed**",
+        double v => v.ToString("0.000", CultureInfo.InvariantCulture),
     };
 
     private static string Load(double[] load) => string.Join(" ", load.Select(l => l.ToString("0.00", CultureInfo.InvariantCulture)));
