@@ -1,0 +1,40 @@
+namespace Dataplane.SideBySide;
+
+/// <summary>
+/// Our daemon, `dataplane run --netns NODE`, with the two pods and one ClusterIP service whose ports all point
+/// at the server pod: bridging, routing, the service load balancer and conntrack all on the path. The daemon
+/// makes the TAPs and the pods' eth0 configuration; the namespaces are ours, so it leaves them to us.
+/// </summary>
+internal sealed class DataplanePath(string runId, Tools tools, string workDir, bool offloads)
+    : TestPath(offloads ? "dataplane" : "dataplane-plain", offloads ? "dataplane: offloads on" : "dataplane: offloads off",
+        offloads ? "dataplane\noffloads on" : "dataplane\noffloads off", runId, tools)
+{
+    protected override void Build()
+    {
+        string config = Path.Combine(workDir, $"{Key}.yaml");
+        File.WriteAllText(config, Yaml());
+        Background daemon = StartProcess("dotnet", Tools.DataplaneDll, "run", "--config", config, "--netns", NodeNs, "--log-level", "Warning");
+        // Starting .NET and the daemon takes seconds on a busy machine.
+        daemon.WaitUntil(() => PodReady(ClientNs) && PodReady(ServerNs), TimeSpan.FromSeconds(90), "the pods' eth0 from the dataplane");
+    }
+
+    /// <summary>The daemon adds the default route last, once eth0 is up and addressed.</summary>
+    private static bool PodReady(string ns) => Shell.Run("ip", "-n", ns, "route", "show", "default").Contains("default", StringComparison.Ordinal);
+
+    private string Yaml()
+    {
+        string ports = string.Join(", ", ServicePorts.Select(p => $"{{ name: {p.Name}, protocol: TCP, port: {p.Port}, targetPort: {p.TargetPort} }}"));
+        return $$"""
+            node: { name: {{Prefix}}, podCidr: 10.244.1.0/24, gatewayIp: {{GatewayIp}}, mac: {{NodeMac}} }
+            pods:
+              - { name: client, ip: {{ClientIp}}, mac: {{ClientMac}}, netns: {{ClientNs}} }
+              - { name: server, ip: {{ServerIp}}, mac: {{ServerMac}}, netns: {{ServerNs}} }
+            services:
+              - name: perf
+                clusterIp: {{Vip}}
+                ports: [ {{ports}} ]
+                endpoints: [ { ip: {{ServerIp}} } ]
+            dataplane: { offloads: {{(offloads ? "true" : "false")}}, controlSocket: {{workDir}}/{{Key}}.sock }
+            """;
+    }
+}

@@ -1,0 +1,32 @@
+namespace Dataplane.SideBySide;
+
+/// <summary>
+/// What kube-proxy (iptables mode) and the bridge CNI build: the pods' veths on a Linux bridge that is also
+/// their gateway, ip_forward on, and a DNAT rule per service port in nat PREROUTING. br_netfilter (on by
+/// default in a new namespace when the kernel has it) passes bridged frames through iptables and conntrack, as
+/// kube-proxy requires: without it a reply from the server pod would go straight to the client over the bridge,
+/// never un-DNATed.
+/// </summary>
+internal sealed class KernelPath(string runId, Tools tools)
+    : TestPath("kernel", "kernel: Linux bridge + iptables DNAT", "kernel\nbridge + iptables", runId, tools)
+{
+    protected override void Build()
+    {
+        Shell.Run("ip", "-n", NodeNs, "link", "add", "br0", "address", NodeMac, "type", "bridge");
+        Shell.Run("ip", "-n", NodeNs, "addr", "add", $"{GatewayIp}/{PrefixLength}", "dev", "br0");
+        Shell.Run("ip", "-n", NodeNs, "link", "set", "br0", "up");
+        Shell.InNetns(NodeNs, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.bridge.bridge-nf-call-iptables=1");
+        foreach ((string ns, string veth, string mac, string ip) in new[] { (ClientNs, "vcli", ClientMac, ClientIp), (ServerNs, "vsrv", ServerMac, ServerIp) })
+        {
+            Shell.Run("ip", "-n", NodeNs, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns);
+            Shell.Run("ip", "-n", NodeNs, "link", "set", veth, "master", "br0", "up");
+            ConfigurePod(ns, mac, ip, defaultRoute: true);
+        }
+
+        foreach (ServicePort port in ServicePorts)
+        {
+            Shell.InNetns(NodeNs, "iptables", "-w", "-t", "nat", "-A", "PREROUTING", "-d", $"{Vip}/32", "-p", "tcp", "--dport", $"{port.Port}",
+                "-j", "DNAT", "--to-destination", $"{ServerIp}:{port.TargetPort}");
+        }
+    }
+}
