@@ -11,7 +11,7 @@ internal sealed partial class NodeConfigParser
     ];
 
     private static readonly string[] s_dataplaneKeys =
-        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads"];
+        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads", "busyPollMicroseconds"];
 
     /// <summary>The most seconds whose milliseconds still fit an int (about 24.8 days), so an engine may keep timeouts as int ms.</summary>
     private const int MaxTimeoutSeconds = 2147483;
@@ -72,7 +72,8 @@ internal sealed partial class NodeConfigParser
             IcmpErrorsPerSecond: m.Int("icmpErrorsPerSecond", 0, 1_000_000, d.IcmpErrorsPerSecond),
             IcmpErrorBurst: m.Int("icmpErrorBurst", 0, 1_000_000, d.IcmpErrorBurst),
             ControlSocket: controlSocket,
-            Offloads: m.Bool("offloads", d.Offloads));
+            Offloads: m.Bool("offloads", d.Offloads),
+            BusyPollMicroseconds: m.Int("busyPollMicroseconds", 0, 10_000, d.BusyPollMicroseconds));
     }
 
     private string? ControlSocketProblem(string path)

@@ -139,6 +139,7 @@ public static class NodeConfigWriter
         Line(w, 1, "icmpErrorBurst", Int(d.IcmpErrorBurst));
         Line(w, 1, "controlSocket", Text(d.ControlSocket));
         Line(w, 1, "offloads", d.Offloads ? "true" : "false");
+        Line(w, 1, "busyPollMicroseconds", Int(d.BusyPollMicroseconds));
         return w.ToString();
     }
 

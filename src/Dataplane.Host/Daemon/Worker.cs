@@ -26,11 +26,13 @@ public sealed class Worker : IDisposable
     private readonly Thread _thread;
     private readonly PortDevice? _uplink;
     private readonly byte[] _solicitation = new byte[128];
+    private readonly long _busyPollNanoseconds;
     private long _nextResolve;
     private volatile bool _stopping;
 
     public Worker(int id, NodeDataplane dataplane, PortDevice[] devices, PortDevice[] owned, CaptureSession?[] captures, int batchSize, ILogger logger)
     {
+        _busyPollNanoseconds = dataplane.Config.Dataplane.BusyPollMicroseconds * 1000L;
         Id = id;
         _dataplane = dataplane;
         _devices = devices;
@@ -75,12 +77,15 @@ public sealed class Worker : IDisposable
     {
         var events = new EpollEvent[_owned.Length + 1];
         var sink = new DeviceSink(_devices, _captures);
+        long pollUntil = 0;
         try
         {
             while (!_stopping)
             {
-                int ready = _epoll.Wait(events, timeoutMs: 250);
-                long now = Now();
+                // Poll without sleeping for a while after traffic; sleep in epoll_wait once it has been quiet.
+                long before = Now();
+                int ready = _epoll.Wait(events, timeoutMs: before < pollUntil ? 0 : 250);
+                long now = ready == 0 && before < pollUntil ? before : Now();
                 if (_uplink is not null && now >= _nextResolve)
                 {
                     ResolveNextHops(_uplink, now);
@@ -88,10 +93,15 @@ public sealed class Worker : IDisposable
 
                 if (ready <= 0)
                 {
-                    _dataplane.Conntrack.Sweep(now, IdleSweepBuckets);
+                    if (now >= pollUntil)
+                    {
+                        _dataplane.Conntrack.Sweep(now, IdleSweepBuckets);
+                    }
+
                     continue;
                 }
 
+                pollUntil = now + _busyPollNanoseconds;
                 for (int e = 0; e < ready; e++)
                 {
                     int token = events[e].Token;
