@@ -17,6 +17,5 @@ public static class BenchmarkConfigs
     private static IConfig Base(Job job) => DefaultConfig.Instance
         .AddJob(job)
         .AddDiagnoser(MemoryDiagnoser.Default)
-        .AddColumn(new MppsColumn())
-        .WithOptions(ConfigOptions.JoinSummary);
+        .AddColumn(new MppsColumn());
 }

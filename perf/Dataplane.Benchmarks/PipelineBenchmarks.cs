@@ -156,9 +156,9 @@ public class RouteBenchmarks : PipelineBenchmarkBase
         var destinations = new List<Ip4Address>();
         while (dataplane.Fib.Count < Prefixes)
         {
-            // /24s of other nodes spread over 10.0.0.0/8 minus this node's, like a big cluster's pod CIDRs.
-            uint network = 0x0A00_0000u | ((uint)random.Next(0, 1 << 16) << 8);
-            if ((network & 0xFFFF_FF00) != 0x0AF4_0100 && dataplane.Fib.Insert(new IpPrefix(new Ip4Address(network), 24), nextHop) == Tables.FibResult.Added)
+            // /24s spread over the unicast space (10.0.0.0/8 alone holds only 65,536 of them), none of them this node's.
+            uint network = (uint)random.Next(1 << 16, 224 << 16) << 8;
+            if ((network >> 24) != 127 && (network & 0xFFFF_FF00) != 0x0AF4_0100 && dataplane.Fib.Insert(new IpPrefix(new Ip4Address(network), 24), nextHop) == Tables.FibResult.Added)
             {
                 destinations.Add(new Ip4Address(network | 7));
             }
