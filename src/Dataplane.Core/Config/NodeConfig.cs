@@ -120,6 +120,20 @@ public sealed record ConntrackTimeouts(
         TcpTimeWait: 120, TcpClose: 10, Udp: 30, UdpStream: 120, Icmp: 30);
 }
 
+/// <summary>How a worker reads and writes its ports' frames (<c>dataplane.io</c>).</summary>
+public enum WorkerIo
+{
+    /// <summary>epoll_wait, then one read() per frame until EAGAIN and one write() per output frame.</summary>
+    Syscalls,
+
+    /// <summary>
+    /// io_uring through native/libdpuring.so: reads stay posted on every fd, and each loop submits the batch's
+    /// writes and reaps the reads in one system call. Falls back to <see cref="Syscalls"/> (and says so) when
+    /// the library or io_uring is unavailable.
+    /// </summary>
+    Uring,
+}
+
 /// <summary>The optional <c>dataplane:</c> section: engine tuning, with defaults good for a node.</summary>
 public sealed record DataplaneSettings(
     int BatchSize,
@@ -130,12 +144,14 @@ public sealed record DataplaneSettings(
     int IcmpErrorBurst,
     string ControlSocket,
     bool Offloads,
-    int BusyPollMicroseconds)
+    int BusyPollMicroseconds,
+    WorkerIo Io = WorkerIo.Syscalls)
 {
     /// <summary>
     /// Offloads on: TAPs and the uplink carry virtio-net headers, so TCP moves as 64 KiB segments with partial checksums.
     /// BusyPollMicroseconds: after traffic, a worker polls its fds this long before sleeping in epoll_wait (Linux's
     /// net.core.busy_poll idea), so a request/response exchange does not pay a thread wake-up each way; 0 turns it off.
+    /// Io: how workers move frames between the port fds and their batch (<see cref="WorkerIo"/>).
     /// </summary>
     public static DataplaneSettings Default { get; } = new(
         BatchSize: 256, Workers: 1, MacTableCapacity: 4096, MacAgingSeconds: 300, IcmpErrorsPerSecond: 1000, IcmpErrorBurst: 50,

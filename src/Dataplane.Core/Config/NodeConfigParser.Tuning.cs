@@ -11,7 +11,9 @@ internal sealed partial class NodeConfigParser
     ];
 
     private static readonly string[] s_dataplaneKeys =
-        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads", "busyPollMicroseconds"];
+        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads", "busyPollMicroseconds", "io"];
+
+    private static readonly (string, WorkerIo)[] s_workerIo = [("syscalls", WorkerIo.Syscalls), ("uring", WorkerIo.Uring)];
 
     /// <summary>The most seconds whose milliseconds still fit an int (about 24.8 days), so an engine may keep timeouts as int ms.</summary>
     private const int MaxTimeoutSeconds = 2147483;
@@ -73,7 +75,8 @@ internal sealed partial class NodeConfigParser
             IcmpErrorBurst: m.Int("icmpErrorBurst", 0, 1_000_000, d.IcmpErrorBurst),
             ControlSocket: controlSocket,
             Offloads: m.Bool("offloads", d.Offloads),
-            BusyPollMicroseconds: m.Int("busyPollMicroseconds", 0, 10_000, d.BusyPollMicroseconds));
+            BusyPollMicroseconds: m.Int("busyPollMicroseconds", 0, 10_000, d.BusyPollMicroseconds),
+            Io: m.Choice("io", s_workerIo, d.Io));
     }
 
     private string? ControlSocketProblem(string path)

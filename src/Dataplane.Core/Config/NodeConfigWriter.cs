@@ -140,6 +140,7 @@ public static class NodeConfigWriter
         Line(w, 1, "controlSocket", Text(d.ControlSocket));
         Line(w, 1, "offloads", d.Offloads ? "true" : "false");
         Line(w, 1, "busyPollMicroseconds", Int(d.BusyPollMicroseconds));
+        Line(w, 1, "io", d.Io == WorkerIo.Uring ? "uring" : "syscalls");
         return w.ToString();
     }
 

@@ -6,6 +6,9 @@ namespace Dataplane.Pipeline;
 /// A vector of up to <see cref="Capacity"/> packets: one pinned buffer cut into fixed slots, the metadata of
 /// each, and the list of packets to transmit once the graph has run. Allocated once per worker; nothing in
 /// it is allocated per packet. Pinned so the I/O layer can read() straight into a slot.
+/// Packet i lives in slot i when the batch is filled in order (<see cref="TryAdd"/>, <see cref="CommitReceived"/>).
+/// The io_uring worker instead keeps reads posted into <see cref="SlotCount"/> slots (more than it has packets)
+/// and adds each frame where its read landed (<see cref="CommitReceivedInSlot"/>); <see cref="SlotOf"/> says where.
 /// </summary>
 public sealed class PacketBatch
 {
@@ -15,9 +18,11 @@ public sealed class PacketBatch
     private readonly byte[] _buffer;
     private readonly PacketMeta[] _meta;
     private readonly ushort[] _transmit;
+    private readonly int[] _slot;
 
-    public PacketBatch(int capacity, int slotSize = 2048, int headroom = DefaultHeadroom)
+    public PacketBatch(int capacity, int slotSize = 2048, int headroom = DefaultHeadroom, int slotCount = 0)
     {
+        slotCount = slotCount == 0 ? capacity : slotCount;
         if (capacity is < 1 or > 256)
         {
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "a batch holds 1..256 packets");
@@ -28,15 +33,29 @@ public sealed class PacketBatch
             throw new ArgumentOutOfRangeException(nameof(slotSize), slotSize, $"slots must hold headroom ({headroom}) plus a 1518-byte frame");
         }
 
+        if (slotCount < capacity || slotCount > ushort.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(slotCount), slotCount, $"a batch of {capacity} needs {capacity}..{ushort.MaxValue} slots");
+        }
+
         Capacity = capacity;
         SlotSize = slotSize;
         Headroom = headroom;
-        _buffer = GC.AllocateUninitializedArray<byte>(capacity * slotSize, pinned: true);
+        SlotCount = slotCount;
+        _buffer = GC.AllocateUninitializedArray<byte>(checked(slotCount * slotSize), pinned: true);
         _meta = new PacketMeta[capacity];
         _transmit = new ushort[capacity];
+        _slot = new int[capacity];
+        for (int i = 0; i < capacity; i++)
+        {
+            _slot[i] = i;
+        }
     }
 
     public int Capacity { get; }
+
+    /// <summary>Slots in the buffer: <see cref="Capacity"/> unless the I/O layer asked for more to keep reads posted into.</summary>
+    public int SlotCount { get; }
 
     public int SlotSize { get; }
 
@@ -62,7 +81,7 @@ public sealed class PacketBatch
     public Span<byte> Frame(int index)
     {
         ref PacketMeta meta = ref _meta[index];
-        return _buffer.AsSpan((index * SlotSize) + meta.Offset, meta.Length);
+        return _buffer.AsSpan((_slot[index] * SlotSize) + meta.Offset, meta.Length);
     }
 
     /// <summary>The frame with <paramref name="prefix"/> bytes of headroom in front (where the daemon keeps the virtio-net header).</summary>
@@ -70,12 +89,22 @@ public sealed class PacketBatch
     public Span<byte> FrameWithPrefix(int index, int prefix)
     {
         ref PacketMeta meta = ref _meta[index];
-        return _buffer.AsSpan((index * SlotSize) + meta.Offset - prefix, meta.Length + prefix);
+        return _buffer.AsSpan((_slot[index] * SlotSize) + meta.Offset - prefix, meta.Length + prefix);
     }
 
-    /// <summary>The whole slot, for stages that grow or move a frame within it.</summary>
+    /// <summary>The whole slot of packet <paramref name="index"/>, for stages that grow or move a frame within it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Span<byte> Slot(int index) => _buffer.AsSpan(index * SlotSize, SlotSize);
+    public Span<byte> Slot(int index) => _buffer.AsSpan(_slot[index] * SlotSize, SlotSize);
+
+    /// <summary>The slot packet <paramref name="index"/> lives in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int SlotOf(int index) => _slot[index];
+
+    /// <summary>
+    /// Slot <paramref name="slot"/>'s receive space, as <see cref="NextReceiveSpace"/> gives it, whether or not a
+    /// packet of this batch lives there: the io_uring worker posts reads into it while other slots are in use.
+    /// </summary>
+    public Span<byte> ReceiveSpaceOfSlot(int slot, int prefix) => _buffer.AsSpan((slot * SlotSize) + Headroom - prefix, MaxFrameLength + prefix);
 
     /// <summary>Empties the batch for the next receive.</summary>
     public void Clear()
@@ -96,6 +125,7 @@ public sealed class PacketBatch
         }
 
         int index = Count++;
+        _slot[index] = index;
         frame.CopyTo(_buffer.AsSpan((index * SlotSize) + Headroom));
         Init(index, frame.Length, rxPort, timestamp);
         return true;
@@ -111,6 +141,25 @@ public sealed class PacketBatch
     public ref PacketMeta CommitReceived(int length, ushort rxPort, long timestamp)
     {
         int index = Count++;
+        _slot[index] = index;
+        Init(index, length, rxPort, timestamp);
+        return ref _meta[index];
+    }
+
+    /// <summary>
+    /// Adds the frame of <paramref name="length"/> bytes (prefix not included) read into <see cref="ReceiveSpaceOfSlot"/>
+    /// of <paramref name="slot"/> as the next packet. The caller keeps each slot in at most one packet at a time
+    /// and does not mix this with <see cref="TryAdd"/> or <see cref="CommitReceived"/> in one batch.
+    /// </summary>
+    public ref PacketMeta CommitReceivedInSlot(int slot, int length, ushort rxPort, long timestamp)
+    {
+        if ((uint)slot >= (uint)SlotCount || Count == Capacity)
+        {
+            throw new InvalidOperationException($"slot {slot} of {SlotCount}, batch at {Count} of {Capacity}");
+        }
+
+        int index = Count++;
+        _slot[index] = slot;
         Init(index, length, rxPort, timestamp);
         return ref _meta[index];
     }

@@ -23,7 +23,8 @@ internal static class ControlCommands
         _ => throw new ArgumentException($"unknown command '{request.Command}' (status, ports, stats, services, conntrack, trace, capture, service-apply, service-delete)"),
     };
 
-    public sealed record StatusResult(string Node, int Pid, double UptimeSeconds, int Workers, int Ports, int Pods, bool Offloads,
+    /// <summary><see cref="Io"/>: what the workers use ("uring" or "syscalls"), which is "syscalls" after a fallback from a configured uring.</summary>
+    public sealed record StatusResult(string Node, int Pid, double UptimeSeconds, int Workers, int Ports, int Pods, bool Offloads, string Io,
         int ConntrackEntries, int ConntrackCapacity, int ServicePorts, long Packets, long Drops);
 
     private static StatusResult Status(NodeDaemon daemon)
@@ -31,6 +32,7 @@ internal static class ControlCommands
         PipelineStats stats = daemon.Stats();
         return new StatusResult(daemon.Config.Node.Name, Environment.ProcessId, (DateTime.UtcNow - daemon.Started).TotalSeconds,
             daemon.Workers.Count, daemon.Devices.Count, daemon.Config.Pods.Count, daemon.Config.Dataplane.Offloads,
+            daemon.Workers.All(static w => w.Io == Config.WorkerIo.Uring) ? "uring" : "syscalls",
             daemon.Dataplane.Conntrack.Count, daemon.Dataplane.Conntrack.Capacity, daemon.Dataplane.Services.Count, stats.Packets, stats.Drops);
     }
 

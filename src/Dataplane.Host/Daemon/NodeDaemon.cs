@@ -4,6 +4,7 @@ using Dataplane.Config;
 using Dataplane.Io.Netns;
 using Dataplane.Io.RawSocket;
 using Dataplane.Io.Tap;
+using Dataplane.Io.Uring;
 using Dataplane.Pipeline;
 using Microsoft.Extensions.Logging;
 
@@ -39,11 +40,12 @@ public sealed class NodeDaemon : IDisposable
         _logger = loggers.CreateLogger("dataplane");
         Captures = new CaptureSession?[devices.Length];
         int workerCount = Math.Min(config.Dataplane.Workers, Math.Max(1, devices.Length));
+        WorkerIo io = ChooseIo(config.Dataplane.Io, devices, _logger);
         _workers = new Worker[workerCount];
         for (int w = 0; w < workerCount; w++)
         {
             PortDevice[] owned = [.. devices.Where((_, i) => i % workerCount == w)];
-            _workers[w] = new Worker(w, dataplane, devices, owned, Captures, config.Dataplane.BatchSize, loggers.CreateLogger("dataplane.worker"));
+            _workers[w] = new Worker(w, dataplane, devices, owned, Captures, config.Dataplane.BatchSize, io, loggers.CreateLogger("dataplane.worker"));
         }
 
         _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
@@ -130,8 +132,8 @@ public sealed class NodeDaemon : IDisposable
                 worker.Start();
             }
 
-            logger.LogInformation("node {Node}: forwarding for {Pods} pods with {Workers} worker(s), offloads {Offloads}; control socket {Socket}",
-                config.Node.Name, config.Pods.Count, daemon._workers.Length, offloads ? "on" : "off", daemon.ControlSocketPath);
+            logger.LogInformation("node {Node}: forwarding for {Pods} pods with {Workers} worker(s), offloads {Offloads}, io {Io}; control socket {Socket}",
+                config.Node.Name, config.Pods.Count, daemon._workers.Length, offloads ? "on" : "off", daemon._workers[0].Io == WorkerIo.Uring ? "uring" : "syscalls", daemon.ControlSocketPath);
             return daemon;
         }
         catch (Exception ex) when (ex is not DaemonStartException)
@@ -288,6 +290,33 @@ public sealed class NodeDaemon : IDisposable
         string path = instanceLock.Name;
         instanceLock.Dispose();
         File.Delete(path);
+    }
+
+    /// <summary>
+    /// <c>io: uring</c> needs native/libdpuring.so and one virtio-net header size on every port (the receive pool's
+    /// buffers are shared by all of a worker's fds); without either the daemon says why and uses read/write. A
+    /// kernel without io_uring (or without multishot reads) is found by each worker as it starts, with the same result.
+    /// </summary>
+    private static WorkerIo ChooseIo(WorkerIo requested, PortDevice[] devices, ILogger logger)
+    {
+        if (requested != WorkerIo.Uring)
+        {
+            return requested;
+        }
+
+        if (UringLibrary.Problem is { } problem)
+        {
+            logger.LogWarning("dataplane.io: uring is unavailable: {Problem}; using read/write (io: syscalls)", problem);
+            return WorkerIo.Syscalls;
+        }
+
+        if (devices.Any(d => d.HeaderSize != devices[0].HeaderSize))
+        {
+            logger.LogWarning("dataplane.io: uring needs the same virtio-net header on every port; using read/write (io: syscalls)");
+            return WorkerIo.Syscalls;
+        }
+
+        return requested;
     }
 
     private static T InNamespace<T>(NetworkNamespace? ns, Func<T> action) => ns is null ? action() : ns.Run(action);

@@ -1,3 +1,4 @@
+using Dataplane.Config;
 using Dataplane.Io;
 using Dataplane.Io.Epoll;
 using Dataplane.Pipeline;
@@ -9,9 +10,9 @@ namespace Dataplane.Daemon;
 /// One forwarding thread: epoll over the port fds it owns, reads bursts into its batch's preallocated slots,
 /// runs the graph once per batch and writes the output. Nothing is allocated per packet. Any worker may write
 /// to any port (a write to a TAP or packet socket is one atomic datagram); tables are shared, counters are
-/// per worker.
+/// per worker. With <c>io: uring</c> the same loop runs on io_uring instead (Worker.Uring.cs).
 /// </summary>
-public sealed class Worker : IDisposable
+public sealed partial class Worker : IDisposable
 {
     /// <summary>Frames taken from one fd before moving to the next ready fd, so one busy pod cannot starve the rest.</summary>
     private const int BurstPerPort = 64;
@@ -30,8 +31,9 @@ public sealed class Worker : IDisposable
     private long _nextResolve;
     private volatile bool _stopping;
 
-    public Worker(int id, NodeDataplane dataplane, PortDevice[] devices, PortDevice[] owned, CaptureSession?[] captures, int batchSize, ILogger logger)
+    public Worker(int id, NodeDataplane dataplane, PortDevice[] devices, PortDevice[] owned, CaptureSession?[] captures, int batchSize, WorkerIo io, ILogger logger)
     {
+        Io = io;
         _busyPollNanoseconds = dataplane.Config.Dataplane.BusyPollMicroseconds * 1000L;
         Id = id;
         _dataplane = dataplane;
@@ -41,7 +43,7 @@ public sealed class Worker : IDisposable
         _logger = logger;
         int headroom = PacketBatch.DefaultHeadroom;
         // Offloaded TCP arrives as super-frames of up to 64 KiB plus headers.
-        Batch = new PacketBatch(batchSize, slotSize: headroom + 65536 + 256, headroom);
+        Batch = new PacketBatch(batchSize, slotSize: headroom + 65536 + 256, headroom, slotCount: io == WorkerIo.Uring ? UringSlots(batchSize) : batchSize);
         Graph = dataplane.CreateGraph(Batch);
         foreach (PortDevice device in owned)
         {
@@ -54,6 +56,9 @@ public sealed class Worker : IDisposable
     }
 
     public int Id { get; }
+
+    /// <summary>How this worker moves frames: as configured, or <see cref="WorkerIo.Syscalls"/> after a fallback.</summary>
+    public WorkerIo Io { get; private set; }
 
     public Graph Graph { get; }
 
@@ -70,10 +75,24 @@ public sealed class Worker : IDisposable
     {
         _stopping = true;
         _epoll.Wakeup();
+        WakeUring();
         _thread.Join();
     }
 
     private void Loop()
+    {
+        if (Io == WorkerIo.Uring && !_stopping && !RunUring())
+        {
+            Io = WorkerIo.Syscalls;
+        }
+
+        if (Io == WorkerIo.Syscalls)
+        {
+            RunSyscalls();
+        }
+    }
+
+    private void RunSyscalls()
     {
         var events = new EpollEvent[_owned.Length + 1];
         var sink = new DeviceSink(_devices, _captures);
@@ -225,7 +244,11 @@ public sealed class Worker : IDisposable
     /// <summary>The pipeline clock: wall-clock ns, so captures and `ctl conntrack` times read naturally.</summary>
     private static long Now() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 
-    public void Dispose() => _epoll.Dispose();
+    public void Dispose()
+    {
+        _epoll.Dispose();
+        _uringWakeup?.Dispose();
+    }
 
     /// <summary>Writes output to the port devices, the virtio-net header taken from the headroom.</summary>
     private readonly struct DeviceSink(PortDevice[] devices, CaptureSession?[] captures) : ITransmitSink

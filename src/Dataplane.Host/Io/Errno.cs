@@ -24,6 +24,7 @@ public static class Errno
     public const int ENETDOWN = Interop.Libc.ENETDOWN;
     public const int ENETUNREACH = Interop.Libc.ENETUNREACH;
     public const int ENOBUFS = Interop.Libc.ENOBUFS;
+    public const int ECANCELED = Interop.Libc.ECANCELED;
     public const int ETIMEDOUT = Interop.Libc.ETIMEDOUT;
 
     /// <summary>The symbolic name ("ENODEV") of common errno values, or "errno N".</summary>

@@ -100,6 +100,54 @@ public sealed class DaemonLifecycleTests
         }
     }
 
+    [RootTheory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task With_io_uring_ping_across_the_uplink_and_tcp_through_a_vip_and_pod_to_pod_carry_a_payload_intact(bool offloads)
+    {
+        Assert.True(Dataplane.Io.Uring.UringLibrary.IsAvailable, $"the io_uring shim is not next to the tests: {Dataplane.Io.Uring.UringLibrary.Problem}");
+        using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = ["a", "b"], Services = WebService, Offloads = offloads, Uplink = true, Io = "uring" });
+        Ping(node, "a", node.Pod("b").Ip);
+        Ping(node, "a", NodeUnderTest.RemotePodIp);
+        Assert.True(node.CtlJson("status").GetProperty("io").GetString() == "uring", node.DaemonOutput());
+        Assert.Contains("io_uring", node.Log, StringComparison.Ordinal);
+        await SendHashedPayloads(node);
+        Assert.Equal("uring", node.CtlJson("status").GetProperty("io").GetString());
+    }
+
+    [RootFact]
+    public async Task With_io_uring_but_no_shim_the_daemon_says_so_and_forwards_with_read_write()
+    {
+        using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions
+        {
+            Pods = ["a", "b"],
+            Services = WebService,
+            Io = "uring",
+            Environment = new Dictionary<string, string> { [Dataplane.Io.Uring.UringLibrary.PathVariable] = "/nonexistent/libdpuring.so" },
+        });
+        Assert.Equal("syscalls", node.CtlJson("status").GetProperty("io").GetString());
+        Assert.Contains("uring is unavailable", node.Log, StringComparison.Ordinal);
+        Ping(node, "a", node.Pod("b").Ip);
+        await SendHashedPayloads(node);
+    }
+
+    /// <summary>4 MiB from pod a to pod b through the VIP and then directly; b must receive it byte for byte, from a's address.</summary>
+    private static async Task SendHashedPayloads(NodeUnderTest node)
+    {
+        byte[] payload = RandomNumberGenerator.GetBytes(4 << 20);
+        foreach ((string ip, int port) in ((string, int)[])[("10.96.3.10", 80), (node.Pod("b").Ip, 8080)])
+        {
+            using Socket listener = PodServers.Listen(node, "b", 8080);
+            Task<HashSink.Received> receiving = HashSink.ReceiveOneAsync(listener, s_timeout);
+            using Socket client = await PodServers.ConnectAsync(node, "a", ip, port, s_timeout);
+            await HashSink.SendAllAsync(client, payload, s_timeout);
+            HashSink.Received received = await receiving;
+
+            Assert.Equal(Convert.ToHexString(SHA256.HashData(payload)), Convert.ToHexString(received.Sha256));
+            Assert.Equal(IPAddress.Parse(node.Pod("a").Ip), ((IPEndPoint)received.Peer!).Address);
+        }
+    }
+
     private static void Ping(NodeUnderTest node, string from, string to)
     {
         ProcessResult ping = node.ExecInPod(from, "ping", "-c", "3", "-i", "0.2", "-W", "2", to);

@@ -23,4 +23,10 @@ public sealed record NodeOptions
 
     /// <summary>`dataplane: { offloads: ... }`: virtio-net header with TSO and checksum offload on TAPs and uplink.</summary>
     public bool Offloads { get; init; } = true;
+
+    /// <summary>`dataplane: { io: ... }`: "syscalls" or "uring"; null leaves the key out (the default).</summary>
+    public string? Io { get; init; }
+
+    /// <summary>Extra environment variables for the daemon process (e.g. DATAPLANE_DPURING to hide the io_uring shim).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }

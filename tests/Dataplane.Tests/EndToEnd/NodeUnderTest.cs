@@ -164,6 +164,10 @@ public sealed class NodeUnderTest : IDisposable
         yaml.AppendLine("dataplane:");
         yaml.AppendLine($"  controlSocket: {SocketPath}");
         yaml.AppendLine($"  offloads: {(_options.Offloads ? "true" : "false")}");
+        if (_options.Io is not null)
+        {
+            yaml.AppendLine($"  io: {_options.Io}");
+        }
         File.WriteAllText(ConfigPath, yaml.ToString());
     }
 
@@ -370,6 +374,11 @@ public sealed class NodeUnderTest : IDisposable
         foreach (string arg in (string[])[DataplaneDll, "run", "--config", ConfigPath, "--netns", Namespace])
         {
             info.ArgumentList.Add(arg);
+        }
+
+        foreach ((string name, string value) in _options.Environment)
+        {
+            info.Environment[name] = value;
         }
 
         var daemon = new Process { StartInfo = info };

@@ -31,6 +31,7 @@ internal static partial class Interop
         internal const int ENETDOWN = 100;
         internal const int ENETUNREACH = 101;
         internal const int ENOBUFS = 105;
+        internal const int ECANCELED = 125;
         internal const int ETIMEDOUT = 110;
         internal const int EHOSTUNREACH = 113;
     }
