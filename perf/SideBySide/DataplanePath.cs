@@ -4,11 +4,17 @@ namespace Dataplane.SideBySide;
 /// Our daemon, `dataplane run --netns NODE`, with the two pods and one ClusterIP service whose ports all point
 /// at the server pod: bridging, routing, the service load balancer and conntrack all on the path. The daemon
 /// makes the TAPs and the pods' eth0 configuration; the namespaces are ours, so it leaves them to us.
+/// <paramref name="io"/> is `dataplane.io`: the default paths (`dataplane`, `dataplane-plain`) leave it out and get
+/// the daemon's default; the `-uring` ones ask for io_uring explicitly.
 /// </summary>
-internal sealed class DataplanePath(string runId, Tools tools, string workDir, bool offloads)
-    : TestPath(offloads ? "dataplane" : "dataplane-plain", offloads ? "dataplane: offloads on" : "dataplane: offloads off",
-        offloads ? "dataplane\noffloads on" : "dataplane\noffloads off", runId, tools)
+internal sealed class DataplanePath(string runId, Tools tools, string workDir, bool offloads, string? io = null)
+    : TestPath(Name(offloads, io), Title(offloads, io), $"{(io is null ? "dataplane" : $"io {io}")}\noffloads {(offloads ? "on" : "off")}", runId, tools)
 {
+    /// <summary>The path keys: dataplane, dataplane-plain, and with an explicit io mode dataplane-IO, dataplane-IO-plain.</summary>
+    public static string Name(bool offloads, string? io) => "dataplane" + (io is null ? "" : $"-{io}") + (offloads ? "" : "-plain");
+
+    private static string Title(bool offloads, string? io) => $"dataplane{(io is null ? "" : $" io {io}")}: offloads {(offloads ? "on" : "off")}";
+
     protected override void Build()
     {
         string config = Path.Combine(workDir, $"{Key}.yaml");
@@ -34,7 +40,7 @@ internal sealed class DataplanePath(string runId, Tools tools, string workDir, b
                 clusterIp: {{Vip}}
                 ports: [ {{ports}} ]
                 endpoints: [ { ip: {{ServerIp}} } ]
-            dataplane: { offloads: {{(offloads ? "true" : "false")}}, controlSocket: {{workDir}}/{{Key}}.sock }
+            dataplane: { offloads: {{(offloads ? "true" : "false")}}, {{(io is null ? "" : $"io: {io}, ")}}controlSocket: {{workDir}}/{{Key}}.sock }
             """;
     }
 }

@@ -11,7 +11,8 @@ const string Usage = """
       --seconds N   length of each measurement (default 5)
       --repeat N    measure every path N times, interleaved, and report medians (default 1)
       --threads N   connrate client threads (default 4)
-      --only KEYS   some of: kernel, ceiling-vnet, ceiling-plain, dataplane, dataplane-plain (default all)
+      --only KEYS   some of: kernel, ceiling-vnet, ceiling-plain, dataplane, dataplane-plain,
+                    dataplane-uring, dataplane-uring-plain (default all; the -uring paths run `dataplane.io: uring`)
       --out DIR     where the report goes (default perf/results)
       --no-build    skip `make -C native` and the Release build of dataplane
       --redraw F    rewrite the Markdown and the chart of an earlier run from its JSON, measuring nothing
@@ -83,6 +84,8 @@ List<TestPath> paths =
     new CeilingPath(runId, tools, vnetHeader: false),
     new DataplanePath(runId, tools, workDir.FullName, offloads: true),
     new DataplanePath(runId, tools, workDir.FullName, offloads: false),
+    new DataplanePath(runId, tools, workDir.FullName, offloads: true, io: "uring"),
+    new DataplanePath(runId, tools, workDir.FullName, offloads: false, io: "uring"),
 ];
 if (only?.Split(',').Except(paths.Select(p => p.Key)).ToList() is { Count: > 0 } unknown)
 {

@@ -35,13 +35,14 @@ internal static class ReportWriter
         md.AppendLine("RTT and connections/s go through the VIP (a service port DNATed to the server pod), except † on the ceiling, which has no");
         md.AppendLine("service: there they go pod-to-pod, and its pod-to-pod TCP is the ceiling for both TCP columns.");
         md.AppendLine();
-        md.AppendLine("| ratio | target | dataplane, offloads on | dataplane, offloads off |");
-        md.AppendLine("|---|---|---:|---:|");
         IReadOnlyList<Ratio> ratios = report.Ratios();
+        var columns = RunReport.DataplaneColumns.Where(c => ratios.Any(r => r.Dataplane == c.Key)).ToList();
+        md.AppendLine(CultureInfo.InvariantCulture, $"| ratio | target | {string.Join(" | ", columns.Select(static c => c.Title))} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"|---|---|{string.Concat(columns.Select(static _ => "---:|"))}");
         foreach (IGrouping<string, Ratio> row in ratios.GroupBy(r => r.Name))
         {
             string Cell(string dataplane) => row.FirstOrDefault(r => r.Dataplane == dataplane) is { } r ? RatioCell(r) : "";
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {row.Key} | {row.First().Target} | {Cell("dataplane")} | {Cell("dataplane-plain")} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {row.Key} | {row.First().Target} | {string.Join(" | ", columns.Select(c => Cell(c.Key)))} |");
         }
 
         md.AppendLine();
@@ -73,7 +74,8 @@ internal static class ReportWriter
         md.AppendLine("- connections/s: native/connrate, each client thread connects, waits for the server's close, closes; via VIP:82 → server:8081.");
         md.AppendLine("- kernel: the pods' veths on a Linux bridge (their gateway) with br_netfilter, ip_forward=1, one iptables nat PREROUTING DNAT per");
         md.AppendLine("  service port (kube-proxy's iptables mode, minus its chains). ceiling: native/tapcopy, one read and one write per frame, nothing else.");
-        md.AppendLine("  dataplane: `dataplane run` with both pods and the service; one worker.");
+        md.AppendLine("  dataplane: `dataplane run` with both pods and the service; one worker. \"io uring\" is the same with `dataplane.io: uring`");
+        md.AppendLine("  (native/libdpuring.so: multishot reads into a buffer pool and batched writes, one io_uring_enter per loop).");
 
         IEnumerable<string> errors = report.Paths.SelectMany(p => p.Errors.Select(e => $"- {p.Title}: {e}"));
         if (errors.Any())

@@ -86,11 +86,20 @@ internal sealed record RunReport(
 {
     public PathResult? Path(string key) => Paths.FirstOrDefault(p => p.Key == key);
 
+    /// <summary>Every dataplane variant the ratios compare, its column title and the ceiling with the same offloads.</summary>
+    public static readonly (string Key, string Title, string Ceiling)[] DataplaneColumns =
+    [
+        ("dataplane", "dataplane, offloads on", "ceiling-vnet"),
+        ("dataplane-plain", "dataplane, offloads off", "ceiling-plain"),
+        ("dataplane-uring", "io uring, offloads on", "ceiling-vnet"),
+        ("dataplane-uring-plain", "io uring, offloads off", "ceiling-plain"),
+    ];
+
     /// <summary>The targets: each dataplane variant against the kernel and against the ceiling with the same offloads.</summary>
     public IReadOnlyList<Ratio> Ratios()
     {
         var ratios = new List<Ratio>();
-        foreach ((string dataplane, string ceiling) in new[] { ("dataplane", "ceiling-vnet"), ("dataplane-plain", "ceiling-plain") })
+        foreach ((string dataplane, string ceiling) in DataplaneColumns.Select(static c => (c.Key, c.Ceiling)))
         {
             if (Path(dataplane) is not { } dp)
             {

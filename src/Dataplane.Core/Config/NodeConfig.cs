@@ -127,9 +127,11 @@ public enum WorkerIo
     Syscalls,
 
     /// <summary>
-    /// io_uring through native/libdpuring.so: reads stay posted on every fd, and each loop submits the batch's
-    /// writes and reaps the reads in one system call. Falls back to <see cref="Syscalls"/> (and says so) when
-    /// the library or io_uring is unavailable.
+    /// io_uring through native/libdpuring.so: a multishot read stays armed on every fd, and each loop submits
+    /// the batch's writes and reaps the reads in one system call. Falls back to <see cref="Syscalls"/> (and says
+    /// so) when the library or io_uring is unavailable. Not the default: on 2 cores it moved offloaded TCP
+    /// 7-16% faster but 64-byte frames 6-8% and new connections 6% slower than read/write, whose per-frame
+    /// system calls turned out not to be the bound (perf/results/2026-11-26-0959-sidebyside.md).
     /// </summary>
     Uring,
 }

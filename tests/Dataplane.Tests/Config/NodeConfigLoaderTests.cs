@@ -176,6 +176,16 @@ public sealed class NodeConfigLoaderTests
     }
 
     [Fact]
+    public void Io_uring_is_read_and_written_back()
+    {
+        NodeConfig config = Valid(DualStackNode + "dataplane:\n  io: uring\n");
+
+        Assert.Equal(DataplaneSettings.Default with { Io = WorkerIo.Uring }, config.Dataplane);
+        Assert.Equal(WorkerIo.Syscalls, DataplaneSettings.Default.Io);
+        Assert.Equal(WorkerIo.Uring, Valid(NodeConfigWriter.Write(config)).Dataplane.Io);
+    }
+
+    [Fact]
     public void Written_dual_stack_config_quotes_what_yaml_would_misread()
     {
         // "fd00:10:244:1:1::" would end in ':' unquoted; a pod named "null" would read as no name; '#' starts a comment.

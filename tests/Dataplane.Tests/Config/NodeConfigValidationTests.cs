@@ -163,6 +163,7 @@ public sealed class NodeConfigValidationTests
         { Node + "conntrack:\n  timeouts:\n    tcpSynRcvd: 60  #!\n", "conntrack.timeouts.tcpSynRcvd", "did you mean 'tcpSynRecv'?" },
         { Node + "dataplane:\n  batchSize: 512  #!\n", "dataplane.batchSize", "out of range 1..256" },
         { Node + "dataplane:\n  workers: 0  #!\n", "dataplane.workers", "out of range 1..64" },
+        { Node + "dataplane:\n  io: epoll  #!\n", "dataplane.io", "'epoll' is not one of syscalls, uring" },
         { Node + "dataplane:\n  macAgingSeconds: -1  #!\n", "dataplane.macAgingSeconds", "-1 is out of range" },
         { Node + "dataplane:\n  controlSocket: run/dp.sock  #!\n", "dataplane.controlSocket", "must be an absolute path" },
         { Node + "dataplane:\n  controlSocket: /run/" + new string('d', 100) + "/{node}.sock  #!\n", "dataplane.controlSocket", "longer than 107 bytes" },
