@@ -8,12 +8,12 @@ namespace Dataplane.SideBySide;
 /// the daemon's default; the `-uring` ones ask for io_uring explicitly.
 /// </summary>
 internal sealed class DataplanePath(string runId, Tools tools, string workDir, bool offloads, string? io = null)
-    : TestPath(Name(offloads, io), Title(offloads, io), $"{(io is null ? "dataplane" : $"io {io}")}\noffloads {(offloads ? "on" : "off")}", runId, tools)
+    : TestPath(Name(offloads, io), TitleOf(offloads, io), $"{(io is null ? "dataplane" : $"io {io}")}\noffloads {(offloads ? "on" : "off")}", runId, tools)
 {
     /// <summary>The path keys: dataplane, dataplane-plain, and with an explicit io mode dataplane-IO, dataplane-IO-plain.</summary>
     public static string Name(bool offloads, string? io) => "dataplane" + (io is null ? "" : $"-{io}") + (offloads ? "" : "-plain");
 
-    private static string Title(bool offloads, string? io) => $"dataplane{(io is null ? "" : $" io {io}")}: offloads {(offloads ? "on" : "off")}";
+    private static string TitleOf(bool offloads, string? io) => $"dataplane{(io is null ? "" : $" io {io}")}: offloads {(offloads ? "on" : "off")}";
 
     protected override void Build()
     {
