@@ -131,6 +131,20 @@ public sealed class DaemonLifecycleTests
         await SendHashedPayloads(node);
     }
 
+    [RootFact]
+    public async Task With_two_workers_a_flow_whose_directions_land_on_different_workers_is_tracked_and_natted_consistently()
+    {
+        // Pods are dealt to workers in port order: a on worker 0, b on worker 1. The client's packets are
+        // DNATed by worker 0, the backend's replies un-NATed by worker 1, through the one shared conntrack.
+        using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = ["a", "b"], Services = WebService, Workers = 2 });
+        Assert.Equal(2, node.CtlJson("status").GetProperty("workers").GetInt32());
+        Ping(node, "a", node.Pod("b").Ip);
+        await SendHashedPayloads(node);
+
+        JsonElement flows = node.CtlJson("conntrack", "--port", "80").GetProperty("flows");
+        Assert.Contains(flows.EnumerateArray(), f => f.GetProperty("backend").GetString() == node.Pod("b").Ip && f.GetProperty("seenReply").GetBoolean());
+    }
+
     /// <summary>4 MiB from pod a to pod b through the VIP and then directly; b must receive it byte for byte, from a's address.</summary>
     private static async Task SendHashedPayloads(NodeUnderTest node)
     {

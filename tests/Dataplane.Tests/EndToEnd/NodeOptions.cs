@@ -29,4 +29,7 @@ public sealed record NodeOptions
 
     /// <summary>Extra environment variables for the daemon process (e.g. DATAPLANE_DPURING to hide the io_uring shim).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>`dataplane: { workers: N }`: forwarding threads; pods are dealt to them in config order.</summary>
+    public int Workers { get; init; } = 1;
 }

@@ -164,6 +164,7 @@ public sealed class NodeUnderTest : IDisposable
         yaml.AppendLine("dataplane:");
         yaml.AppendLine($"  controlSocket: {SocketPath}");
         yaml.AppendLine($"  offloads: {(_options.Offloads ? "true" : "false")}");
+        yaml.AppendLine($"  workers: {_options.Workers}");
         if (_options.Io is not null)
         {
             yaml.AppendLine($"  io: {_options.Io}");
