@@ -284,14 +284,21 @@ public sealed class Fib4Tests
             sum += fib.Lookup(addresses[i]);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1_000_000; i++)
+        // Best of three: the first pass may include the JIT's on-stack replacement of this long loop; a real
+        // allocation per lookup would show in every pass.
+        long fewest = long.MaxValue;
+        for (int attempt = 0; attempt < 3; attempt++)
         {
-            sum += fib.Lookup(addresses[i & 4095]);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1_000_000; i++)
+            {
+                sum += fib.Lookup(addresses[i & 4095]);
+            }
+
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        long after = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Equal(before, after);
+        Assert.Equal(0, fewest);
         Assert.NotEqual(0, sum);
     }
 }

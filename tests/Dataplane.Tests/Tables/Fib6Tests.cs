@@ -274,19 +274,26 @@ public sealed class Fib6Tests
 
         fib.Lookup(addresses.AsSpan(0, 256), nextHops);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1_000_000; i++)
+        // Best of three: the first pass may include the JIT's on-stack replacement of these long loops; a real
+        // allocation per lookup would show in every pass.
+        long fewest = long.MaxValue;
+        for (int attempt = 0; attempt < 3; attempt++)
         {
-            sum += fib.Lookup(addresses[i & 4095]);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1_000_000; i++)
+            {
+                sum += fib.Lookup(addresses[i & 4095]);
+            }
+
+            for (int i = 0; i < 1_000_000; i += 256)
+            {
+                fib.Lookup(addresses.AsSpan(i & 4095, 256), nextHops);
+            }
+
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        for (int i = 0; i < 1_000_000; i += 256)
-        {
-            fib.Lookup(addresses.AsSpan(i & 4095, 256), nextHops);
-        }
-
-        long after = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Equal(before, after);
+        Assert.Equal(0, fewest);
         Assert.NotEqual(0, sum);
     }
 }
