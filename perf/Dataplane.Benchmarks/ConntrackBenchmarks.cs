@@ -2,6 +2,7 @@ using System.Net;
 using PhysicalAddress = System.Net.NetworkInformation.PhysicalAddress;
 using BenchmarkDotNet.Attributes;
 using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Conntrack;
 using Dataplane.Nodes;
 using Dataplane.Packets;

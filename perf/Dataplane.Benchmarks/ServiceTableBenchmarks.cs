@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Packets;
 using Dataplane.Tables;
 
@@ -114,7 +115,7 @@ public class ServiceTablePickBenchmarks
         }
 
         bool affinity = Scheduler.EndsWith("+ClientIP", StringComparison.Ordinal);
-        var scheduler = Enum.Parse<Config.Scheduler>(affinity ? "Maglev" : Scheduler);
+        var scheduler = Enum.Parse<Model.Scheduler>(affinity ? "Maglev" : Scheduler);
         var table = new ServiceTable(maxServicePorts: 16);
         var vip = new Ip4Address(0x0A60_0001);
         table.Apply(new ServiceConfig("web", vip, null, affinity ? SessionAffinity.ClientIP : SessionAffinity.None, 0, scheduler,

@@ -1,5 +1,5 @@
-using Dataplane.Config;
 using Dataplane.Conntrack;
+using Dataplane.Model;
 using Dataplane.Nodes;
 using Dataplane.Packets;
 using Dataplane.Pipeline;

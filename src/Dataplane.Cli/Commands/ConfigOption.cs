@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Dataplane.Config;
+using Dataplane.Model;
 
 namespace Dataplane.Cli.Commands;
 

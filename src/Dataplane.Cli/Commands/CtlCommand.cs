@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Dataplane.Config;
 using Dataplane.Daemon;
+using Dataplane.Model;
 
 namespace Dataplane.Cli.Commands;
 

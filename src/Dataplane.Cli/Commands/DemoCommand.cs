@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Dataplane.Config;
 using Dataplane.Daemon;
 using Dataplane.Demo;
+using Dataplane.Model;
 using Dataplane.Replay;
 using Microsoft.Extensions.Logging;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using Dataplane.Config;
 using Dataplane.Daemon;
+using Dataplane.Model;
 using Microsoft.Extensions.Logging;
 
 namespace Dataplane.Cli.Commands;

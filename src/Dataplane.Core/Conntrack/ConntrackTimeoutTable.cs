@@ -1,4 +1,4 @@
-using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Packets;
 
 namespace Dataplane.Conntrack;

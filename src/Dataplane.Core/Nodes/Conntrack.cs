@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
-using Dataplane.Config;
 using Dataplane.Conntrack;
+using Dataplane.Model;
 using Dataplane.Packets;
 using Dataplane.Pipeline;
 using Dataplane.Tables;

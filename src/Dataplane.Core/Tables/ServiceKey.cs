@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Packets;
 
 namespace Dataplane.Tables;

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Packets;
 
 namespace Dataplane.Tables;

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Packets;
 
 namespace Dataplane.Tables;

@@ -32,7 +32,7 @@ internal static class ControlCommands
         PipelineStats stats = daemon.Stats();
         return new StatusResult(daemon.Config.Node.Name, Environment.ProcessId, (DateTime.UtcNow - daemon.Started).TotalSeconds,
             daemon.Workers.Count, daemon.Devices.Count, daemon.Config.Pods.Count, daemon.Config.Dataplane.Offloads,
-            daemon.Workers.All(static w => w.Io == Config.WorkerIo.Uring) ? "uring" : "syscalls",
+            daemon.Workers.All(static w => w.Io == Model.WorkerIo.Uring) ? "uring" : "syscalls",
             daemon.Dataplane.Conntrack.Count, daemon.Dataplane.Conntrack.Capacity, daemon.Dataplane.Services.Count, stats.Packets, stats.Drops);
     }
 

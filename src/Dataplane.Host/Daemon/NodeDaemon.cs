@@ -5,6 +5,7 @@ using Dataplane.Io.Netns;
 using Dataplane.Io.RawSocket;
 using Dataplane.Io.Tap;
 using Dataplane.Io.Uring;
+using Dataplane.Model;
 using Dataplane.Pipeline;
 using Microsoft.Extensions.Logging;
 

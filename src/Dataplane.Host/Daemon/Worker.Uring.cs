@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Dataplane.Config;
 using Dataplane.Io;
 using Dataplane.Io.Uring;
+using Dataplane.Model;
 using Dataplane.Pipeline;
 using Microsoft.Extensions.Logging;
 

@@ -1,6 +1,7 @@
 using Dataplane.Config;
 using Dataplane.Io;
 using Dataplane.Io.Epoll;
+using Dataplane.Model;
 using Dataplane.Pipeline;
 using Microsoft.Extensions.Logging;
 

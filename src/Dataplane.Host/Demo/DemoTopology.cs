@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Dataplane.Config;
 using Dataplane.Io.Netlink;
 using Dataplane.Io.Netns;
+using Dataplane.Model;
 
 namespace Dataplane.Demo;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dataplane.Config;
 using Dataplane.Io.Pcap;
+using Dataplane.Model;
 using Dataplane.Pipeline;
 
 namespace Dataplane.Replay;

@@ -1,4 +1,5 @@
 using Dataplane.Config;
+using Dataplane.Model;
 
 namespace Dataplane.Tests.Config;
 

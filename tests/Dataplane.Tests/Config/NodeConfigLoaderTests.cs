@@ -1,4 +1,5 @@
 using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Packets;
 using static Dataplane.Tests.Config.ConfigYaml;
 

@@ -1,4 +1,5 @@
 using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Tests.Pipeline;
 using PacketDotNet;
 using static Dataplane.Tests.Conntrack.Nat;

@@ -1,5 +1,6 @@
 using Dataplane.Config;
 using Dataplane.Conntrack;
+using Dataplane.Model;
 using Dataplane.Packets;
 using Dataplane.Tables;
 using Xunit.Abstractions;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using Dataplane.Config;
 using Dataplane.Conntrack;
+using Dataplane.Model;
 using Dataplane.Packets;
 using Dataplane.Tables;
 using Dataplane.Tests.Pipeline;

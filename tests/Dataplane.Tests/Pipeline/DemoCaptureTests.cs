@@ -1,5 +1,6 @@
 using System.Text;
 using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Replay;
 using Dataplane.Tests.Io;
 using PacketDotNet;

@@ -1,5 +1,6 @@
 using System.Text;
 using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Packets;
 using Dataplane.Tables;
 using static Dataplane.Tests.Pipeline.TestNode;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Pipeline;
 using Dataplane.Replay;
 using Dataplane.Tests.Io;

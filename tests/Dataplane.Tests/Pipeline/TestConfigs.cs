@@ -1,4 +1,5 @@
 using Dataplane.Config;
+using Dataplane.Model;
 using static Dataplane.Tests.Pipeline.TestNode;
 
 namespace Dataplane.Tests.Pipeline;

@@ -1,4 +1,5 @@
 using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Pipeline;
 using Xunit.Abstractions;
 using static Dataplane.Tests.Pipeline.TestNode;

@@ -1,4 +1,5 @@
 using Dataplane.Config;
+using Dataplane.Model;
 using Dataplane.Packets;
 using Dataplane.Tables;
 using static Dataplane.Tests.Tables.ServiceConfigs;

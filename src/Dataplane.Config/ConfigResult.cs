@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Dataplane.Model;
 
 namespace Dataplane.Config;
 

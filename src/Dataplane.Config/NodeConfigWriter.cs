@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Dataplane.Model;
 using Dataplane.Packets;
 
 namespace Dataplane.Config;

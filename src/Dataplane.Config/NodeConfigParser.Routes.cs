@@ -1,3 +1,4 @@
+using Dataplane.Model;
 using Dataplane.Packets;
 using YamlDotNet.RepresentationModel;
 

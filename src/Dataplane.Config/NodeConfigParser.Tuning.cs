@@ -1,3 +1,5 @@
+using Dataplane.Model;
+
 namespace Dataplane.Config;
 
 /// <summary>The optional <c>conntrack:</c> and <c>dataplane:</c> sections: numbers with ranges and defaults.</summary>

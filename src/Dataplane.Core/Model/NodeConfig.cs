@@ -1,11 +1,12 @@
 using Dataplane.Packets;
 
-namespace Dataplane.Config;
+namespace Dataplane.Model;
 
 /// <summary>
 /// A validated node configuration: everything the dataplane needs to build its ports, tables and nodes.
-/// Produced only by <see cref="NodeConfigLoader"/>, so holders can rely on every invariant the loader checks
-/// (addresses inside the pod CIDR, unique names/IPs/MACs, known next hops).
+/// Produced by the config layer (Dataplane.Config's NodeConfigLoader), so holders can rely on every invariant it
+/// checks (addresses inside the pod CIDR, unique names/IPs/MACs, known next hops, <see cref="ServiceRules"/>).
+/// Plain data: no YAML, no files; equality is structural, lists compared item by item.
 /// </summary>
 public sealed record NodeConfig(
     NodeSettings Node,

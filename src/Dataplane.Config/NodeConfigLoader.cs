@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Dataplane.Model;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
