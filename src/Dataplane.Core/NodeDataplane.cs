@@ -1,4 +1,5 @@
 using Dataplane.Conntrack;
+using Dataplane.Control;
 using Dataplane.Model;
 using Dataplane.Nodes;
 using Dataplane.Packets;
@@ -60,13 +61,12 @@ public sealed class NodeDataplane
             ServiceFlowEnded = flow => Services.ReleaseConnection(
                 new ServiceKey(flow.Original.Destination, (L4Protocol)flow.Original.Protocol, flow.Original.DestinationPort), flow.BackendId),
         };
-        foreach (ServiceConfig service in config.Services)
+        ServiceController = new ServiceController(Services, Conntrack);
+        ServiceSync sync = ServiceController.Replace(config.Services, config.Source);
+        if (sync.Failed is [var refused, ..])
         {
-            ServiceUpdate update = ApplyService(service);
-            if (!update.Succeeded)
-            {
-                throw new InvalidOperationException($"{config.Source}: service {service.Name}: {string.Join("; ", update.Errors)}");
-            }
+            // The config layer checked every ServiceRules rule, frontend conflicts and the table's capacity: a bug.
+            throw new InvalidOperationException($"{config.Source}: service {refused.ServiceName}: {string.Join("; ", refused.Errors)}");
         }
     }
 
@@ -90,25 +90,8 @@ public sealed class NodeDataplane
 
     public ConntrackTimeoutTable Timeouts { get; }
 
-    /// <summary>
-    /// Adds or replaces one service. Flows of endpoints it no longer has are removed from conntrack at once,
-    /// TCP and UDP alike, so clients re-balance instead of black-holing (the stale UDP conntrack bug);
-    /// flows of endpoints that stay, terminating ones included, are untouched.
-    /// </summary>
-    public ServiceUpdate ApplyService(ServiceConfig service)
-    {
-        ServiceUpdate update = Services.Apply(service);
-        FlushRemovedBackends(update);
-        return update;
-    }
-
-    /// <summary>Removes a service and every flow it balanced.</summary>
-    public ServiceUpdate RemoveService(string name)
-    {
-        ServiceUpdate update = Services.Remove(name);
-        FlushRemovedBackends(update);
-        return update;
-    }
+    /// <summary>The one writer of <see cref="Services"/>: every source of services goes through it.</summary>
+    public ServiceController ServiceController { get; }
 
     public bool TryGetPort(string name, out Port port) => _portsByName.TryGetValue(name, out port!);
 
@@ -184,26 +167,6 @@ public sealed class NodeDataplane
             int adjacency = Adjacencies.AddNextHop(route.Via, Uplink!.Id, route.ViaMac);
             AddRoute(route.Cidr, adjacency);
         }
-    }
-
-    /// <summary>One pass over conntrack for all of an update's removed backends (a service change may drop many).</summary>
-    private void FlushRemovedBackends(ServiceUpdate update)
-    {
-        if (update.RemovedBackends.Count == 0)
-        {
-            return;
-        }
-
-        var removed = new HashSet<(ulong VipHi, ulong VipLo, ushort Port, byte Protocol, ulong BackendHi, ulong BackendLo, ushort BackendPort)>();
-        foreach (RemovedBackend backend in update.RemovedBackends)
-        {
-            Ip6Address vip = backend.Frontend.Vip.Bits;
-            removed.Add((vip.Hi, vip.Lo, backend.Frontend.Port, (byte)backend.Frontend.Protocol, backend.Ip.Bits.Hi, backend.Ip.Bits.Lo, backend.Port));
-        }
-
-        Conntrack.RemoveWhere(flow => (flow.Flags & FlowFlags.Service) != 0 && removed.Contains((
-            flow.Original.DestinationHi, flow.Original.DestinationLo, flow.Original.DestinationPort, flow.Original.Protocol,
-            flow.NatHi, flow.NatLo, flow.NatPort)));
     }
 
     private void AddRoute(IpPrefix prefix, int adjacency)

@@ -25,6 +25,15 @@ public sealed record NodeConfig(
     /// <summary>The one place that knows the <c>{node}</c> placeholder, so the loader's length check and the daemon agree.</summary>
     public static string ExpandControlSocket(string template, string nodeName)
         => template.Replace("{node}", nodeName, StringComparison.Ordinal);
+
+    /// <summary>Structural: the lists are compared item by item (a record alone would compare their references).</summary>
+    public bool Equals(NodeConfig? other)
+        => other is not null && (ReferenceEquals(this, other) || (Node == other.Node
+            && Lists.Equal(Pods, other.Pods) && Lists.Equal(Routes, other.Routes) && Lists.Equal(Services, other.Services)
+            && Conntrack == other.Conntrack && Dataplane == other.Dataplane && Source == other.Source));
+
+    public override int GetHashCode()
+        => HashCode.Combine(Node, Lists.Hash(Pods), Lists.Hash(Routes), Lists.Hash(Services), Conntrack, Dataplane, Source);
 }
 
 /// <summary>The <c>node:</c> section.</summary>
@@ -89,7 +98,21 @@ public sealed record ServiceConfig(
     int AffinityTimeoutSeconds,
     Scheduler Scheduler,
     IReadOnlyList<ServicePortConfig> Ports,
-    IReadOnlyList<EndpointConfig> Endpoints);
+    IReadOnlyList<EndpointConfig> Endpoints)
+{
+    /// <summary>
+    /// Structural, so a controller can tell a changed service from an unchanged one: ports and endpoints are compared
+    /// item by item, in order (a reordered list is a change here; the service table then finds nothing to rebuild).
+    /// </summary>
+    public bool Equals(ServiceConfig? other)
+        => other is not null && (ReferenceEquals(this, other) || (Name == other.Name && ClusterIp == other.ClusterIp
+            && ClusterIpV6 == other.ClusterIpV6 && SessionAffinity == other.SessionAffinity
+            && AffinityTimeoutSeconds == other.AffinityTimeoutSeconds && Scheduler == other.Scheduler
+            && Lists.Equal(Ports, other.Ports) && Lists.Equal(Endpoints, other.Endpoints)));
+
+    public override int GetHashCode()
+        => HashCode.Combine(Name, ClusterIp, ClusterIpV6, SessionAffinity, AffinityTimeoutSeconds, Scheduler, Lists.Hash(Ports), Lists.Hash(Endpoints));
+}
 
 /// <summary><c>nodePort</c> is parsed and range-checked now; the multi-node issue gives it a data path.</summary>
 public sealed record ServicePortConfig(string? Name, L4Protocol Protocol, ushort Port, ushort TargetPort, ushort? NodePort);
@@ -159,4 +182,48 @@ public sealed record DataplaneSettings(
     public static DataplaneSettings Default { get; } = new(
         BatchSize: 256, Workers: 1, MacTableCapacity: 4096, MacAgingSeconds: 300, IcmpErrorsPerSecond: 1000, IcmpErrorBurst: 50,
         ControlSocket: "/run/dataplane/{node}.sock", Offloads: true, BusyPollMicroseconds: 50);
+}
+
+/// <summary>Item-by-item equality for the model's list members.</summary>
+internal static class Lists
+{
+    public static bool Equal<T>(IReadOnlyList<T>? a, IReadOnlyList<T>? b)
+    {
+        if (ReferenceEquals(a, b))
+        {
+            return true;
+        }
+
+        if (a is null || b is null || a.Count != b.Count)
+        {
+            return false;
+        }
+
+        EqualityComparer<T> comparer = EqualityComparer<T>.Default;
+        for (int i = 0; i < a.Count; i++)
+        {
+            if (!comparer.Equals(a[i], b[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public static int Hash<T>(IReadOnlyList<T>? list)
+    {
+        if (list is null)
+        {
+            return 0;
+        }
+
+        var hash = new HashCode();
+        foreach (T item in list)
+        {
+            hash.Add(item);
+        }
+
+        return hash.ToHashCode();
+    }
 }

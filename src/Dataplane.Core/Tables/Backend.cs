@@ -10,9 +10,6 @@ namespace Dataplane.Tables;
 /// </summary>
 public readonly record struct Backend(IpAddress Ip, ushort Port, int Weight, bool Terminating, int StableId)
 {
-    /// <summary>IPVS's ceiling; also keeps weight x connection products far from overflow in leastconn.</summary>
-    public const int MaxWeight = 65535;
-
     /// <summary>Can take new flows: not terminating (it serves only flows it already has) and weight &gt; 0 (quiesced, as in IPVS).</summary>
     public bool IsEligible => !Terminating && Weight > 0;
 

@@ -39,7 +39,7 @@ namespace Dataplane.Tables;
 /// </summary>
 public sealed class ServiceTable
 {
-    public const int DefaultMaxServicePorts = 1 << 16;
+    public const int DefaultMaxServicePorts = ServiceRules.MaxServicePorts;
 
     private static readonly ServicePort s_tombstone = new(
         default, "(deleted)", null, Scheduler.Maglev, SessionAffinity.None, 0, [], null, null, 0);
@@ -146,7 +146,7 @@ public sealed class ServiceTable
     {
         ArgumentNullException.ThrowIfNull(service);
         var update = new ServiceUpdate(service.Name ?? "");
-        Validate(service, update.ErrorsList);
+        update.ErrorsList.AddRange(ServiceRules.Problems(service));
         if (!update.Succeeded)
         {
             return update;
@@ -283,58 +283,6 @@ public sealed class ServiceTable
         }
 
         return update;
-    }
-
-    private static void Validate(ServiceConfig service, List<string> errors)
-    {
-        if (string.IsNullOrEmpty(service.Name))
-        {
-            errors.Add("service has no name");
-            return;
-        }
-
-        if (!Enum.IsDefined(service.Scheduler))
-        {
-            errors.Add($"unknown scheduler {service.Scheduler}");
-        }
-
-        var seenPorts = new HashSet<(L4Protocol, ushort)>();
-        foreach (ServicePortConfig p in service.Ports)
-        {
-            if (p.Port == 0)
-            {
-                errors.Add($"port {p.Name} has port 0");
-            }
-
-            if (!seenPorts.Add((p.Protocol, p.Port)))
-            {
-                errors.Add($"port {p.Port}/{p.Protocol} listed twice");
-            }
-        }
-
-        var seenIps = new HashSet<IpAddress>();
-        int v4 = 0;
-        int v6 = 0;
-        foreach (EndpointConfig e in service.Endpoints)
-        {
-            if (!seenIps.Add(e.Ip))
-            {
-                errors.Add($"endpoint {e.Ip} listed twice");
-            }
-
-            if (e.Weight is < 0 or > Backend.MaxWeight)
-            {
-                errors.Add($"endpoint {e.Ip} weight {e.Weight} outside 0..{Backend.MaxWeight}");
-            }
-
-            v4 += e.Ip.IsV4 ? 1 : 0;
-            v6 += e.Ip.IsV4 ? 0 : 1;
-        }
-
-        if (Math.Max(v4, v6) > MaglevTable.MaxBackends)
-        {
-            errors.Add($"{Math.Max(v4, v6)} endpoints in one family; at most {MaglevTable.MaxBackends}");
-        }
     }
 
     private static IEnumerable<(IpAddress Vip, bool V4)> Families(ServiceConfig service)

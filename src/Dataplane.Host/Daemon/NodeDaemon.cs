@@ -1,12 +1,14 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using Dataplane.Config;
+using Dataplane.Control;
 using Dataplane.Io.Netns;
 using Dataplane.Io.RawSocket;
 using Dataplane.Io.Tap;
 using Dataplane.Io.Uring;
 using Dataplane.Model;
 using Dataplane.Pipeline;
+using Dataplane.Tables;
 using Microsoft.Extensions.Logging;
 
 namespace Dataplane.Daemon;
@@ -26,7 +28,7 @@ public sealed class NodeDaemon : IDisposable
     private readonly Worker[] _workers;
     private readonly ControlServer _control;
     private readonly Lock _configLock = new();
-    private NodeConfig _config;
+    private readonly NodeConfig _config;
     private int _disposed;
 
     private NodeDaemon(NodeConfig config, DaemonOptions options, NodeDataplane dataplane, FileStream instanceLock,
@@ -57,16 +59,8 @@ public sealed class NodeDaemon : IDisposable
 
     public DaemonOptions Options { get; }
 
-    public NodeConfig Config
-    {
-        get
-        {
-            lock (_configLock)
-            {
-                return _config;
-            }
-        }
-    }
+    /// <summary>The node's config as started, with the services the controller holds now.</summary>
+    public NodeConfig Config => _config with { Services = Dataplane.ServiceController.Services };
 
     public DateTime Started { get; }
 
@@ -153,29 +147,25 @@ public sealed class NodeDaemon : IDisposable
     {
         lock (_configLock)
         {
-            ConfigResult parsed = NodeConfigLoader.ParseServices(yaml, source, _config);
+            ConfigResult parsed = NodeConfigLoader.ParseServices(yaml, source, Config);
             if (!parsed.IsValid)
             {
                 throw new InvalidOperationException(string.Join(Environment.NewLine, parsed.Errors));
             }
 
             var lines = new List<string>();
-            var services = _config.Services.ToList();
             foreach (ServiceConfig service in parsed.Config.Services)
             {
-                var update = Dataplane.ApplyService(service);
+                ServiceUpdate update = Dataplane.ServiceController.Apply(service);
                 if (!update.Succeeded)
                 {
                     throw new InvalidOperationException($"service {service.Name}: {string.Join("; ", update.Errors)}");
                 }
 
-                services.RemoveAll(s => s.Name == service.Name);
-                services.Add(service);
                 lines.Add(update.ToString());
                 _logger.LogInformation("service {Service} applied: {Update}", service.Name, update);
             }
 
-            _config = _config with { Services = services };
             return lines;
         }
     }
@@ -184,21 +174,16 @@ public sealed class NodeDaemon : IDisposable
     {
         lock (_configLock)
         {
-            if (_config.Services.All(s => s.Name != name))
-            {
-                throw new InvalidOperationException($"no service named '{name}'");
-            }
-
-            var update = Dataplane.RemoveService(name);
-            _config = _config with { Services = [.. _config.Services.Where(s => s.Name != name)] };
+            ServiceUpdate update = Dataplane.ServiceController.Remove(name) ?? throw new InvalidOperationException($"no service named '{name}'");
             _logger.LogInformation("service {Service} deleted: {Update}", name, update);
             return update.ToString();
         }
     }
 
     /// <summary>
-    /// SIGHUP: re-reads the config file and applies service changes (added, changed, removed) without touching
-    /// other flows. Changes to the node, pods or routes need a restart; they are reported, not half-applied.
+    /// SIGHUP: re-reads the config file and hands its services to the controller, which applies only what changed
+    /// (added, changed, removed) without touching other flows. Changes to the node, pods or routes need a restart;
+    /// they are reported, not half-applied.
     /// </summary>
     public void Reload()
     {
@@ -223,26 +208,24 @@ public sealed class NodeDaemon : IDisposable
         NodeConfig next = result.Config;
         lock (_configLock)
         {
-            if (NodeConfigWriter.Write(next, includeServices: false) != NodeConfigWriter.Write(_config, includeServices: false))
+            if (next with { Services = _config.Services, Source = _config.Source } != _config)
             {
                 _logger.LogWarning("reload: node, pod, route or engine settings changed; they take effect on restart (services are reloaded now)");
             }
 
-            foreach (ServiceConfig removed in _config.Services.Where(s => next.Services.All(n => n.Name != s.Name)))
+            ServiceSync sync = Dataplane.ServiceController.Replace(next.Services, Options.ConfigPath);
+            foreach (ServiceUpdate removed in sync.Removed)
             {
-                _logger.LogInformation("reload: service {Service} removed: {Update}", removed.Name, Dataplane.RemoveService(removed.Name));
+                _logger.LogInformation("reload: service {Service} removed: {Update}", removed.ServiceName, removed);
             }
 
-            foreach (ServiceConfig service in next.Services)
+            foreach (ServiceUpdate update in sync.Added.Concat(sync.Updated).Concat(sync.Failed))
             {
-                var update = Dataplane.ApplyService(service);
                 if (update.Changed || !update.Succeeded)
                 {
-                    _logger.LogInformation("reload: service {Service}: {Update}", service.Name, update);
+                    _logger.LogInformation("reload: service {Service}: {Update}", update.ServiceName, update);
                 }
             }
-
-            _config = _config with { Services = next.Services };
         }
     }
 

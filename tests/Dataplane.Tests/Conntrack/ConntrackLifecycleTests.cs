@@ -329,7 +329,7 @@ public class ConntrackLifecycleTests
         Assert.Equal(3, Entries(harness, T0).Count);
 
         // web-1 leaves the service.
-        var update = harness.Dataplane.ApplyService(Service(TwoWeb.Replace("      - { ip: 10.244.1.11 }\n", "", StringComparison.Ordinal)));
+        var update = harness.Dataplane.ServiceController.Apply(Service(TwoWeb.Replace("      - { ip: 10.244.1.11 }\n", "", StringComparison.Ordinal)));
         Assert.True(update.Succeeded);
         Assert.Equal(2, update.RemovedBackends.Count); // TCP and UDP port of web-1
         FlowEntry survivor = Assert.Single(Entries(harness, T0));
@@ -359,7 +359,7 @@ public class ConntrackLifecycleTests
 
         harness.Send("client", Udp4(ClientMac, GatewayMac, ClientIp, Web2Ip, 5000, 5000), T0); // not a service flow
         Assert.Equal(41, Entries(harness, T0).Count);
-        Assert.True(harness.Dataplane.RemoveService("web").Succeeded);
+        Assert.True(harness.Dataplane.ServiceController.Remove("web")!.Succeeded);
         FlowEntry left = Assert.Single(Entries(harness, T0));
         Assert.Equal(IpAddress.Parse(Web2Ip), left.Original.Destination);
     }
@@ -377,7 +377,7 @@ public class ConntrackLifecycleTests
         harness.Send("client", Tcp4(ClientMac, GatewayMac, ClientIp, Vip, tcpLocal, 80, "A", 2, 2), T0);
         harness.Send("client", Udp4(ClientMac, GatewayMac, ClientIp, Vip, udpLocal, 53, Dns(false)), T0);
 
-        var update = harness.Dataplane.ApplyService(Service(TwoWeb.Replace("{ ip: 10.244.1.11 }", "{ ip: 10.244.1.11, terminating: true }", StringComparison.Ordinal)));
+        var update = harness.Dataplane.ServiceController.Apply(Service(TwoWeb.Replace("{ ip: 10.244.1.11 }", "{ ip: 10.244.1.11, terminating: true }", StringComparison.Ordinal)));
         Assert.True(update.Succeeded);
         Assert.Empty(update.RemovedBackends);
         Assert.Equal(2, Entries(harness, T0).Count);

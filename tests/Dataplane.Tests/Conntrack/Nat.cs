@@ -78,7 +78,7 @@ internal static class Nat
         return NodeConfigLoader.Parse(yaml, "test-node.yaml").ThrowIfInvalid();
     }
 
-    /// <summary>The service named <paramref name="name"/> as <paramref name="services"/> declares it, for <see cref="NodeDataplane.ApplyService"/>.</summary>
+    /// <summary>The service named <paramref name="name"/> as <paramref name="services"/> declares it, for <see cref="Control.ServiceController.Apply"/>.</summary>
     public static ServiceConfig Service(string services, string name = "web")
         => Config(services).Services.Single(s => s.Name == name);
 
