@@ -33,6 +33,9 @@ public static partial class NodeConfigLoader
     /// Parses a document holding only a `services:` list (what `ctl service apply -f` sends) and validates it
     /// against <paramref name="node"/>'s pods, CIDRs and addresses, with every rule of a full config. The
     /// document is read first and the node's own sections after it, so error lines are the document's own.
+    /// <paramref name="node"/>'s services are the ones already applied: those the document does not replace keep
+    /// their frontends and node ports, and count toward the node's service ports, so a conflict is reported here
+    /// with its position rather than refused later by the service table.
     /// </summary>
     public static ConfigResult ParseServices(string yamlText, string sourceName, NodeConfig node)
     {
@@ -54,11 +57,13 @@ public static partial class NodeConfigLoader
             return ConfigResult.Failure([new ConfigError(sourceName, 1, 1, "", "expected a document with one key, `services:`, holding a list of services")]);
         }
 
-        return Parse(yamlText.TrimEnd() + "\n" + NodeConfigWriter.Write(node, includeServices: false), sourceName);
+        return Parse(yamlText.TrimEnd() + "\n" + NodeConfigWriter.Write(node, includeServices: false), sourceName, node.Services);
     }
 
     /// <summary>Parses <paramref name="yamlText"/>; <paramref name="sourceName"/> labels errors and becomes <see cref="NodeConfig.Source"/>.</summary>
-    public static ConfigResult Parse(string yamlText, string sourceName)
+    public static ConfigResult Parse(string yamlText, string sourceName) => Parse(yamlText, sourceName, []);
+
+    private static ConfigResult Parse(string yamlText, string sourceName, IReadOnlyList<ServiceConfig> applied)
     {
         ArgumentNullException.ThrowIfNull(yamlText);
         ArgumentNullException.ThrowIfNull(sourceName);
@@ -100,7 +105,7 @@ public static partial class NodeConfigLoader
             reader.Error(stream.Documents[1].RootNode, "", $"expected one YAML document, found {stream.Documents.Count} (a line '---' starts a new document)");
         }
 
-        NodeConfig? config = new NodeConfigParser(reader).Parse(stream.Documents[0].RootNode);
+        NodeConfig? config = new NodeConfigParser(reader, applied).Parse(stream.Documents[0].RootNode);
         return config is not null && !reader.HasErrors
             ? ConfigResult.Success(config with { Source = sourceName })
             : ConfigResult.Failure(reader.SortedErrors());

@@ -23,6 +23,14 @@ internal sealed partial class NodeConfigParser
 
     private static readonly (string, L4Protocol)[] s_protocols = [("TCP", L4Protocol.Tcp), ("UDP", L4Protocol.Udp), ("SCTP", L4Protocol.Sctp)];
 
+    /// <summary>
+    /// The file format's endpoint weights: 1..256, a range an operator can reason about, inside the engine's
+    /// <see cref="ServiceRules.MaxWeight"/>. No 0: an endpoint that should get no new flows is marked terminating (or
+    /// left out), as in an EndpointSlice.
+    /// </summary>
+    internal const int MinWeight = 1;
+    internal const int MaxWeight = 256;
+
     /// <summary>Kubernetes' default service-node-port-range.</summary>
     private const int MinNodePort = 30000;
     private const int MaxNodePort = 32767;
@@ -33,7 +41,10 @@ internal sealed partial class NodeConfigParser
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         var frontends = new Dictionary<(IpAddress, L4Protocol, int), string>();
         var nodePorts = new Dictionary<(L4Protocol, int), string>();
-        foreach ((YamlNode item, string path) in top.Sequence("services"))
+        IReadOnlyList<(YamlNode Item, string Path)> items = top.Sequence("services");
+        int servicePorts = SeedAppliedServices(items, frontends, nodePorts);
+        bool tableFull = false;
+        foreach ((YamlNode item, string path) in items)
         {
             if (_reader.Mapping(item, path, s_serviceKeys) is not { } m)
             {
@@ -82,6 +93,22 @@ internal sealed partial class NodeConfigParser
             IpAddress?[] vips = [clusterIp, clusterIp6];
             List<ServicePortConfig> ports = ReadServicePorts(m, vips, frontends, nodePorts);
             List<EndpointConfig> endpoints = ReadEndpoints(m, hasV4, hasV6);
+            (int v4Endpoints, int v6Endpoints) = ServiceRules.EndpointsPerFamily(endpoints);
+            foreach ((int count, string family) in (ReadOnlySpan<(int, string)>)[(v4Endpoints, "IPv4"), (v6Endpoints, "IPv6")])
+            {
+                if (count > ServiceRules.MaxEndpointsPerFamily)
+                {
+                    m.Error("endpoints", $"{count} {family} endpoints; a service takes at most {ServiceRules.MaxEndpointsPerFamily} per family (a Maglev entry indexes them with 16 bits)");
+                }
+            }
+
+            servicePorts += ports.Count * ((clusterIp is null ? 0 : 1) + (clusterIp6 is null ? 0 : 1));
+            if (servicePorts > ServiceRules.MaxServicePorts && !tableFull)
+            {
+                tableFull = true;
+                m.Error("ports", $"the node's services reach {servicePorts} service ports here (each port counts once per cluster IP); a node holds at most {ServiceRules.MaxServicePorts}");
+            }
+
             if (name is not null)
             {
                 services.Add(new ServiceConfig(name, clusterIp, clusterIp6, affinity, affinityTimeout, scheduler, ports, endpoints));
@@ -89,6 +116,59 @@ internal sealed partial class NodeConfigParser
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// For a document added to running services (ctl service apply): the applied services it does not replace keep
+    /// their frontends and node ports, and their service ports count toward the node's limit. Returns that count.
+    /// </summary>
+    private int SeedAppliedServices(
+        IReadOnlyList<(YamlNode Item, string Path)> items,
+        Dictionary<(IpAddress, L4Protocol, int), string> frontends,
+        Dictionary<(L4Protocol, int), string> nodePorts)
+    {
+        if (_applied.Count == 0)
+        {
+            return 0;
+        }
+
+        var replaced = new HashSet<string>(StringComparer.Ordinal);
+        foreach ((YamlNode item, _) in items)
+        {
+            if (item is YamlMappingNode map && map.Children.TryGetValue(new YamlScalarNode("name"), out YamlNode? name) && name is YamlScalarNode { Value: { } value })
+            {
+                replaced.Add(value);
+            }
+        }
+
+        int servicePorts = 0;
+        foreach (ServiceConfig service in _applied)
+        {
+            if (replaced.Contains(service.Name))
+            {
+                continue;
+            }
+
+            string owner = $"service {service.Name} (applied)";
+            foreach (ServicePortConfig port in service.Ports)
+            {
+                foreach (IpAddress? vip in (IpAddress?[])[service.ClusterIp, service.ClusterIpV6])
+                {
+                    if (vip is { } address)
+                    {
+                        frontends.TryAdd((address, port.Protocol, port.Port), owner);
+                        servicePorts++;
+                    }
+                }
+
+                if (port.NodePort is { } nodePort)
+                {
+                    nodePorts.TryAdd((port.Protocol, nodePort), owner);
+                }
+            }
+        }
+
+        return servicePorts;
     }
 
     private List<ServicePortConfig> ReadServicePorts(
@@ -187,8 +267,7 @@ internal sealed partial class NodeConfigParser
                 }
             }
 
-            // No 0: an endpoint that should get no new flows is marked terminating (or left out), as in an EndpointSlice.
-            int weight = m.Int("weight", 1, 256, 1);
+            int weight = m.Int("weight", MinWeight, MaxWeight, 1);
             bool terminating = m.Bool("terminating", false);
             if (ip is not null)
             {

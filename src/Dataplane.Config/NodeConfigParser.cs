@@ -41,7 +41,14 @@ internal sealed partial class NodeConfigParser
     private IpPrefix? _uplinkSubnetV6;
     private MacAddress? _uplinkMac;
 
-    public NodeConfigParser(ConfigReader reader) => _reader = reader;
+    // Services already running that the document may add to (ctl service apply); empty for a whole config.
+    private readonly IReadOnlyList<ServiceConfig> _applied;
+
+    public NodeConfigParser(ConfigReader reader, IReadOnlyList<ServiceConfig> applied)
+    {
+        _reader = reader;
+        _applied = applied;
+    }
 
     /// <summary>The config, or null when anything was wrong (the reader then holds the errors).</summary>
     public NodeConfig? Parse(YamlNode root)

@@ -12,10 +12,12 @@ namespace Dataplane.Model;
 public static class ServiceRules
 {
     /// <summary>
-    /// The largest endpoint weight. Weight 0 is a quiesced endpoint (IPVS's meaning: no new flows); the YAML format
-    /// does not offer it and asks for <c>terminating: true</c> instead, as an EndpointSlice would say it.
+    /// The largest endpoint weight the engine takes: IPVS's ceiling, which also keeps leastconn's weight x connections
+    /// products far from overflow. Weight 0 is a quiesced endpoint (IPVS's meaning: no new flows). The YAML format
+    /// offers a narrower range inside this one (1..256, see Dataplane.Config's NodeConfigParser.MaxWeight): it asks for
+    /// <c>terminating: true</c> instead of 0, as an EndpointSlice would say it.
     /// </summary>
-    public const int MaxWeight = 256;
+    public const int MaxWeight = 65535;
 
     /// <summary>Endpoints per address family of one service: a Maglev entry indexes them with 16 bits.</summary>
     public const int MaxEndpointsPerFamily = MaglevTable.MaxBackends;
