@@ -61,6 +61,13 @@ internal sealed partial class NodeConfigParser
         NodeSettings? node = ReadNode(top);
         List<PodConfig> pods = ReadPods(top);
         List<RouteConfig> routes = ReadRoutes(top);
+        int nextHops = routes.Select(static r => r.Via).Distinct().Count();
+        if (pods.Count + nextHops > NodeRules.MaxPodsAndNextHops)
+        {
+            top.Error(pods.Count > NodeRules.MaxPodsAndNextHops ? "pods" : "routes",
+                $"{pods.Count} pods and {nextHops} route next hops; a node holds at most {NodeRules.MaxPodsAndNextHops} together (each is a FIB next hop)");
+        }
+
         List<ServiceConfig> services = ReadServices(top);
         ConntrackConfig conntrack = ReadConntrack(top);
         DataplaneSettings dataplane = ReadDataplane(top);

@@ -51,7 +51,8 @@ public sealed class NodeDataplane
             node.Uplink?.Mac ?? MacAddress.Zero, node.Uplink?.Ip ?? Ip4Address.Any, node.Uplink?.IpV6);
         MacTable = new MacTable(config.Dataplane.MacTableCapacity, config.Dataplane.MacAgingSeconds);
         Adjacencies = new AdjacencyTable(capacity: 16 + ports.Count + config.Routes.Count);
-        Fib = new Fib(ip4GroupCapacity: 1024, ip6NodeCapacity: 4096);
+        (int groups, int nodes) = FibCapacity(config);
+        Fib = new Fib(groups, nodes);
         BuildRoutes();
 
         Services = new ServiceTable();
@@ -169,8 +170,72 @@ public sealed class NodeDataplane
         }
     }
 
+    /// <summary>
+    /// Room for every route <see cref="BuildRoutes"/> inserts, so a valid config never finds the FIB full: an IPv4
+    /// prefix longer than /24 takes the tbl8 group of its /24, an IPv6 one at most a trie node per level. At least
+    /// 1,024 groups and 4,096 nodes, what a node has always had.
+    /// </summary>
+    private static (int Ip4Groups, int Ip6Nodes) FibCapacity(NodeConfig config)
+    {
+        var blocks = new HashSet<uint>();
+        long nodes = 0;
+        void Count(IpPrefix prefix)
+        {
+            if (prefix.IsV4)
+            {
+                if (prefix.Length > 24)
+                {
+                    blocks.Add(prefix.Address.V4.Value >> 8);
+                }
+            }
+            else
+            {
+                nodes += Fib6.MaxNodesFor(prefix.Length);
+            }
+        }
+
+        NodeSettings node = config.Node;
+        Count(node.PodCidr);
+        if (node.PodCidrV6 is { } podCidr6)
+        {
+            Count(podCidr6);
+        }
+
+        Count(new IpPrefix(node.GatewayIp, 32));
+        if (node.GatewayIpV6 is { } gateway6)
+        {
+            Count(new IpPrefix(gateway6, 128));
+        }
+
+        if (node.Uplink is { } uplink)
+        {
+            Count(new IpPrefix(uplink.Ip, 32));
+            if (uplink.IpV6 is { } uplink6)
+            {
+                Count(new IpPrefix(uplink6, 128));
+            }
+        }
+
+        foreach (PodConfig pod in config.Pods)
+        {
+            Count(new IpPrefix(pod.Ip, 32));
+            if (pod.IpV6 is { } ip6)
+            {
+                Count(new IpPrefix(ip6, 128));
+            }
+        }
+
+        foreach (RouteConfig route in config.Routes)
+        {
+            Count(route.Cidr);
+        }
+
+        return (Math.Clamp(blocks.Count, 1024, Fib4.MaxGroupCapacity), (int)Math.Clamp(nodes, 4096, Fib6.MaxNodeCapacity));
+    }
+
     private void AddRoute(IpPrefix prefix, int adjacency)
     {
+        // Sized from the config (FibCapacity) and next hops limited by NodeRules, so only a bug gets here.
         FibResult result = Fib.Insert(prefix, adjacency);
         if (result is not (FibResult.Added or FibResult.Replaced))
         {

@@ -404,6 +404,9 @@ public sealed class Fib6
     /// <summary>Last bit (exclusive) that level <paramref name="level"/> indexes: 16, 24, 32, ... 128.</summary>
     private static int LevelEnd(int level) => RootBits + 8 * level;
 
+    /// <summary>The most trie nodes one prefix of this length allocates (none shared): one per level below the root.</summary>
+    public static int MaxNodesFor(int length) => LevelOf(length);
+
     /// <summary>The level whose entries a prefix of this length is expanded into.</summary>
     private static int LevelOf(int length) => length <= RootBits ? 0 : (length - RootBits + 7) / 8;
 
