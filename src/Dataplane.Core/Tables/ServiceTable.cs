@@ -13,8 +13,10 @@ namespace Dataplane.Tables;
 /// &lt;= 1/2, so a lookup is one or two slot loads whatever the number of services). Full (maximum service ports in
 /// use): <see cref="Apply"/> returns an error and changes nothing; the table never grows.
 /// <para>
-/// One writer, many readers. Writers (the control plane) must serialize calls to <see cref="Apply"/> and
-/// <see cref="Remove"/> themselves (one lock, or one thread). Readers (packet workers, any number of threads) never
+/// One writer, many readers. Writers must serialize calls to <see cref="Apply"/> and <see cref="Remove"/> themselves
+/// (one lock, or one thread): in the node that writer is <see cref="Control.ServiceController"/>, which also decides
+/// what changed. A service breaking <see cref="ServiceRules"/> is refused with reasons (the config layer has already
+/// reported it with a position; this guards the table against services built in code). Readers (packet workers, any number of threads) never
 /// lock and never wait:
 /// <list type="bullet">
 /// <item>A slot holds only a reference to an immutable <see cref="ServicePort"/>, which carries its own key. Publishing,
