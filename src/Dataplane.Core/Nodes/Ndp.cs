@@ -12,7 +12,7 @@ namespace Dataplane.Nodes;
 /// and bridges pod-to-pod ND like ARP. Router Advertisements from pods are dropped: a pod must not become
 /// its neighbours' router.
 /// </summary>
-public sealed class Ndp : Node
+public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
 {
     public enum Next
     {
@@ -60,7 +60,6 @@ public sealed class Ndp : Node
     private readonly AdjacencyTable _adjacencies;
 
     public Ndp(IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies)
-        : base("ndp", ["bridge", "interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
     {
         _local = local.PerPort(ports);
         _adjacencies = adjacencies;
@@ -80,24 +79,24 @@ public sealed class Ndp : Node
 
             if (ip.HopLimit != 255)
             {
-                Drop<TTrace>(graph, p, (int)Drop.BadHopLimit, ip.HopLimit);
+                Drop<TTrace>(graph, p, Drop.BadHopLimit, ip.HopLimit);
                 continue;
             }
 
             if (icmp[1] != 0 || !InternetChecksum.IsValid(icmp, InternetChecksum.PseudoHeaderSum(ip.Source, ip.Destination, IpProtocol.Icmpv6, icmp.Length))
                 || (type is Icmp6Type.NeighborSolicitation or Icmp6Type.NeighborAdvertisement && icmp.Length < NsMinLength))
             {
-                Drop<TTrace>(graph, p, (int)Drop.Invalid, type);
+                Drop<TTrace>(graph, p, Drop.Invalid, type);
                 continue;
             }
 
             switch (type)
             {
                 case Icmp6Type.RouterSolicitation:
-                    Drop<TTrace>(graph, p, (int)Drop.RouterSolicitationIgnored);
+                    Drop<TTrace>(graph, p, Drop.RouterSolicitationIgnored);
                     continue;
                 case Icmp6Type.RouterAdvertisement or Icmp6Type.Redirect when !local.IsUplink:
-                    Drop<TTrace>(graph, p, (int)Drop.RogueRouterMessage, type);
+                    Drop<TTrace>(graph, p, Drop.RogueRouterMessage, type);
                     continue;
             }
 
@@ -111,25 +110,25 @@ public sealed class Ndp : Node
                 IpAddress learned = type == Icmp6Type.NeighborAdvertisement ? target : ip.Source;
                 if (linkLayer is { } mac && _adjacencies.TryResolve(learned, mac))
                 {
-                    Count((int)Event.NextHopsLearned);
+                    Count(Event.NextHopsLearned);
                 }
             }
 
             if (type == Icmp6Type.NeighborSolicitation && local.HasIp6 && target == local.Ip6)
             {
                 Advertise(batch.Slot(p).Slice(meta.Offset), ref meta, in local, ip.Source);
-                Count((int)Event.AdvertisementsSent);
-                Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceAdvertised, (long)target.Hi, (long)target.Lo);
+                Count(Event.AdvertisementsSent);
+                Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceAdvertised, (long)target.Hi, (long)target.Lo);
                 continue;
             }
 
             if (local.IsUplink)
             {
-                Drop<TTrace>(graph, p, type == Icmp6Type.NeighborAdvertisement ? (int)Drop.AdvertisementConsumed : (int)Drop.NotForUs);
+                Drop<TTrace>(graph, p, type == Icmp6Type.NeighborAdvertisement ? Drop.AdvertisementConsumed : Drop.NotForUs);
                 continue;
             }
 
-            Forward<TTrace>(graph, p, (int)Next.Bridge, type);
+            Forward<TTrace>(graph, p, Next.Bridge, type);
         }
     }
 
