@@ -151,8 +151,7 @@ public sealed class GraphDefinition<TContext>
 
             if (next < 0)
             {
-                string[] cycle = [.. Enumerable.Range(0, count).Where(i => !placed[i]).Select(i => _entries[i].Info.Name)];
-                throw new InvalidOperationException($"the stages {string.Join(", ", cycle)} form a cycle; a stage may only send to stages after it");
+                throw new InvalidOperationException($"the stages {string.Join(", ", Cycle(edges, placed))} form a cycle; a stage may only send to stages after it");
             }
 
             placed[next] = true;
@@ -174,6 +173,25 @@ public sealed class GraphDefinition<TContext>
             Array.ConvertAll(order, i => _entries[i].Info.Name),
             Array.ConvertAll(order, i => Array.ConvertAll(edges[i], e => position[e])),
             order);
+    }
+
+    /// <summary>The unplaced stages on a cycle: those left once stages that send only to placed or removed ones are peeled off.</summary>
+    private IEnumerable<string> Cycle(int[][] edges, bool[] placed)
+    {
+        bool[] gone = [.. placed];
+        for (bool peeled = true; peeled;)
+        {
+            peeled = false;
+            for (int i = 0; i < gone.Length; i++)
+            {
+                if (!gone[i] && Array.TrueForAll(edges[i], e => gone[e]))
+                {
+                    gone[i] = peeled = true;
+                }
+            }
+        }
+
+        return Enumerable.Range(0, gone.Length).Where(i => !gone[i]).Select(i => _entries[i].Info.Name);
     }
 
     private sealed record Entry(StageInfo Info, Func<TContext, Node> Create);
