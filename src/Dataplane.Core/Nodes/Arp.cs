@@ -90,7 +90,7 @@ public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
                 continue;
             }
 
-            if (MacAddress.Read(frame) == local.Mac)
+            if (MacAddress.Read(frame.Slice(EthernetHeader.DestinationOffset)) == local.Mac)
             {
                 Drop<TTrace>(graph, p, Drop.UnexpectedToGateway);
                 continue;

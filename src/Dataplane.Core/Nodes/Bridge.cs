@@ -58,7 +58,7 @@ public sealed class Bridge : Node<Bridge.Next, Bridge.Drop, Bridge.Event>
         {
             ref PacketMeta meta = ref batch.Meta(p);
             Span<byte> frame = batch.Frame(p);
-            MacAddress destination = MacAddress.Read(frame);
+            MacAddress destination = MacAddress.Read(frame.Slice(EthernetHeader.DestinationOffset));
             ref readonly LocalAddress local = ref _local[meta.RxPort];
 
             if (local.IsUplink)
@@ -73,7 +73,7 @@ public sealed class Bridge : Node<Bridge.Next, Bridge.Drop, Bridge.Event>
                 continue;
             }
 
-            if (!_macTable.Learn(MacAddress.Read(frame.Slice(6)), meta.RxPort, meta.Timestamp))
+            if (!_macTable.Learn(MacAddress.Read(frame.Slice(EthernetHeader.SourceOffset)), meta.RxPort, meta.Timestamp))
             {
                 Count(Event.MacTableFull);
             }

@@ -94,7 +94,7 @@ public sealed class Ip6Input : Node<Ip6Input.Next, Ip6Input.Drop, None>
                     }
 
                     meta.L4Offset = (ushort)(meta.L3Offset + offset);
-                    if (protocol == IpProtocol.Icmpv6 && upper[0] is >= Icmp6Type.RouterSolicitation and <= Icmp6Type.Redirect)
+                    if (protocol == IpProtocol.Icmpv6 && upper[IcmpHeader.TypeOffset] is >= Icmp6Type.RouterSolicitation and <= Icmp6Type.Redirect)
                     {
                         meta.Flags |= PacketFlags.NeighborDiscovery;
                     }

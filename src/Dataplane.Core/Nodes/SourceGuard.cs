@@ -37,7 +37,7 @@ public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
     private readonly PortBinding[] _bindings;
 
     /// <summary>A Neighbor Advertisement's ICMPv6 body up to and including its target address (RFC 4861 §4.4).</summary>
-    private const int NeighborAdvertisementTargetEnd = IcmpHeader.Size + 16;
+    private const int NeighborAdvertisementTargetEnd = IcmpHeader.Size + Ip6Address.Size;
 
     public SourceGuard(IReadOnlyList<Port> ports)
     {

@@ -83,8 +83,7 @@ public static class GraphFormatter
 
     private static void Row(StringBuilder text, string[] cells, int nameWidth, int nextWidth, int previousWidth)
     {
-        text.Append(cells[0].PadRight(nameWidth)).Append(cells[1].PadRight(nextWidth)).Append(cells[2].PadRight(previousWidth))
-            .Append(cells[3].PadLeft(5)).Append(cells[4].PadLeft(8));
-        text.Append('\n');
+        string row = cells[0].PadRight(nameWidth) + cells[1].PadRight(nextWidth) + cells[2].PadRight(previousWidth) + cells[3].PadLeft(5) + cells[4].PadLeft(8);
+        text.Append(row.TrimEnd()).Append('\n');
     }
 }
