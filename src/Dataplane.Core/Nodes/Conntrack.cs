@@ -134,6 +134,7 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
                         continue;
                 }
 
+                // Verdict.Reopen: the old connection's entry goes, and the SYN starts a new flow below.
                 _table.Remove(entry);
                 Count(Event.Reopened);
             }

@@ -42,7 +42,7 @@ public sealed class Graph
                 }
             }
 
-            _nodes[i].Attach(i, edges[i]);
+            _nodes[i].Attach(i, [.. edges[i]]);
             if (_nodes[i] is IOriginatingNode originator)
             {
                 originators.Add(originator);

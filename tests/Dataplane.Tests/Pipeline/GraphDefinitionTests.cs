@@ -27,6 +27,13 @@ public sealed class GraphDefinitionTests
     }
 
     [Fact]
+    public void Every_stage_in_the_nodes_folder_is_in_the_graph()
+    {
+        Type[] stages = [.. typeof(Node).Assembly.GetTypes().Where(static t => t.Namespace == "Dataplane.Nodes" && !t.IsAbstract && t.IsSubclassOf(typeof(Node)))];
+        Assert.Equal(stages.Select(static t => t.Name).Order(), StageGraph.Definition.Stages.Select(static s => s.Type.Name).Order());
+    }
+
+    [Fact]
     public void Edges_are_the_members_of_each_stages_next_enum()
     {
         Assert.Equal(["bridge", "icmp-error"], StageGraph.Definition.NextOf("conntrack"));
