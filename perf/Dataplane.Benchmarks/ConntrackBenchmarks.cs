@@ -195,18 +195,8 @@ public class ConntrackNewFlowBenchmarks
         _graph = dataplane.CreateGraph(new PacketBatch(ConntrackBench.BatchSize));
         _uplink = dataplane.Uplink!.Id;
 
-        // The same stages without conntrack: source-guard sends IP straight to the bridge.
-        DataplaneSettings settings = dataplane.Config.Dataplane;
-        Node[] nodes =
-        [
-            new EthernetInput(dataplane.Ports, dataplane.Local.UplinkMac), new ArpInput(), new Ip4Input(), new Ip6Input(),
-            new SourceGuard(dataplane.Ports, "bridge"), new Arp(dataplane.Ports, dataplane.Local, dataplane.Adjacencies, dataplane.MacTable),
-            new Ndp(dataplane.Ports, dataplane.Local, dataplane.Adjacencies), new Bridge(dataplane.Ports, dataplane.Local, dataplane.MacTable),
-            new Ip4Lookup(dataplane.Ports, dataplane.Local, dataplane.Fib, dataplane.Adjacencies),
-            new Ip6Lookup(dataplane.Ports, dataplane.Local, dataplane.Fib, dataplane.Adjacencies), new IpLocal(dataplane.Ports, dataplane.Local),
-            new IcmpError(dataplane.Ports, dataplane.Local, settings.IcmpErrorsPerSecond, settings.IcmpErrorBurst), new InterfaceOutput(dataplane.Ports),
-        ];
-        _noConntrack = new Graph(nodes, new PacketBatch(ConntrackBench.BatchSize), dataplane.Ports);
+        // The same stages without conntrack: what source-guard sent to conntrack goes straight to the bridge.
+        _noConntrack = StageGraph.Definition.Bypass(Nodes.Conntrack.Next.Bridge).Build(dataplane, new PacketBatch(ConntrackBench.BatchSize), dataplane.Ports);
 
         _syns = new byte[Cycle][];
         _direct = new byte[Math.Min(Cycle, 64 * ConntrackBench.BatchSize)][];

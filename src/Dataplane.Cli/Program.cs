@@ -7,6 +7,7 @@ var root = new RootCommand("A userspace Kubernetes node dataplane: bridging, rou
     CtlCommand.Create(),
     ReplayCommand.Create(),
     DemoCommand.Create(),
+    GraphCommand.Create(),
 };
 
 return root.Parse(args).Invoke();

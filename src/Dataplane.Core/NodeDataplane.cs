@@ -15,14 +15,8 @@ namespace Dataplane;
 /// </summary>
 public sealed class NodeDataplane
 {
-    /// <summary>Stage order; every stage only sends to stages after it.</summary>
-    public static readonly IReadOnlyList<string> StageOrder =
-    [
-        "ethernet-input", "arp-input", "ip4-input", "ip6-input", "source-guard", "arp", "ndp", "conntrack", "bridge",
-        "ip4-lookup", "ip6-lookup", "ip-local", "icmp-error", "interface-output",
-    ];
-
     private readonly Dictionary<string, Port> _portsByName = new(StringComparer.Ordinal);
+    private TokenBucket? _icmpErrorLimit;
 
     public NodeDataplane(NodeConfig config)
     {
@@ -96,30 +90,18 @@ public sealed class NodeDataplane
 
     public bool TryGetPort(string name, out Port port) => _portsByName.TryGetValue(name, out port!);
 
+    /// <summary>Stage order, computed from <see cref="StageGraph"/>: every stage only sends to stages after it.</summary>
+    public static IReadOnlyList<string> StageOrder => StageGraph.Definition.Order;
+
+    /// <summary>
+    /// The node's ICMP error budget (dataplane.icmpErrorsPerSecond, icmpErrorBurst), one for all workers so the
+    /// configured limit is per node. Made on first use by the graph; every worker's icmp-error takes from it.
+    /// </summary>
+    public TokenBucket IcmpErrorLimit => LazyInitializer.EnsureInitialized(
+        ref _icmpErrorLimit, () => new TokenBucket(Config.Dataplane.IcmpErrorsPerSecond, Config.Dataplane.IcmpErrorBurst));
+
     /// <summary>A graph of fresh stages (their own counters) over the shared tables, for one worker.</summary>
-    public Graph CreateGraph(PacketBatch batch, PacketTracer? tracer = null)
-    {
-        DataplaneSettings settings = Config.Dataplane;
-        var conntrack = new Nodes.Conntrack(Conntrack, Services, Timeouts, Local);
-        Node[] nodes =
-        [
-            new EthernetInput(Ports, Local.UplinkMac),
-            new ArpInput(),
-            new Ip4Input(),
-            new Ip6Input(),
-            new SourceGuard(Ports, "conntrack"),
-            new Arp(Ports, Local, Adjacencies, MacTable),
-            new Ndp(Ports, Local, Adjacencies),
-            conntrack,
-            new Bridge(Ports, Local, MacTable),
-            new Ip4Lookup(Ports, Local, Fib, Adjacencies),
-            new Ip6Lookup(Ports, Local, Fib, Adjacencies),
-            new IpLocal(Ports, Local),
-            new IcmpError(Ports, Local, settings.IcmpErrorsPerSecond, settings.IcmpErrorBurst, conntrack),
-            new InterfaceOutput(Ports),
-        ];
-        return new Graph(nodes, batch, Ports, tracer);
-    }
+    public Graph CreateGraph(PacketBatch batch, PacketTracer? tracer = null) => StageGraph.Definition.Build(this, batch, Ports, tracer);
 
     /// <summary>
     /// Our own addresses are host routes to ip-local; each pod is a host route straight to its port and MAC

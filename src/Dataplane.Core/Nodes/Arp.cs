@@ -10,7 +10,7 @@ namespace Dataplane.Nodes;
 /// (uplink), learns next hops on the uplink from the ARP it sees, and learns gratuitous ARP from pods.
 /// Pod-to-pod ARP is not answered here: it is bridged, as a Linux bridge would.
 /// </summary>
-public sealed class Arp : Node
+public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
 {
     public enum Next
     {
@@ -46,7 +46,6 @@ public sealed class Arp : Node
     private readonly MacTable _macTable;
 
     public Arp(IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies, MacTable macTable)
-        : base("arp", ["bridge", "interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
     {
         _local = local.PerPort(ports);
         _adjacencies = adjacencies;
@@ -68,7 +67,7 @@ public sealed class Arp : Node
             {
                 if (_adjacencies.TryResolve(arp.SenderIp, arp.SenderMac))
                 {
-                    Count((int)Event.NextHopsLearned);
+                    Count(Event.NextHopsLearned);
                     graph.Trace<TTrace>(this, p, TraceLearned, arp.SenderIp.Value, (long)arp.SenderMac.Value);
                 }
             }
@@ -80,29 +79,29 @@ public sealed class Arp : Node
             if (forUs && arp.Operation == ArpPacket.OperationRequest)
             {
                 Reply(frame, ref meta, ref arp, in local);
-                Count((int)Event.RepliesSent);
-                Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceReply, arp.TargetIp.Value, (long)arp.TargetMac.Value);
+                Count(Event.RepliesSent);
+                Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceReply, arp.TargetIp.Value, (long)arp.TargetMac.Value);
                 continue;
             }
 
             if (local.IsUplink)
             {
-                Drop<TTrace>(graph, p, forUs ? (int)Drop.ReplyConsumed : (int)Drop.NotForUs);
+                Drop<TTrace>(graph, p, forUs ? Drop.ReplyConsumed : Drop.NotForUs);
                 continue;
             }
 
-            if (MacAddress.Read(frame) == local.Mac)
+            if (MacAddress.Read(frame.Slice(EthernetHeader.DestinationOffset)) == local.Mac)
             {
-                Drop<TTrace>(graph, p, (int)Drop.UnexpectedToGateway);
+                Drop<TTrace>(graph, p, Drop.UnexpectedToGateway);
                 continue;
             }
 
             if (arp.IsGratuitous)
             {
-                Count((int)Event.GratuitousFromPods);
+                Count(Event.GratuitousFromPods);
             }
 
-            Forward<TTrace>(graph, p, (int)Next.Bridge);
+            Forward<TTrace>(graph, p, Next.Bridge);
         }
     }
 

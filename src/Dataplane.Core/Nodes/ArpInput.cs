@@ -5,7 +5,7 @@ using Dataplane.Pipeline;
 namespace Dataplane.Nodes;
 
 /// <summary>Validates ARP packets (Ethernet/IPv4 only, request or reply) before anyone reads their fields.</summary>
-public sealed class ArpInput : Node
+public sealed class ArpInput : Node<ArpInput.Next, ArpInput.Drop, None>
 {
     public enum Next
     {
@@ -23,7 +23,6 @@ public sealed class ArpInput : Node
     }
 
     public ArpInput()
-        : base("arp-input", ["source-guard"], NamedCounter.Of<Drop>())
     {
     }
 
@@ -36,16 +35,16 @@ public sealed class ArpInput : Node
             switch (ArpPacket.TryParse(batch.Frame(p).Slice(meta.L3Offset), out ArpPacket arp))
             {
                 case ArpParse.Ok:
-                    Forward<TTrace>(graph, p, (int)Next.SourceGuard, arp.Operation, arp.SenderIp.Value, arp.TargetIp.Value);
+                    Forward<TTrace>(graph, p, Next.SourceGuard, arp.Operation, arp.SenderIp.Value, arp.TargetIp.Value);
                     break;
                 case ArpParse.Truncated:
-                    Drop<TTrace>(graph, p, (int)Drop.Truncated);
+                    Drop<TTrace>(graph, p, Drop.Truncated);
                     break;
                 case ArpParse.UnsupportedFormat:
-                    Drop<TTrace>(graph, p, (int)Drop.UnsupportedFormat);
+                    Drop<TTrace>(graph, p, Drop.UnsupportedFormat);
                     break;
                 default:
-                    Drop<TTrace>(graph, p, (int)Drop.UnknownOperation);
+                    Drop<TTrace>(graph, p, Drop.UnknownOperation);
                     break;
             }
         }

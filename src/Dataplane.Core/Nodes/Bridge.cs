@@ -11,7 +11,7 @@ namespace Dataplane.Nodes;
 /// sends a frame back where it came from. Frames for the gateway MAC, and everything from the uplink, are
 /// routed instead.
 /// </summary>
-public sealed class Bridge : Node
+public sealed class Bridge : Node<Bridge.Next, Bridge.Drop, Bridge.Event>
 {
     public enum Next
     {
@@ -46,7 +46,6 @@ public sealed class Bridge : Node
     private readonly LocalAddress[] _local;
 
     public Bridge(IReadOnlyList<Port> ports, LocalAddresses local, MacTable macTable)
-        : base("bridge", ["ip4-lookup", "ip6-lookup", "interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
     {
         _local = local.PerPort(ports);
         _macTable = macTable;
@@ -59,14 +58,14 @@ public sealed class Bridge : Node
         {
             ref PacketMeta meta = ref batch.Meta(p);
             Span<byte> frame = batch.Frame(p);
-            MacAddress destination = MacAddress.Read(frame);
+            MacAddress destination = MacAddress.Read(frame.Slice(EthernetHeader.DestinationOffset));
             ref readonly LocalAddress local = ref _local[meta.RxPort];
 
             if (local.IsUplink)
             {
                 if ((meta.Flags & PacketFlags.L2Multicast) != 0)
                 {
-                    Drop<TTrace>(graph, p, (int)Drop.UplinkMulticast);
+                    Drop<TTrace>(graph, p, Drop.UplinkMulticast);
                     continue;
                 }
 
@@ -74,9 +73,9 @@ public sealed class Bridge : Node
                 continue;
             }
 
-            if (!_macTable.Learn(MacAddress.Read(frame.Slice(6)), meta.RxPort, meta.Timestamp))
+            if (!_macTable.Learn(MacAddress.Read(frame.Slice(EthernetHeader.SourceOffset)), meta.RxPort, meta.Timestamp))
             {
-                Count((int)Event.MacTableFull);
+                Count(Event.MacTableFull);
             }
 
             if (destination == local.Mac)
@@ -87,35 +86,35 @@ public sealed class Bridge : Node
 
             if ((meta.Flags & PacketFlags.L2Multicast) != 0)
             {
-                Count((int)Event.Flooded);
+                Count(Event.Flooded);
                 meta.TxPort = PortIds.Flood;
-                Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceFlooded);
+                Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceFlooded);
                 continue;
             }
 
             if (!_macTable.TryLookup(destination, meta.Timestamp, out ushort port))
             {
-                Count((int)Event.UnknownUnicastFlooded);
+                Count(Event.UnknownUnicastFlooded);
                 meta.TxPort = PortIds.Flood;
-                Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceFlooded);
+                Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceFlooded);
                 continue;
             }
 
             if (port == meta.RxPort)
             {
-                Drop<TTrace>(graph, p, (int)Drop.Hairpin, port);
+                Drop<TTrace>(graph, p, Drop.Hairpin, port);
                 continue;
             }
 
             meta.TxPort = port;
-            Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceForwarded, port);
+            Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceForwarded, port);
         }
     }
 
     private void Route<TTrace>(Graph graph, ushort p, ref PacketMeta meta)
         where TTrace : struct, ITraceMode
     {
-        Forward<TTrace>(graph, p, (meta.Flags & PacketFlags.Ip4) != 0 ? (int)Next.Ip4Lookup : (int)Next.Ip6Lookup, TraceRouted);
+        Forward<TTrace>(graph, p, (meta.Flags & PacketFlags.Ip4) != 0 ? Next.Ip4Lookup : Next.Ip6Lookup, TraceRouted);
     }
 
     public override string FormatTrace(in TraceRecord record) => record.Code switch

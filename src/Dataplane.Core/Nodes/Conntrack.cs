@@ -20,10 +20,11 @@ namespace Dataplane.Nodes;
 /// entry is inserted with find-or-insert, so two packets of one new UDP flow end on one entry. A TCP packet
 /// other than a SYN for a VIP with no entry is dropped: it must never reach a random new backend.</item>
 /// <item>Hairpin: a client that is its own backend is source-NATed to the gateway so the reply comes back here.</item>
-/// <item>ICMP errors quoting a tracked flow are translated, quoted header included (path-MTU through a VIP).</item>
+/// <item>ICMP errors quoting a tracked flow are translated, quoted header included (path-MTU through a VIP);
+/// errors the dataplane builds itself are translated the same way by icmp-error-nat (<see cref="FlowTranslator"/>).</item>
 /// </list>
 /// </summary>
-public sealed class Conntrack : Node
+public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.Event>
 {
     public enum Next
     {
@@ -75,18 +76,15 @@ public sealed class Conntrack : Node
     private readonly ConntrackTable _table;
     private readonly ServiceTable _services;
     private readonly ConntrackTimeoutTable _timeouts;
-    private readonly IpAddress _gateway4;
-    private readonly IpAddress? _gateway6;
+    private readonly FlowTranslator _translator;
     private readonly Ip6Address[] _localAddresses;
 
     public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local)
-        : base("conntrack", ["bridge", "icmp-error"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
     {
         _table = table;
         _services = services;
         _timeouts = timeouts;
-        _gateway4 = local.GatewayIp;
-        _gateway6 = local.GatewayIp6 is { } g6 ? g6 : null;
+        _translator = new FlowTranslator(table, local);
         var addresses = new List<Ip6Address> { new IpAddress(local.GatewayIp).Bits, new IpAddress(local.UplinkIp).Bits };
         if (local.GatewayIp6 is { } gateway6)
         {
@@ -116,37 +114,35 @@ public sealed class Conntrack : Node
                     break;
                 case TupleKind.IcmpError:
                     TranslateIcmpError<TTrace>(graph, p, frame, ref meta);
-                    Forward<TTrace>(graph, p, (int)Next.Bridge);
+                    Forward<TTrace>(graph, p, Next.Bridge);
                     continue;
                 default:
-                    Count((int)Event.Untracked);
-                    Forward<TTrace>(graph, p, (int)Next.Bridge);
+                    Count(Event.Untracked);
+                    Forward<TTrace>(graph, p, Next.Bridge);
                     continue;
             }
 
             if (_table.TryLookup(in key, now, out int entry, out bool reply))
             {
-                int verdict = Established(frame, ref meta, in key, entry, reply, now);
-                if (verdict == VerdictForward)
+                switch (Established(frame, ref meta, in key, entry, reply, now))
                 {
-                    Forward<TTrace>(graph, p, (int)Next.Bridge, TraceHit, entry, reply ? 1 : 0);
-                    continue;
+                    case Verdict.Forward:
+                        Forward<TTrace>(graph, p, Next.Bridge, TraceHit, entry, reply ? 1 : 0);
+                        continue;
+                    case Verdict.Invalid:
+                        Drop<TTrace>(graph, p, Drop.Invalid);
+                        continue;
                 }
 
-                if (verdict != VerdictReopen)
-                {
-                    Drop<TTrace>(graph, p, verdict);
-                    continue;
-                }
-
+                // Verdict.Reopen: the old connection's entry goes, and the SYN starts a new flow below.
                 _table.Remove(entry);
-                Count((int)Event.Reopened);
+                Count(Event.Reopened);
             }
 
             if (IsLocal(in key))
             {
-                Count((int)Event.Untracked);
-                Forward<TTrace>(graph, p, (int)Next.Bridge);
+                Count(Event.Untracked);
+                Forward<TTrace>(graph, p, Next.Bridge);
                 continue;
             }
 
@@ -178,33 +174,43 @@ public sealed class Conntrack : Node
         return false;
     }
 
-    private const int VerdictForward = -1;
-    private const int VerdictReopen = -2;
+    /// <summary>What becomes of a packet of a tracked flow.</summary>
+    private enum Verdict
+    {
+        /// <summary>Translated if the flow is; send it on.</summary>
+        Forward,
 
-    /// <summary>A packet of a tracked flow: state machine, deadline, translation. Returns a Verdict* or a drop reason.</summary>
+        /// <summary>A SYN reopening a connection in TIME_WAIT or CLOSE: remove the entry and track it anew.</summary>
+        Reopen,
+
+        /// <summary>Does not fit the connection's state, or an invalid flag combination (<see cref="Drop.Invalid"/>).</summary>
+        Invalid,
+    }
+
+    /// <summary>A packet of a tracked flow: state machine, deadline, translation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Established(Span<byte> frame, ref PacketMeta meta, in FlowKey key, int entry, bool reply, long now)
+    private Verdict Established(Span<byte> frame, ref PacketMeta meta, in FlowKey key, int entry, bool reply, long now)
     {
         ref FlowEntry e = ref _table.Entry(entry);
         long timeout;
         if (key.Protocol == IpProtocol.Tcp)
         {
-            var flags = (TcpFlags)frame[meta.L4Offset + 13];
+            TcpFlags flags = ReadTcpFlags(frame, in meta);
             if (!TcpStateMachine.HasValidFlags(flags))
             {
-                return (int)Drop.Invalid;
+                return Verdict.Invalid;
             }
 
             TcpState state = e.TcpState;
             byte next = TcpStateMachine.Next(state, reply, flags);
             if (next == TcpStateMachine.Invalid)
             {
-                return (int)Drop.Invalid;
+                return Verdict.Invalid;
             }
 
             if (next == (byte)TcpState.SynSent && state >= TcpState.TimeWait && state != TcpState.SynSent2)
             {
-                return VerdictReopen;
+                return Verdict.Reopen;
             }
 
             if (next != TcpStateMachine.Ignore)
@@ -238,12 +244,15 @@ public sealed class Conntrack : Node
         e.Expires = now + timeout;
         if ((e.Flags & (FlowFlags.Dnat | FlowFlags.SnatAddress | FlowFlags.SnatPort)) != 0)
         {
-            FlowKey to = Translated(in e, in key, reply);
+            FlowKey to = _translator.Translated(in e, in key, reply);
             NatRewriter.Rewrite(frame, ref meta, in key, in to);
         }
 
-        return VerdictForward;
+        return Verdict.Forward;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TcpFlags ReadTcpFlags(Span<byte> frame, in PacketMeta meta) => (TcpFlags)frame[meta.L4Offset + TcpHeader.FlagsOffset];
 
     /// <summary>
     /// A closed connection (TIME_WAIT or CLOSE) stops counting toward its backend's open connections now,
@@ -261,46 +270,15 @@ public sealed class Conntrack : Node
         _services.ReleaseConnection(new ServiceKey(e.Original.Destination, (L4Protocol)e.Original.Protocol, e.Original.DestinationPort), e.BackendId);
     }
 
-    /// <summary>
-    /// The tuple a packet of this flow leaves with. Original direction: source possibly to the gateway (hairpin)
-    /// and a new port (clash), destination to the backend. Reply direction: the reverse of the original tuple.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private FlowKey Translated(in FlowEntry e, in FlowKey key, bool reply)
-    {
-        if (reply)
-        {
-            return e.Original.Reverse();
-        }
-
-        FlowKey to = key;
-        to.DestinationHi = e.NatHi;
-        to.DestinationLo = e.NatLo;
-        to.DestinationPort = e.NatPort;
-        if ((e.Flags & FlowFlags.SnatAddress) != 0)
-        {
-            IpAddress gateway = (key.SourceHi == 0 && (key.SourceLo >> 32) == 0xFFFF) ? _gateway4 : _gateway6.GetValueOrDefault();
-            to.SourceHi = gateway.Bits.Hi;
-            to.SourceLo = gateway.Bits.Lo;
-        }
-
-        if ((e.Flags & FlowFlags.SnatPort) != 0)
-        {
-            to.SourcePort = e.SnatPort;
-        }
-
-        return to;
-    }
-
     private void NewFlow<TTrace>(Graph graph, ushort p, Span<byte> frame, ref PacketMeta meta, in FlowKey key, long now)
         where TTrace : struct, ITraceMode
     {
         var flow = new FlowEntry { Original = key, NatHi = key.DestinationHi, NatLo = key.DestinationLo, NatPort = key.DestinationPort };
         bool tcp = key.Protocol == IpProtocol.Tcp;
-        TcpFlags flags = tcp ? (TcpFlags)frame[meta.L4Offset + 13] : TcpFlags.None;
+        TcpFlags flags = tcp ? ReadTcpFlags(frame, in meta) : TcpFlags.None;
         if (tcp && !TcpStateMachine.HasValidFlags(flags))
         {
-            Drop<TTrace>(graph, p, (int)Drop.Invalid);
+            Drop<TTrace>(graph, p, Drop.Invalid);
             return;
         }
 
@@ -311,13 +289,13 @@ public sealed class Conntrack : Node
         {
             if ((meta.Flags & PacketFlags.Fragment) != 0)
             {
-                Drop<TTrace>(graph, p, (int)Drop.FragmentToService);
+                Drop<TTrace>(graph, p, Drop.FragmentToService);
                 return;
             }
 
             if (tcp && (flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst | TcpFlags.Fin)) != TcpFlags.Syn)
             {
-                Drop<TTrace>(graph, p, (int)Drop.MidstreamToService, (long)flags);
+                Drop<TTrace>(graph, p, Drop.MidstreamToService, (long)flags);
                 return;
             }
 
@@ -328,8 +306,8 @@ public sealed class Conntrack : Node
                 bool v4 = (meta.Flags & PacketFlags.Ip4) != 0;
                 meta.IcmpType = v4 ? Icmp4Type.DestinationUnreachable : Icmp6Type.DestinationUnreachable;
                 meta.IcmpCode = v4 ? Icmp4Type.CodePortUnreachable : Icmp6Type.CodePortUnreachable;
-                Count((int)Event.NoEndpoints);
-                Forward<TTrace>(graph, p, (int)Next.IcmpError);
+                Count(Event.NoEndpoints);
+                Forward<TTrace>(graph, p, Next.IcmpError);
                 return;
             }
 
@@ -340,15 +318,15 @@ public sealed class Conntrack : Node
             flow.Flags = FlowFlags.Dnat | FlowFlags.Service;
             if (backend.Ip == client)
             {
-                if (!client.IsV4 && _gateway6 is null)
+                if (!client.IsV4 && !_translator.HasGateway6)
                 {
                     service.ReleaseConnection(backend.StableId);
-                    Drop<TTrace>(graph, p, (int)Drop.HairpinWithoutGateway);
+                    Drop<TTrace>(graph, p, Drop.HairpinWithoutGateway);
                     return;
                 }
 
                 flow.Flags |= FlowFlags.SnatAddress;
-                Count((int)Event.Hairpins);
+                Count(Event.Hairpins);
             }
         }
 
@@ -357,15 +335,15 @@ public sealed class Conntrack : Node
             if (service is null && (flags & TcpFlags.Rst) != 0)
             {
                 // A reset for a connection we never saw: nothing to track, let it through as the kernel does.
-                Count((int)Event.Untracked);
-                Forward<TTrace>(graph, p, (int)Next.Bridge);
+                Count(Event.Untracked);
+                Forward<TTrace>(graph, p, Next.Bridge);
                 return;
             }
 
             byte state = TcpStateMachine.Next(TcpState.None, reply: false, flags);
             if (state >= TcpStateMachine.Ignore)
             {
-                Drop<TTrace>(graph, p, (int)Drop.Invalid);
+                Drop<TTrace>(graph, p, Drop.Invalid);
                 return;
             }
 
@@ -374,11 +352,11 @@ public sealed class Conntrack : Node
         }
         else
         {
-            if (key.Protocol is IpProtocol.Icmp or IpProtocol.Icmpv6 && frame[meta.L4Offset] is Icmp4Type.EchoReply or Icmp6Type.EchoReply)
+            if (key.Protocol is IpProtocol.Icmp or IpProtocol.Icmpv6 && frame[meta.L4Offset + IcmpHeader.TypeOffset] is Icmp4Type.EchoReply or Icmp6Type.EchoReply)
             {
                 // An echo reply with no request seen: untracked, like the kernel.
-                Count((int)Event.Untracked);
-                Forward<TTrace>(graph, p, (int)Next.Bridge);
+                Count(Event.Untracked);
+                Forward<TTrace>(graph, p, Next.Bridge);
                 return;
             }
 
@@ -391,125 +369,60 @@ public sealed class Conntrack : Node
         switch (result)
         {
             case InsertResult.Inserted:
-                Count((int)Event.NewFlows);
+                Count(Event.NewFlows);
                 if (service is not null)
                 {
-                    Count((int)Event.ServiceFlows);
+                    Count(Event.ServiceFlows);
                 }
 
                 ref FlowEntry e = ref _table.Entry(entry);
                 if ((e.Flags & (FlowFlags.Dnat | FlowFlags.SnatAddress | FlowFlags.SnatPort)) != 0)
                 {
-                    FlowKey to = Translated(in e, in key, reply: false);
+                    FlowKey to = _translator.Translated(in e, in key, reply: false);
                     NatRewriter.Rewrite(frame, ref meta, in key, in to);
                 }
 
-                Forward<TTrace>(graph, p, (int)Next.Bridge, TraceNew, entry, (long)backend.Ip.Bits.Lo);
+                Forward<TTrace>(graph, p, Next.Bridge, TraceNew, entry, (long)backend.Ip.Bits.Lo);
                 return;
             case InsertResult.Existing:
                 service?.ReleaseConnection(backend.StableId);
-                Count((int)Event.InsertRaceJoined);
-                int verdict = Established(frame, ref meta, in key, entry, reply, now);
-                if (verdict == VerdictForward)
+                Count(Event.InsertRaceJoined);
+                if (Established(frame, ref meta, in key, entry, reply, now) == Verdict.Forward)
                 {
-                    Forward<TTrace>(graph, p, (int)Next.Bridge, TraceHit, entry, reply ? 1 : 0);
+                    Forward<TTrace>(graph, p, Next.Bridge, TraceHit, entry, reply ? 1 : 0);
                 }
                 else
                 {
-                    Drop<TTrace>(graph, p, verdict == VerdictReopen ? (int)Drop.Invalid : verdict);
+                    // Reopen too: the entry was there a moment ago, so this SYN raced its own flow's insert.
+                    Drop<TTrace>(graph, p, Drop.Invalid);
                 }
 
                 return;
             case InsertResult.Full:
                 service?.ReleaseConnection(backend.StableId);
-                Drop<TTrace>(graph, p, (int)Drop.TableFull);
+                Drop<TTrace>(graph, p, Drop.TableFull);
                 return;
             default:
                 service?.ReleaseConnection(backend.StableId);
-                Drop<TTrace>(graph, p, (int)Drop.TupleClash);
+                Drop<TTrace>(graph, p, Drop.TupleClash);
                 return;
         }
     }
 
-    /// <summary>
-    /// An ICMP error quoting packet Q: the flow entry is found by Q's reverse tuple K (the direction the error
-    /// travels). The outer header gets K's translation; the quoted header becomes the reverse of K's translated
-    /// tuple, i.e. the packet as its sender sent it.
-    /// </summary>
+    /// <summary>An ICMP error another host sent about a packet of a tracked flow: translated for that flow.</summary>
     private void TranslateIcmpError<TTrace>(Graph graph, ushort p, Span<byte> frame, ref PacketMeta meta)
         where TTrace : struct, ITraceMode
     {
-        int entry = TranslateRelated(frame, ref meta);
-        if (entry == RelatedUntracked)
+        switch (_translator.TranslateIcmpError(frame, ref meta, out int entry))
         {
-            Count((int)Event.Untracked);
-            return;
+            case IcmpErrorTranslation.Untracked:
+                Count(Event.Untracked);
+                break;
+            case IcmpErrorTranslation.Translated:
+                Count(Event.IcmpErrorsTranslated);
+                graph.Trace<TTrace>(this, p, TraceIcmpError, entry, BinaryPrimitives.ReadUInt16BigEndian(frame.Slice(meta.L4Offset)));
+                break;
         }
-
-        if (entry >= 0)
-        {
-            Count((int)Event.IcmpErrorsTranslated);
-            graph.Trace<TTrace>(this, p, TraceIcmpError, entry, BinaryPrimitives.ReadUInt16BigEndian(frame.Slice(meta.L4Offset)));
-        }
-    }
-
-    /// <summary>
-    /// Translates an ICMP error that icmp-error built about a packet this stage had already NATed (too big for the
-    /// egress MTU, TTL expired, no route to the backend): it quotes the translated packet and is addressed to its
-    /// translated source, so it is mapped back like any related error, as Linux's nf_nat_icmp_reply_translation
-    /// does for errors the host itself sends. Returns whether the error was translated.
-    /// </summary>
-    public bool TranslateGeneratedIcmpError(Span<byte> frame, ref PacketMeta meta)
-    {
-        if (TranslateRelated(frame, ref meta) < 0)
-        {
-            return false;
-        }
-
-        Count((int)Event.IcmpErrorsTranslated);
-        return true;
-    }
-
-    private const int RelatedUntracked = -1;
-    private const int RelatedNotNatted = -2;
-
-    /// <summary>Rewrites the ICMP error for the flow it quotes. Returns the flow's entry, or RelatedUntracked / RelatedNotNatted.</summary>
-    private int TranslateRelated(Span<byte> frame, ref PacketMeta meta)
-    {
-        if (!PacketTuple.ReadQuoted(frame, in meta, out FlowKey quoted, out int innerL3, out int innerL4))
-        {
-            return RelatedUntracked;
-        }
-
-        FlowKey key = quoted.Reverse();
-        if (!_table.TryLookup(in key, meta.Timestamp, out int entry, out bool reply))
-        {
-            return RelatedUntracked;
-        }
-
-        ref FlowEntry e = ref _table.Entry(entry);
-        FlowKey to = Translated(in e, in key, reply);
-        if (to == key)
-        {
-            return RelatedNotNatted;
-        }
-
-        bool v4 = (meta.Flags & PacketFlags.Ip4) != 0;
-        Span<byte> l3 = frame.Slice(meta.L3Offset);
-        IpAddress outerSource = v4 ? Ip4Address.Read(l3.Slice(12)) : Ip6Address.Read(l3.Slice(8));
-        IpAddress outerDestination = v4 ? Ip4Address.Read(l3.Slice(16)) : Ip6Address.Read(l3.Slice(24));
-        if (outerSource == key.Source)
-        {
-            outerSource = to.Source;
-        }
-
-        if (outerDestination == key.Destination)
-        {
-            outerDestination = to.Destination;
-        }
-
-        NatRewriter.RewriteIcmpError(frame, ref meta, outerSource, outerDestination, to.Reverse(), innerL3, innerL4);
-        return entry;
     }
 
     public override string FormatTrace(in TraceRecord record) => record.Code switch

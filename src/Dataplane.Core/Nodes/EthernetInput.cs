@@ -9,7 +9,7 @@ namespace Dataplane.Nodes;
 /// EtherType. On the uplink (a promiscuous raw socket) only frames addressed to the dataplane's uplink MAC,
 /// broadcast, or IPv6 multicast (Neighbor Discovery) are ours.
 /// </summary>
-public sealed class EthernetInput : Node
+public sealed class EthernetInput : Node<EthernetInput.Next, EthernetInput.Drop, None>
 {
     public enum Next
     {
@@ -36,7 +36,6 @@ public sealed class EthernetInput : Node
     private readonly MacAddress _uplinkMac;
 
     public EthernetInput(IReadOnlyList<Port> ports, MacAddress uplinkMac)
-        : base("ethernet-input", ["arp-input", "ip4-input", "ip6-input"], NamedCounter.Of<Drop>())
     {
         _portKinds = new PortKind[ports.Count];
         foreach (Port port in ports)
@@ -56,20 +55,20 @@ public sealed class EthernetInput : Node
             EthernetParse parse = EthernetHeader.TryParse(batch.Frame(p), out EthernetHeader eth);
             if (parse != EthernetParse.Ok)
             {
-                Drop<TTrace>(graph, p, (int)Drop.Truncated, meta.Length);
+                Drop<TTrace>(graph, p, Drop.Truncated, meta.Length);
                 continue;
             }
 
             if (eth.HasVlanTag)
             {
-                Drop<TTrace>(graph, p, (int)Drop.VlanTagged, eth.VlanId);
+                Drop<TTrace>(graph, p, Drop.VlanTagged, eth.VlanId);
                 continue;
             }
 
             MacAddress source = eth.Source;
             if (source.IsMulticast)
             {
-                Drop<TTrace>(graph, p, (int)Drop.SourceMacMulticast, (long)source.Value);
+                Drop<TTrace>(graph, p, Drop.SourceMacMulticast, (long)source.Value);
                 continue;
             }
 
@@ -80,7 +79,7 @@ public sealed class EthernetInput : Node
             }
             else if (_portKinds[meta.RxPort] == PortKind.Uplink && destination != _uplinkMac)
             {
-                Drop<TTrace>(graph, p, (int)Drop.NotForUs, (long)destination.Value);
+                Drop<TTrace>(graph, p, Drop.NotForUs, (long)destination.Value);
                 continue;
             }
 
@@ -90,18 +89,18 @@ public sealed class EthernetInput : Node
             {
                 case EtherType.Ipv4:
                     meta.Flags |= PacketFlags.Ip4;
-                    Forward<TTrace>(graph, p, (int)Next.Ip4Input, 0, (long)source.Value, (long)destination.Value);
+                    Forward<TTrace>(graph, p, Next.Ip4Input, 0, (long)source.Value, (long)destination.Value);
                     break;
                 case EtherType.Ipv6:
                     meta.Flags |= PacketFlags.Ip6;
-                    Forward<TTrace>(graph, p, (int)Next.Ip6Input, 0, (long)source.Value, (long)destination.Value);
+                    Forward<TTrace>(graph, p, Next.Ip6Input, 0, (long)source.Value, (long)destination.Value);
                     break;
                 case EtherType.Arp:
                     meta.Flags |= PacketFlags.Arp;
-                    Forward<TTrace>(graph, p, (int)Next.ArpInput, 0, (long)source.Value, (long)destination.Value);
+                    Forward<TTrace>(graph, p, Next.ArpInput, 0, (long)source.Value, (long)destination.Value);
                     break;
                 default:
-                    Drop<TTrace>(graph, p, (int)Drop.UnknownEtherType, etherType);
+                    Drop<TTrace>(graph, p, Drop.UnknownEtherType, etherType);
                     break;
             }
         }

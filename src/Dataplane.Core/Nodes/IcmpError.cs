@@ -10,13 +10,16 @@ namespace Dataplane.Nodes;
 /// port the offending packet came in on, from our address on that side. Built in place: the invoking
 /// datagram is moved back to make room for the new headers and cut to what the RFCs ask for (576 bytes in
 /// all for IPv4, RFC 1812 §4.3.2.3; 1280 for IPv6, RFC 4443 §2.4(c)). Rate-limited by a token bucket on the
-/// pipeline clock, like Linux's icmp_ratelimit; never answers an error, a later fragment, or a multicast.
+/// pipeline clock that every worker shares (the limit is per node, like Linux's icmp_ratelimit); never answers
+/// an error, a later fragment, or a multicast. An error about a packet conntrack had NATed quotes the translated
+/// packet, so it goes through icmp-error-nat to be mapped back.
 /// </summary>
-public sealed class IcmpError : Node
+public sealed class IcmpError : Node<IcmpError.Next, IcmpError.Drop, IcmpError.Event>
 {
     public enum Next
     {
         InterfaceOutput,
+        IcmpErrorNat,
     }
 
     public enum Drop
@@ -40,23 +43,13 @@ public sealed class IcmpError : Node
     private const byte ErrorTtl = 64;
 
     private readonly LocalAddress[] _local;
-    private readonly Conntrack? _conntrack;
-    private readonly long _tokensPerSecond;
-    private readonly long _burst;
-    private long _tokens;
-    private long _lastRefill;
+    private readonly TokenBucket _limit;
 
-    /// <param name="conntrack">This worker's conntrack stage: an error about a packet it NATed is translated back (see <see cref="Conntrack.TranslateGeneratedIcmpError"/>).</param>
-    public IcmpError(IReadOnlyList<Port> ports, LocalAddresses local, int errorsPerSecond, int burst, Conntrack? conntrack = null)
-        : base("icmp-error", ["interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
+    /// <param name="limit">The node's ICMP error budget, shared by every worker's icmp-error.</param>
+    public IcmpError(IReadOnlyList<Port> ports, LocalAddresses local, TokenBucket limit)
     {
         _local = local.PerPort(ports);
-        _conntrack = conntrack;
-        // icmpErrorsPerSecond or icmpErrorBurst 0 turns errors off (every one counted as rate-limited).
-        _tokensPerSecond = burst == 0 ? 0 : errorsPerSecond;
-        _burst = errorsPerSecond == 0 ? 0 : burst;
-        _tokens = _burst;
-        _lastRefill = long.MinValue;
+        _limit = limit;
     }
 
     public override void Process<TTrace>(Graph graph, ReadOnlySpan<ushort> packets)
@@ -68,20 +61,20 @@ public sealed class IcmpError : Node
             bool v4 = (meta.Flags & PacketFlags.Ip4) != 0;
             if (!IsAnswerable(batch.Frame(p), ref meta, v4))
             {
-                Drop<TTrace>(graph, p, (int)Drop.NotAnswerable, meta.IcmpType, meta.IcmpCode);
+                Drop<TTrace>(graph, p, Drop.NotAnswerable, meta.IcmpType, meta.IcmpCode);
                 continue;
             }
 
             ref readonly LocalAddress local = ref _local[meta.RxPort];
             if (!v4 && !local.HasIp6)
             {
-                Drop<TTrace>(graph, p, (int)Drop.NoSourceAddress);
+                Drop<TTrace>(graph, p, Drop.NoSourceAddress);
                 continue;
             }
 
-            if (!TryTakeToken(meta.Timestamp))
+            if (!_limit.TryTake(meta.Timestamp))
             {
-                Drop<TTrace>(graph, p, (int)Drop.RateLimited, meta.IcmpType, meta.IcmpCode);
+                Drop<TTrace>(graph, p, Drop.RateLimited, meta.IcmpType, meta.IcmpCode);
                 continue;
             }
 
@@ -96,14 +89,9 @@ public sealed class IcmpError : Node
                 Build6(slot, ref meta, in local);
             }
 
-            if (natted)
-            {
-                _conntrack?.TranslateGeneratedIcmpError(batch.Frame(p), ref meta);
-            }
-
             meta.TxPort = meta.RxPort;
-            Count((int)Event.ErrorsSent);
-            Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, 0, meta.IcmpType, meta.IcmpCode);
+            Count(Event.ErrorsSent);
+            Forward<TTrace>(graph, p, natted ? Next.IcmpErrorNat : Next.InterfaceOutput, 0, meta.IcmpType, meta.IcmpCode);
         }
     }
 
@@ -117,50 +105,23 @@ public sealed class IcmpError : Node
         Span<byte> l3 = frame.Slice(meta.L3Offset);
         if (v4)
         {
-            Ip4Address source = Ip4Address.Read(l3.Slice(12));
-            Ip4Address destination = Ip4Address.Read(l3.Slice(16));
+            Ip4Address source = Ip4Address.Read(l3.Slice(Ipv4Header.SourceOffset));
+            Ip4Address destination = Ip4Address.Read(l3.Slice(Ipv4Header.DestinationOffset));
             if (source.IsZero || source.IsMulticast || destination.IsMulticast || destination.IsLimitedBroadcast)
             {
                 return false;
             }
 
-            return meta.L4Protocol != IpProtocol.Icmp || meta.L4Offset == 0 || !Icmp4Type.IsError(frame[meta.L4Offset]);
+            return meta.L4Protocol != IpProtocol.Icmp || meta.L4Offset == 0 || !Icmp4Type.IsError(frame[meta.L4Offset + IcmpHeader.TypeOffset]);
         }
 
-        Ip6Address source6 = Ip6Address.Read(l3.Slice(8));
-        if (source6.IsZero || source6.IsMulticast || Ip6Address.Read(l3.Slice(24)).IsMulticast)
+        Ip6Address source6 = Ip6Address.Read(l3.Slice(Ipv6Header.SourceOffset));
+        if (source6.IsZero || source6.IsMulticast || Ip6Address.Read(l3.Slice(Ipv6Header.DestinationOffset)).IsMulticast)
         {
             return false;
         }
 
-        return meta.L4Protocol != IpProtocol.Icmpv6 || meta.L4Offset == 0 || !Icmp6Type.IsError(frame[meta.L4Offset]);
-    }
-
-    private bool TryTakeToken(long now)
-    {
-        if (_lastRefill == long.MinValue)
-        {
-            _lastRefill = now;
-        }
-
-        long elapsed = now - _lastRefill;
-        if (elapsed > 0)
-        {
-            long earned = elapsed * _tokensPerSecond / 1_000_000_000L;
-            if (earned > 0)
-            {
-                _tokens = Math.Min(_burst, _tokens + earned);
-                _lastRefill = now;
-            }
-        }
-
-        if (_tokens == 0)
-        {
-            return false;
-        }
-
-        _tokens--;
-        return true;
+        return meta.L4Protocol != IpProtocol.Icmpv6 || meta.L4Offset == 0 || !Icmp6Type.IsError(frame[meta.L4Offset + IcmpHeader.TypeOffset]);
     }
 
     /// <summary>eth | IPv4 (20) | ICMP (8) | as much of the invoking datagram as fits in 576 bytes.</summary>
@@ -169,8 +130,8 @@ public sealed class IcmpError : Node
         const int Headers = Ipv4Header.MinSize + IcmpHeader.Size;
         int l3 = meta.L3Offset;
         int quoted = Math.Min(meta.Length - l3, Ip4ErrorMax - Headers);
-        Ip4Address offender = Ip4Address.Read(room.Slice(l3 + 12));
-        MacAddress offenderMac = MacAddress.Read(room.Slice(6));
+        Ip4Address offender = Ip4Address.Read(room.Slice(l3 + Ipv4Header.SourceOffset));
+        MacAddress offenderMac = MacAddress.Read(room.Slice(EthernetHeader.SourceOffset));
         room.Slice(l3, quoted).CopyTo(room.Slice(EthernetHeader.Size + Headers));
 
         EthernetHeader.Write(room, offenderMac, local.Mac, EtherType.Ipv4);
@@ -179,7 +140,7 @@ public sealed class IcmpError : Node
         Span<byte> icmp = ip.Slice(Ipv4Header.MinSize, IcmpHeader.Size + quoted);
         uint rest = meta.IcmpCode == Icmp4Type.CodeFragmentationNeeded && meta.IcmpType == Icmp4Type.DestinationUnreachable ? meta.IcmpMtu : 0u;
         IcmpHeader.Write(icmp, meta.IcmpType, meta.IcmpCode, rest);
-        BinaryPrimitives.WriteUInt16BigEndian(icmp.Slice(2), InternetChecksum.Compute(icmp));
+        BinaryPrimitives.WriteUInt16BigEndian(icmp.Slice(IcmpHeader.ChecksumOffset), InternetChecksum.Compute(icmp));
 
         meta.L3Offset = EthernetHeader.Size;
         meta.L4Offset = EthernetHeader.Size + Ipv4Header.MinSize;
@@ -194,8 +155,8 @@ public sealed class IcmpError : Node
         const int Headers = Ipv6Header.Size + IcmpHeader.Size;
         int l3 = meta.L3Offset;
         int quoted = Math.Min(meta.Length - l3, Ip6ErrorMax - Headers);
-        Ip6Address offender = Ip6Address.Read(room.Slice(l3 + 8));
-        MacAddress offenderMac = MacAddress.Read(room.Slice(6));
+        Ip6Address offender = Ip6Address.Read(room.Slice(l3 + Ipv6Header.SourceOffset));
+        MacAddress offenderMac = MacAddress.Read(room.Slice(EthernetHeader.SourceOffset));
         room.Slice(l3, quoted).CopyTo(room.Slice(EthernetHeader.Size + Headers));
 
         EthernetHeader.Write(room, offenderMac, local.Mac, EtherType.Ipv6);
@@ -206,7 +167,7 @@ public sealed class IcmpError : Node
         uint rest = meta.IcmpType == Icmp6Type.PacketTooBig ? meta.IcmpMtu : 0u;
         IcmpHeader.Write(icmp, meta.IcmpType, meta.IcmpCode, rest);
         ulong pseudo = InternetChecksum.PseudoHeaderSum(local.Ip6, offender, IpProtocol.Icmpv6, icmpLength);
-        BinaryPrimitives.WriteUInt16BigEndian(icmp.Slice(2), InternetChecksum.Finish(InternetChecksum.Sum(icmp, pseudo)));
+        BinaryPrimitives.WriteUInt16BigEndian(icmp.Slice(IcmpHeader.ChecksumOffset), InternetChecksum.Finish(InternetChecksum.Sum(icmp, pseudo)));
 
         meta.L3Offset = EthernetHeader.Size;
         meta.L4Offset = EthernetHeader.Size + Ipv6Header.Size;

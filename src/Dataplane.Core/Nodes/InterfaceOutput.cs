@@ -7,12 +7,11 @@ namespace Dataplane.Nodes;
 /// the batch's transmit list out (expanding floods to every pod port but the ingress one), so all writes of a
 /// batch happen together after processing.
 /// </summary>
-public sealed class InterfaceOutput : Node
+public sealed class InterfaceOutput : Node<None, None, None>
 {
     private readonly string[] _portNames;
 
     public InterfaceOutput(IReadOnlyList<Port> ports)
-        : base("interface-output", [], [])
     {
         _portNames = new string[ports.Count];
         foreach (Port port in ports)

@@ -9,7 +9,7 @@ namespace Dataplane.Nodes;
 /// notes fragments and options, and locates and checks the L4 header so later stages read it without
 /// re-checking. A lying length field is a drop with its own reason, never an exception.
 /// </summary>
-public sealed class Ip4Input : Node
+public sealed class Ip4Input : Node<Ip4Input.Next, Ip4Input.Drop, None>
 {
     public enum Next
     {
@@ -41,7 +41,6 @@ public sealed class Ip4Input : Node
     }
 
     public Ip4Input()
-        : base("ip4-input", ["source-guard"], NamedCounter.Of<Drop>())
     {
     }
 
@@ -54,13 +53,13 @@ public sealed class Ip4Input : Node
             Ipv4Parse parse = Ipv4Header.TryParse(batch.Frame(p).Slice(meta.L3Offset), out Ipv4Header ip);
             if (parse != Ipv4Parse.Ok)
             {
-                Drop<TTrace>(graph, p, (int)ToDrop(parse));
+                Drop<TTrace>(graph, p, ToDrop(parse));
                 continue;
             }
 
             if (!ip.IsChecksumValid)
             {
-                Drop<TTrace>(graph, p, (int)Drop.BadChecksum, ip.Checksum);
+                Drop<TTrace>(graph, p, Drop.BadChecksum, ip.Checksum);
                 continue;
             }
 
@@ -68,14 +67,14 @@ public sealed class Ip4Input : Node
             uint sourceNet = source.Value >> 24;
             if (source.IsMulticast || source.IsLimitedBroadcast || sourceNet == 0 || sourceNet == 127)
             {
-                Drop<TTrace>(graph, p, (int)Drop.BadSource, source.Value);
+                Drop<TTrace>(graph, p, Drop.BadSource, source.Value);
                 continue;
             }
 
             uint destinationNet = ip.Destination.Value >> 24;
             if (destinationNet == 0 || destinationNet == 127)
             {
-                Drop<TTrace>(graph, p, (int)Drop.BadDestination, ip.Destination.Value);
+                Drop<TTrace>(graph, p, Drop.BadDestination, ip.Destination.Value);
                 continue;
             }
 
@@ -96,14 +95,14 @@ public sealed class Ip4Input : Node
                 int l4Offset = meta.L3Offset + ip.HeaderLength;
                 if (!L4HeaderFits(ip.Protocol, ip.Payload, ip.IsFragment))
                 {
-                    Drop<TTrace>(graph, p, (int)Drop.L4Truncated, ip.Protocol);
+                    Drop<TTrace>(graph, p, Drop.L4Truncated, ip.Protocol);
                     continue;
                 }
 
                 meta.L4Offset = (ushort)l4Offset;
             }
 
-            Forward<TTrace>(graph, p, (int)Next.SourceGuard, ip.Protocol, source.Value, ip.Destination.Value);
+            Forward<TTrace>(graph, p, Next.SourceGuard, ip.Protocol, source.Value, ip.Destination.Value);
         }
     }
 

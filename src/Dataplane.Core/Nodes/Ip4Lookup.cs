@@ -12,7 +12,7 @@ namespace Dataplane.Nodes;
 /// An unresolved next hop turns the packet into an ARP request for it (at most one per second per next
 /// hop) and counts the packet as dropped, as Linux does once its small unresolved queue is full.
 /// </summary>
-public sealed class Ip4Lookup : RouteLookup
+public sealed class Ip4Lookup : RouteLookup<Ip4Lookup.Drop, Ip4Lookup.Event>
 {
     public enum Drop
     {
@@ -33,7 +33,7 @@ public sealed class Ip4Lookup : RouteLookup
     private readonly Fib4 _fib;
 
     public Ip4Lookup(IReadOnlyList<Port> ports, LocalAddresses local, Fib fib, AdjacencyTable adjacencies)
-        : base("ip4-lookup", ports, local, adjacencies, NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
+        : base(ports, local, adjacencies)
     {
         _fib = fib.V4;
     }
@@ -49,7 +49,7 @@ public sealed class Ip4Lookup : RouteLookup
             Ip4Address destination = ip.Destination;
             if (destination.IsMulticast || destination.IsLimitedBroadcast)
             {
-                Drop<TTrace>(graph, p, (int)Drop.NotRoutable, destination.Value);
+                Drop<TTrace>(graph, p, Drop.NotRoutable, destination.Value);
                 continue;
             }
 
@@ -64,7 +64,7 @@ public sealed class Ip4Lookup : RouteLookup
             switch (adjacency.Kind)
             {
                 case AdjacencyKind.Local:
-                    Forward<TTrace>(graph, p, (int)Next.IpLocal, TraceLocal, destination.Value);
+                    Forward<TTrace>(graph, p, Next.IpLocal, TraceLocal, destination.Value);
                     continue;
                 case AdjacencyKind.PodSubnet:
                     SendIcmp<TTrace>(graph, p, ref meta, Icmp4Type.DestinationUnreachable, Icmp4Type.CodeHostUnreachable);
@@ -87,7 +87,7 @@ public sealed class Ip4Lookup : RouteLookup
                 }
                 else
                 {
-                    Drop<TTrace>(graph, p, (int)Drop.FragmentationNeeded, ip.TotalLength, mtu);
+                    Drop<TTrace>(graph, p, Drop.FragmentationNeeded, ip.TotalLength, mtu);
                 }
 
                 continue;
@@ -104,7 +104,7 @@ public sealed class Ip4Lookup : RouteLookup
             EthernetHeader.Write(frame, new MacAddress(mac), Local[adjacency.Port].Mac, EtherType.Ipv4);
             meta.L3Offset = EthernetHeader.Size;
             meta.TxPort = adjacency.Port;
-            Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceRewrite, adjacency.Port, (long)mac);
+            Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceRewrite, adjacency.Port, (long)mac);
         }
     }
 
@@ -112,7 +112,7 @@ public sealed class Ip4Lookup : RouteLookup
     private void Solicit<TTrace>(Graph graph, ushort p, ref PacketMeta meta, ref Adjacency adjacency)
         where TTrace : struct, ITraceMode
     {
-        Counters.Drops[(int)Drop.NextHopUnresolved]++;
+        CountDrop(Drop.NextHopUnresolved);
         if (SolicitedRecently(in adjacency, meta.Timestamp))
         {
             if (TTrace.Enabled)
@@ -130,8 +130,8 @@ public sealed class Ip4Lookup : RouteLookup
         meta.L3Offset = EthernetHeader.Size;
         meta.Flags = (meta.Flags & PacketFlags.Traced) | PacketFlags.Arp;
         meta.TxPort = adjacency.Port;
-        Count((int)Event.ArpRequestsSent);
-        Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceSolicit, adjacency.NextHop.V4.Value, 1);
+        Count(Event.ArpRequestsSent);
+        Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceSolicit, adjacency.NextHop.V4.Value, 1);
     }
 
     public override string FormatTrace(in TraceRecord record) => record.Code switch

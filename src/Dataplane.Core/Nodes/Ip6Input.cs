@@ -8,7 +8,7 @@ namespace Dataplane.Nodes;
 /// Validates IPv6 (RFC 8200): version and payload length against the frame, walks extension headers to the
 /// upper-layer header, checks that header's length, and marks Neighbor Discovery for the ndp stage.
 /// </summary>
-public sealed class Ip6Input : Node
+public sealed class Ip6Input : Node<Ip6Input.Next, Ip6Input.Drop, None>
 {
     public enum Next
     {
@@ -40,7 +40,6 @@ public sealed class Ip6Input : Node
     private static readonly Ip6Address Loopback = new(0, 1);
 
     public Ip6Input()
-        : base("ip6-input", ["source-guard"], NamedCounter.Of<Drop>())
     {
     }
 
@@ -53,26 +52,26 @@ public sealed class Ip6Input : Node
             Ipv6Parse parse = Ipv6Header.TryParse(batch.Frame(p).Slice(meta.L3Offset), out Ipv6Header ip);
             if (parse != Ipv6Parse.Ok)
             {
-                Drop<TTrace>(graph, p, (int)(parse switch
+                Drop<TTrace>(graph, p, parse switch
                 {
                     Ipv6Parse.NotVersion6 => Drop.NotVersion6,
                     Ipv6Parse.PayloadLengthBeyondData => Drop.PayloadLengthBeyondFrame,
                     Ipv6Parse.JumboPayload => Drop.Jumbogram,
                     _ => Drop.Truncated,
-                }));
+                });
                 continue;
             }
 
             if (ip.Source.IsMulticast)
             {
-                Drop<TTrace>(graph, p, (int)Drop.BadSource);
+                Drop<TTrace>(graph, p, Drop.BadSource);
                 continue;
             }
 
             Ip6Address destination = ip.Destination;
             if (destination.IsZero || destination == Loopback)
             {
-                Drop<TTrace>(graph, p, (int)Drop.BadDestination);
+                Drop<TTrace>(graph, p, Drop.BadDestination);
                 continue;
             }
 
@@ -90,12 +89,12 @@ public sealed class Ip6Input : Node
                     Span<byte> upper = ip.Datagram.Slice(offset);
                     if (!Ip4Input.L4HeaderFits(protocol, upper, isFragment))
                     {
-                        Drop<TTrace>(graph, p, (int)Drop.L4Truncated, protocol);
+                        Drop<TTrace>(graph, p, Drop.L4Truncated, protocol);
                         continue;
                     }
 
                     meta.L4Offset = (ushort)(meta.L3Offset + offset);
-                    if (protocol == IpProtocol.Icmpv6 && upper[0] is >= Icmp6Type.RouterSolicitation and <= Icmp6Type.Redirect)
+                    if (protocol == IpProtocol.Icmpv6 && upper[IcmpHeader.TypeOffset] is >= Icmp6Type.RouterSolicitation and <= Icmp6Type.Redirect)
                     {
                         meta.Flags |= PacketFlags.NeighborDiscovery;
                     }
@@ -107,14 +106,14 @@ public sealed class Ip6Input : Node
                 case Ipv6ExtensionWalk.NoUpperLayer:
                     break;
                 case Ipv6ExtensionWalk.TooManyHeaders:
-                    Drop<TTrace>(graph, p, (int)Drop.TooManyExtensionHeaders);
+                    Drop<TTrace>(graph, p, Drop.TooManyExtensionHeaders);
                     continue;
                 default:
-                    Drop<TTrace>(graph, p, (int)Drop.ExtensionHeaderTruncated);
+                    Drop<TTrace>(graph, p, Drop.ExtensionHeaderTruncated);
                     continue;
             }
 
-            Forward<TTrace>(graph, p, (int)Next.SourceGuard, protocol, (long)destination.Hi, (long)destination.Lo);
+            Forward<TTrace>(graph, p, Next.SourceGuard, protocol, (long)destination.Hi, (long)destination.Lo);
         }
     }
 

@@ -11,7 +11,7 @@ namespace Dataplane.Nodes;
 /// fragment, so anything over the egress MTU gets Packet Too Big. An unresolved next hop turns the packet
 /// into a Neighbor Solicitation (RFC 4861 §7.2.2), at most one per second per next hop.
 /// </summary>
-public sealed class Ip6Lookup : RouteLookup
+public sealed class Ip6Lookup : RouteLookup<Ip6Lookup.Drop, Ip6Lookup.Event>
 {
     public enum Drop
     {
@@ -30,7 +30,7 @@ public sealed class Ip6Lookup : RouteLookup
     private readonly Fib6 _fib;
 
     public Ip6Lookup(IReadOnlyList<Port> ports, LocalAddresses local, Fib fib, AdjacencyTable adjacencies)
-        : base("ip6-lookup", ports, local, adjacencies, NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
+        : base(ports, local, adjacencies)
     {
         _fib = fib.V6;
     }
@@ -46,7 +46,7 @@ public sealed class Ip6Lookup : RouteLookup
             Ip6Address destination = ip.Destination;
             if (destination.IsMulticast || destination.IsLinkLocal)
             {
-                Drop<TTrace>(graph, p, (int)Drop.NotRoutable);
+                Drop<TTrace>(graph, p, Drop.NotRoutable);
                 continue;
             }
 
@@ -61,7 +61,7 @@ public sealed class Ip6Lookup : RouteLookup
             switch (adjacency.Kind)
             {
                 case AdjacencyKind.Local:
-                    Forward<TTrace>(graph, p, (int)Next.IpLocal, TraceLocal);
+                    Forward<TTrace>(graph, p, Next.IpLocal, TraceLocal);
                     continue;
                 case AdjacencyKind.PodSubnet:
                     SendIcmp<TTrace>(graph, p, ref meta, Icmp6Type.DestinationUnreachable, Icmp6Type.CodeAddressUnreachable);
@@ -92,14 +92,14 @@ public sealed class Ip6Lookup : RouteLookup
             ip.HopLimit--;
             EthernetHeader.Write(frame, new MacAddress(mac), Local[adjacency.Port].Mac, EtherType.Ipv6);
             meta.TxPort = adjacency.Port;
-            Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceRewrite, adjacency.Port, (long)mac);
+            Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceRewrite, adjacency.Port, (long)mac);
         }
     }
 
     private void Solicit<TTrace>(Graph graph, ushort p, ref PacketMeta meta, ref Adjacency adjacency)
         where TTrace : struct, ITraceMode
     {
-        Counters.Drops[(int)Drop.NextHopUnresolved]++;
+        CountDrop(Drop.NextHopUnresolved);
         ref readonly LocalAddress uplink = ref Local[adjacency.Port];
         bool recent = SolicitedRecently(in adjacency, meta.Timestamp);
         if (recent || !uplink.HasIp6)
@@ -115,8 +115,8 @@ public sealed class Ip6Lookup : RouteLookup
         meta.L4Offset = EthernetHeader.Size + Ipv6Header.Size;
         meta.Flags = (meta.Flags & PacketFlags.Traced) | PacketFlags.Ip6 | PacketFlags.NeighborDiscovery | PacketFlags.L2Multicast;
         meta.TxPort = adjacency.Port;
-        Count((int)Event.SolicitationsSent);
-        Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceSolicit, 1);
+        Count(Event.SolicitationsSent);
+        Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceSolicit, 1);
     }
 
     public override string FormatTrace(in TraceRecord record) => record.Code switch

@@ -9,7 +9,7 @@ namespace Dataplane.Nodes;
 /// `ping &lt;gateway&gt;` works from a pod) and UDP with port unreachable, as a host with no listener would.
 /// Nothing else terminates here.
 /// </summary>
-public sealed class IpLocal : Node
+public sealed class IpLocal : Node<IpLocal.Next, IpLocal.Drop, IpLocal.Event>
 {
     public enum Next
     {
@@ -41,7 +41,6 @@ public sealed class IpLocal : Node
     private readonly LocalAddress[] _local;
 
     public IpLocal(IReadOnlyList<Port> ports, LocalAddresses local)
-        : base("ip-local", ["icmp-error", "interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
     {
         _local = local.PerPort(ports);
     }
@@ -54,7 +53,7 @@ public sealed class IpLocal : Node
             ref PacketMeta meta = ref batch.Meta(p);
             if ((meta.Flags & PacketFlags.Fragment) != 0)
             {
-                Drop<TTrace>(graph, p, (int)Drop.Fragment);
+                Drop<TTrace>(graph, p, Drop.Fragment);
                 continue;
             }
 
@@ -68,10 +67,10 @@ public sealed class IpLocal : Node
                 case IpProtocol.Udp:
                     meta.IcmpType = v4 ? Icmp4Type.DestinationUnreachable : Icmp6Type.DestinationUnreachable;
                     meta.IcmpCode = v4 ? Icmp4Type.CodePortUnreachable : Icmp6Type.CodePortUnreachable;
-                    Forward<TTrace>(graph, p, (int)Next.IcmpError);
+                    Forward<TTrace>(graph, p, Next.IcmpError);
                     break;
                 default:
-                    Drop<TTrace>(graph, p, (int)Drop.ProtocolNotServed, meta.L4Protocol);
+                    Drop<TTrace>(graph, p, Drop.ProtocolNotServed, meta.L4Protocol);
                     break;
             }
         }
@@ -99,14 +98,14 @@ public sealed class IpLocal : Node
 
         if (!InternetChecksum.IsValid(icmp.Message, pseudo))
         {
-            Drop<TTrace>(graph, p, (int)Drop.BadIcmpChecksum);
+            Drop<TTrace>(graph, p, Drop.BadIcmpChecksum);
             return;
         }
 
         byte request = v4 ? Icmp4Type.EchoRequest : Icmp6Type.EchoRequest;
         if (icmp.Type != request || icmp.Code != 0)
         {
-            Drop<TTrace>(graph, p, (int)Drop.IcmpNotEcho, icmp.Type);
+            Drop<TTrace>(graph, p, Drop.IcmpNotEcho, icmp.Type);
             return;
         }
 
@@ -137,8 +136,8 @@ public sealed class IpLocal : Node
 
         EthernetHeader.SwapAddresses(frame, _local[meta.RxPort].Mac);
         meta.TxPort = meta.RxPort;
-        Count((int)Event.EchoReplies);
-        Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceEcho, icmp.Identifier, icmp.Sequence);
+        Count(Event.EchoReplies);
+        Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceEcho, icmp.Identifier, icmp.Sequence);
     }
 
     private static IcmpHeader Trim(IcmpHeader icmp, int length)

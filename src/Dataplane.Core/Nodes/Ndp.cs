@@ -12,7 +12,7 @@ namespace Dataplane.Nodes;
 /// and bridges pod-to-pod ND like ARP. Router Advertisements from pods are dropped: a pod must not become
 /// its neighbours' router.
 /// </summary>
-public sealed class Ndp : Node
+public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
 {
     public enum Next
     {
@@ -44,9 +44,17 @@ public sealed class Ndp : Node
         NextHopsLearned,
     }
 
-    private const int TargetOffset = 8;
-    private const int NsMinLength = 24;
-    private const int NaLength = 32;
+    // RFC 4861 §4.3-4.4: the target address follows the ICMPv6 header; options follow the target.
+    private const int TargetOffset = IcmpHeader.Size;
+    private const int NsMinLength = TargetOffset + Ip6Address.Size;
+    private const int NaLength = NsMinLength + LinkLayerOptionLength;
+
+    // RFC 4861 §4.6: type, length in units of 8 octets, then (for §4.6.1 link-layer options) the address.
+    private const int OptionTypeOffset = 0;
+    private const int OptionLengthOffset = 1;
+    private const int OptionUnit = 8;
+    private const int LinkLayerAddressOffset = 2;
+    private const int LinkLayerOptionLength = OptionUnit;
     private const byte OptionSourceLinkLayer = 1;
     private const byte OptionTargetLinkLayer = 2;
     private const uint FlagRouter = 0x8000_0000;
@@ -60,7 +68,6 @@ public sealed class Ndp : Node
     private readonly AdjacencyTable _adjacencies;
 
     public Ndp(IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies)
-        : base("ndp", ["bridge", "interface-output"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
     {
         _local = local.PerPort(ports);
         _adjacencies = adjacencies;
@@ -75,29 +82,29 @@ public sealed class Ndp : Node
             Span<byte> frame = batch.Frame(p);
             Ipv6Header.TryParse(frame.Slice(meta.L3Offset), out Ipv6Header ip);
             Span<byte> icmp = frame.Slice(meta.L4Offset);
-            byte type = icmp[0];
+            byte type = icmp[IcmpHeader.TypeOffset];
             ref readonly LocalAddress local = ref _local[meta.RxPort];
 
             if (ip.HopLimit != 255)
             {
-                Drop<TTrace>(graph, p, (int)Drop.BadHopLimit, ip.HopLimit);
+                Drop<TTrace>(graph, p, Drop.BadHopLimit, ip.HopLimit);
                 continue;
             }
 
-            if (icmp[1] != 0 || !InternetChecksum.IsValid(icmp, InternetChecksum.PseudoHeaderSum(ip.Source, ip.Destination, IpProtocol.Icmpv6, icmp.Length))
+            if (icmp[IcmpHeader.CodeOffset] != 0 || !InternetChecksum.IsValid(icmp, InternetChecksum.PseudoHeaderSum(ip.Source, ip.Destination, IpProtocol.Icmpv6, icmp.Length))
                 || (type is Icmp6Type.NeighborSolicitation or Icmp6Type.NeighborAdvertisement && icmp.Length < NsMinLength))
             {
-                Drop<TTrace>(graph, p, (int)Drop.Invalid, type);
+                Drop<TTrace>(graph, p, Drop.Invalid, type);
                 continue;
             }
 
             switch (type)
             {
                 case Icmp6Type.RouterSolicitation:
-                    Drop<TTrace>(graph, p, (int)Drop.RouterSolicitationIgnored);
+                    Drop<TTrace>(graph, p, Drop.RouterSolicitationIgnored);
                     continue;
                 case Icmp6Type.RouterAdvertisement or Icmp6Type.Redirect when !local.IsUplink:
-                    Drop<TTrace>(graph, p, (int)Drop.RogueRouterMessage, type);
+                    Drop<TTrace>(graph, p, Drop.RogueRouterMessage, type);
                     continue;
             }
 
@@ -111,25 +118,25 @@ public sealed class Ndp : Node
                 IpAddress learned = type == Icmp6Type.NeighborAdvertisement ? target : ip.Source;
                 if (linkLayer is { } mac && _adjacencies.TryResolve(learned, mac))
                 {
-                    Count((int)Event.NextHopsLearned);
+                    Count(Event.NextHopsLearned);
                 }
             }
 
             if (type == Icmp6Type.NeighborSolicitation && local.HasIp6 && target == local.Ip6)
             {
                 Advertise(batch.Slot(p).Slice(meta.Offset), ref meta, in local, ip.Source);
-                Count((int)Event.AdvertisementsSent);
-                Forward<TTrace>(graph, p, (int)Next.InterfaceOutput, TraceAdvertised, (long)target.Hi, (long)target.Lo);
+                Count(Event.AdvertisementsSent);
+                Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceAdvertised, (long)target.Hi, (long)target.Lo);
                 continue;
             }
 
             if (local.IsUplink)
             {
-                Drop<TTrace>(graph, p, type == Icmp6Type.NeighborAdvertisement ? (int)Drop.AdvertisementConsumed : (int)Drop.NotForUs);
+                Drop<TTrace>(graph, p, type == Icmp6Type.NeighborAdvertisement ? Drop.AdvertisementConsumed : Drop.NotForUs);
                 continue;
             }
 
-            Forward<TTrace>(graph, p, (int)Next.Bridge, type);
+            Forward<TTrace>(graph, p, Next.Bridge, type);
         }
     }
 
@@ -143,7 +150,7 @@ public sealed class Ndp : Node
     {
         bool dad = soliciter.IsZero;
         Ip6Address destination = dad ? AllNodes : soliciter;
-        MacAddress destinationMac = dad ? new MacAddress(0x3333_0000_0001) : MacAddress.Read(frame.Slice(6));
+        MacAddress destinationMac = dad ? new MacAddress(0x3333_0000_0001) : MacAddress.Read(frame.Slice(EthernetHeader.SourceOffset));
         EthernetHeader.Write(frame, destinationMac, local.Mac, EtherType.Ipv6);
 
         Span<byte> ip = frame.Slice(meta.L3Offset);
@@ -152,11 +159,12 @@ public sealed class Ndp : Node
         uint flags = FlagRouter | FlagOverride | (dad ? 0 : FlagSolicited);
         IcmpHeader.Write(icmp, Icmp6Type.NeighborAdvertisement, 0, flags);
         local.Ip6.Write(icmp.Slice(TargetOffset));
-        icmp[24] = OptionTargetLinkLayer;
-        icmp[25] = 1;
-        local.Mac.Write(icmp.Slice(26));
+        Span<byte> option = icmp.Slice(NsMinLength, LinkLayerOptionLength);
+        option[OptionTypeOffset] = OptionTargetLinkLayer;
+        option[OptionLengthOffset] = LinkLayerOptionLength / OptionUnit;
+        local.Mac.Write(option.Slice(LinkLayerAddressOffset));
         ulong pseudo = InternetChecksum.PseudoHeaderSum(local.Ip6, destination, IpProtocol.Icmpv6, NaLength);
-        BinaryPrimitives.WriteUInt16BigEndian(icmp.Slice(2), InternetChecksum.Finish(InternetChecksum.Sum(icmp, pseudo)));
+        BinaryPrimitives.WriteUInt16BigEndian(icmp.Slice(IcmpHeader.ChecksumOffset), InternetChecksum.Finish(InternetChecksum.Sum(icmp, pseudo)));
 
         meta.Length = meta.L3Offset + Ipv6Header.Size + NaLength;
         meta.TxPort = meta.RxPort;
@@ -166,17 +174,17 @@ public sealed class Ndp : Node
     private static MacAddress? FindLinkLayerOption(Span<byte> icmp, byte optionType)
     {
         int offset = NsMinLength;
-        while (offset + 8 <= icmp.Length)
+        while (offset + OptionUnit <= icmp.Length)
         {
-            int length = icmp[offset + 1] * 8;
+            int length = icmp[offset + OptionLengthOffset] * OptionUnit;
             if (length == 0)
             {
                 return null;
             }
 
-            if (icmp[offset] == optionType && length >= 8)
+            if (icmp[offset + OptionTypeOffset] == optionType && length >= LinkLayerOptionLength)
             {
-                return MacAddress.Read(icmp.Slice(offset + 2));
+                return MacAddress.Read(icmp.Slice(offset + LinkLayerAddressOffset));
             }
 
             offset += length;

@@ -8,7 +8,11 @@ namespace Dataplane.Nodes;
 /// addresses and each port's MTU, and handing a packet to icmp-error. The per-family work (header fields,
 /// TTL vs hop limit, ARP vs neighbor solicitation) stays in each stage's own file.
 /// </summary>
-public abstract class RouteLookup : Node
+/// <typeparam name="TDrop">The family's own drop reasons.</typeparam>
+/// <typeparam name="TEvent">The family's own events.</typeparam>
+public abstract class RouteLookup<TDrop, TEvent> : Node<RouteLookup<TDrop, TEvent>.Next, TDrop, TEvent>
+    where TDrop : struct, Enum
+    where TEvent : struct, Enum
 {
     public enum Next
     {
@@ -25,8 +29,7 @@ public abstract class RouteLookup : Node
     /// <summary>At most one ARP request / neighbor solicitation per next hop per second (Linux's retrans_time).</summary>
     protected const long SolicitIntervalNanoseconds = 1_000_000_000;
 
-    protected RouteLookup(string name, IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies, NamedCounter[] drops, NamedCounter[] events)
-        : base(name, ["ip-local", "icmp-error", "interface-output"], drops, events)
+    protected RouteLookup(IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies)
     {
         Adjacencies = adjacencies;
         Local = local.PerPort(ports);
@@ -50,7 +53,7 @@ public abstract class RouteLookup : Node
     {
         meta.IcmpType = type;
         meta.IcmpCode = code;
-        Forward<TTrace>(graph, p, (int)Next.IcmpError, TraceIcmp, type, code);
+        Forward<TTrace>(graph, p, Next.IcmpError, TraceIcmp, type, code);
     }
 
     /// <summary>Whether a solicitation for <paramref name="adjacency"/> went out less than a second ago.</summary>

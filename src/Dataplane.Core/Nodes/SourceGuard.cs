@@ -11,13 +11,13 @@ namespace Dataplane.Nodes;
 /// unspecified address for duplicate address detection (RFC 4862 §5.4.2); a Neighbor Advertisement may only
 /// advertise those, the IPv6 twin of the ARP sender check. The uplink is not checked here: it is a router port.
 /// </summary>
-public sealed class SourceGuard : Node
+public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
 {
     public enum Next
     {
         Arp,
         Ndp,
-        Ip,
+        Conntrack,
     }
 
     public enum Drop
@@ -36,9 +36,10 @@ public sealed class SourceGuard : Node
 
     private readonly PortBinding[] _bindings;
 
-    /// <param name="ipNext">The stage IP packets go to next (conntrack when the node runs services, else bridge).</param>
-    public SourceGuard(IReadOnlyList<Port> ports, string ipNext)
-        : base("source-guard", ["arp", "ndp", ipNext], NamedCounter.Of<Drop>())
+    /// <summary>A Neighbor Advertisement's ICMPv6 body up to and including its target address (RFC 4861 §4.4).</summary>
+    private const int NeighborAdvertisementTargetEnd = IcmpHeader.Size + Ip6Address.Size;
+
+    public SourceGuard(IReadOnlyList<Port> ports)
     {
         _bindings = new PortBinding[ports.Count];
         foreach (Port port in ports)
@@ -57,8 +58,7 @@ public sealed class SourceGuard : Node
             if (binding.Checked)
             {
                 Span<byte> frame = batch.Frame(p);
-                int reason = Check(in binding, ref meta, frame);
-                if (reason >= 0)
+                if (!Check(in binding, ref meta, frame, out Drop reason))
                 {
                     Drop<TTrace>(graph, p, reason);
                     continue;
@@ -67,53 +67,53 @@ public sealed class SourceGuard : Node
 
             if ((meta.Flags & PacketFlags.Arp) != 0)
             {
-                Forward<TTrace>(graph, p, (int)Next.Arp);
+                Forward<TTrace>(graph, p, Next.Arp);
             }
             else if ((meta.Flags & PacketFlags.NeighborDiscovery) != 0)
             {
-                Forward<TTrace>(graph, p, (int)Next.Ndp);
+                Forward<TTrace>(graph, p, Next.Ndp);
             }
             else
             {
-                Forward<TTrace>(graph, p, (int)Next.Ip);
+                Forward<TTrace>(graph, p, Next.Conntrack);
             }
         }
     }
 
-    /// <summary>Returns the drop reason, or -1 when the packet may pass.</summary>
-    private static int Check(in PortBinding binding, ref PacketMeta meta, Span<byte> frame)
+    /// <summary>Whether the packet may pass; if not, <paramref name="reason"/> says why.</summary>
+    private static bool Check(in PortBinding binding, ref PacketMeta meta, Span<byte> frame, out Drop reason)
     {
-        if (MacAddress.Read(frame.Slice(6)) != binding.Mac)
+        if (MacAddress.Read(frame.Slice(EthernetHeader.SourceOffset)) != binding.Mac)
         {
-            return (int)Drop.SpoofedMac;
+            reason = Drop.SpoofedMac;
+            return false;
         }
 
         Span<byte> l3 = frame.Slice(meta.L3Offset);
         if ((meta.Flags & PacketFlags.Ip4) != 0)
         {
-            return Ip4Address.Read(l3.Slice(12)) == binding.Ip4 ? -1 : (int)Drop.SpoofedIp4;
+            reason = Drop.SpoofedIp4;
+            return Ip4Address.Read(l3.Slice(Ipv4Header.SourceOffset)) == binding.Ip4;
         }
 
         if ((meta.Flags & PacketFlags.Ip6) != 0)
         {
-            Ip6Address source = Ip6Address.Read(l3.Slice(8));
+            Ip6Address source = Ip6Address.Read(l3.Slice(Ipv6Header.SourceOffset));
             if (!(IsOwn(in binding, source) || source.IsZero))
             {
-                return (int)Drop.SpoofedIp6;
+                reason = Drop.SpoofedIp6;
+                return false;
             }
 
-            if ((meta.Flags & PacketFlags.NeighborDiscovery) != 0 && frame[meta.L4Offset] == Icmp6Type.NeighborAdvertisement
-                && meta.L4Offset + 24 <= frame.Length && !IsOwn(in binding, Ip6Address.Read(frame.Slice(meta.L4Offset + 8))))
-            {
-                return (int)Drop.SpoofedNeighborAdvertisement;
-            }
-
-            return -1;
+            reason = Drop.SpoofedNeighborAdvertisement;
+            Span<byte> icmp = frame.Slice(meta.L4Offset);
+            return !((meta.Flags & PacketFlags.NeighborDiscovery) != 0 && icmp[IcmpHeader.TypeOffset] == Icmp6Type.NeighborAdvertisement
+                && icmp.Length >= NeighborAdvertisementTargetEnd && !IsOwn(in binding, Ip6Address.Read(icmp.Slice(IcmpHeader.Size))));
         }
 
         ArpParse parse = ArpPacket.TryParse(l3, out ArpPacket arp);
-        bool arpOk = parse == ArpParse.Ok && arp.SenderMac == binding.Mac && (arp.SenderIp == binding.Ip4 || arp.SenderIp.IsZero);
-        return arpOk ? -1 : (int)Drop.SpoofedArp;
+        reason = Drop.SpoofedArp;
+        return parse == ArpParse.Ok && arp.SenderMac == binding.Mac && (arp.SenderIp == binding.Ip4 || arp.SenderIp.IsZero);
     }
 
     private static bool IsOwn(in PortBinding binding, Ip6Address address)

@@ -32,8 +32,8 @@ public ref struct EthernetHeader
 {
     public const int Size = 14;
     public const int VlanTagSize = 4;
-    private const int DestinationOffset = 0;
-    private const int SourceOffset = 6;
+    public const int DestinationOffset = 0;
+    public const int SourceOffset = 6;
     private const int TypeOffset = 12;
     private const int TciOffset = 14;
     private const int InnerTypeOffset = 16;

@@ -20,7 +20,9 @@ namespace Dataplane.Packets;
 public ref struct IcmpHeader
 {
     public const int Size = 8;
-    private const int ChecksumOffset = 2;
+    public const int TypeOffset = 0;
+    public const int CodeOffset = 1;
+    public const int ChecksumOffset = 2;
     private const int IdentifierOffset = 4;
     private const int SequenceOffset = 6;
 
@@ -33,14 +35,14 @@ public ref struct IcmpHeader
 
     public byte Type
     {
-        readonly get => _data[0];
-        set => _data[0] = value;
+        readonly get => _data[TypeOffset];
+        set => _data[TypeOffset] = value;
     }
 
     public byte Code
     {
-        readonly get => _data[1];
-        set => _data[1] = value;
+        readonly get => _data[CodeOffset];
+        set => _data[CodeOffset] = value;
     }
 
     public ushort Checksum

@@ -46,8 +46,8 @@ public ref struct Ipv4Header
     private const int TtlOffset = 8;
     private const int ProtocolOffset = 9;
     private const int ChecksumOffset = 10;
-    private const int SourceOffset = 12;
-    private const int DestinationOffset = 16;
+    public const int SourceOffset = 12;
+    public const int DestinationOffset = 16;
     private const ushort DontFragmentBit = 0x4000;
     private const ushort MoreFragmentsBit = 0x2000;
     private const ushort FragmentOffsetMask = 0x1FFF;

@@ -53,8 +53,8 @@ public ref struct Ipv6Header
     private const int PayloadLengthOffset = 4;
     private const int NextHeaderOffset = 6;
     private const int HopLimitOffset = 7;
-    private const int SourceOffset = 8;
-    private const int DestinationOffset = 24;
+    public const int SourceOffset = 8;
+    public const int DestinationOffset = 24;
 
     private readonly Span<byte> _data;
 

@@ -47,7 +47,7 @@ public ref struct TcpHeader
     private const int SequenceOffset = 4;
     private const int AcknowledgmentOffset = 8;
     private const int DataOffsetOffset = 12;
-    private const int FlagsOffset = 13;
+    public const int FlagsOffset = 13;
     private const int WindowOffset = 14;
 
     private readonly Span<byte> _data;

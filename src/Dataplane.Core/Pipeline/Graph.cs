@@ -15,10 +15,13 @@ public sealed class Graph
     private readonly int[] _frameCounts;
     private readonly long[] _traceIds;
     private readonly ushort[] _floodPorts;
+    private readonly ushort[] _origin;
+    private readonly IOriginatingNode[] _originators;
 
-    public Graph(IReadOnlyList<Node> nodes, PacketBatch batch, IReadOnlyList<Port> ports, PacketTracer? tracer = null)
+    /// <summary>Built by <see cref="GraphDefinition{TContext}.Build"/>: <paramref name="edges"/>[i] are stage i's next stages by position.</summary>
+    internal Graph(Node[] nodes, int[][] edges, PacketBatch batch, IReadOnlyList<Port> ports, PacketTracer? tracer)
     {
-        _nodes = [.. nodes];
+        _nodes = nodes;
         Batch = batch;
         Tracer = tracer ?? new PacketTracer();
         PortCounters = new PortCounters[ports.Count];
@@ -26,37 +29,27 @@ public sealed class Graph
         _frames = new ushort[_nodes.Length][];
         _frameCounts = new int[_nodes.Length];
         _traceIds = new long[batch.Capacity];
-
-        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+        _origin = new ushort[batch.Capacity];
+        var originators = new List<IOriginatingNode>();
         for (int i = 0; i < _nodes.Length; i++)
         {
-            if (!byName.TryAdd(_nodes[i].Name, i))
-            {
-                throw new ArgumentException($"two stages are named '{_nodes[i].Name}'", nameof(nodes));
-            }
-
             _frames[i] = new ushort[batch.Capacity];
-        }
-
-        for (int i = 0; i < _nodes.Length; i++)
-        {
-            Node node = _nodes[i];
-            int[] next = new int[node.NextNodes.Count];
-            for (int n = 0; n < next.Length; n++)
+            foreach (int next in edges[i])
             {
-                if (!byName.TryGetValue(node.NextNodes[n], out next[n]))
+                if (next <= i)
                 {
-                    throw new ArgumentException($"stage '{node.Name}' sends to '{node.NextNodes[n]}', which is not in the graph", nameof(nodes));
-                }
-
-                if (next[n] <= i)
-                {
-                    throw new ArgumentException($"stage '{node.Name}' sends to '{node.NextNodes[n]}', which runs before it; order the stages topologically", nameof(nodes));
+                    throw new ArgumentException($"stage '{_nodes[i].Name}' sends to '{_nodes[next].Name}', which runs before it", nameof(edges));
                 }
             }
 
-            node.Attach(i, next);
+            _nodes[i].Attach(i, [.. edges[i]]);
+            if (_nodes[i] is IOriginatingNode originator)
+            {
+                originators.Add(originator);
+            }
         }
+
+        _originators = [.. originators];
     }
 
     public PacketBatch Batch { get; }
@@ -98,22 +91,29 @@ public sealed class Graph
         bool traced = false;
         bool tracing = Tracer.Remaining > 0;
         ushort[] first = _frames[0];
+        int received = 0;
         PortCounters[] ports = PortCounters;
         for (int i = 0; i < count; i++)
         {
             ref PacketMeta meta = ref Batch.Meta(i);
-            ref PortCounters port = ref ports[meta.RxPort];
-            port.RxPackets++;
-            port.RxBytes += meta.Length;
             if (tracing && Tracer.TryPick(ref meta, out _traceIds[i]))
             {
                 traced = true;
             }
 
-            first[i] = (ushort)i;
+            if ((meta.Flags & PacketFlags.Originated) != 0)
+            {
+                Enqueue(_origin[i], (ushort)i);
+                continue;
+            }
+
+            ref PortCounters port = ref ports[meta.RxPort];
+            port.RxPackets++;
+            port.RxBytes += meta.Length;
+            first[received++] = (ushort)i;
         }
 
-        _frameCounts[0] = count;
+        _frameCounts[0] = received;
         for (int n = 0; n < _nodes.Length; n++)
         {
             int frameCount = _frameCounts[n];
@@ -143,6 +143,40 @@ public sealed class Graph
                 node.Process<TraceOff>(this, frame);
             }
         }
+    }
+
+    /// <summary>
+    /// Lets the stages that make frames of their own (<see cref="IOriginatingNode"/>: neighbor-probe's ARP requests
+    /// and neighbor solicitations) add the frames due at <paramref name="now"/> to <see cref="Batch"/>. The worker
+    /// calls it once per loop with the pipeline clock; when it returns true the batch holds new frames, and the
+    /// worker runs and flushes it as it does received ones (<see cref="Run"/>, <see cref="Flush"/>, then
+    /// <see cref="PacketBatch.Clear"/>), so they are counted, traced and captured like every other frame.
+    /// The frames sit in slots no receive ever uses (<see cref="PacketBatch.OriginSlots"/>).
+    /// </summary>
+    public bool Poll(long now)
+    {
+        int before = Batch.Count;
+        foreach (IOriginatingNode originator in _originators)
+        {
+            originator.Poll(this, now);
+        }
+
+        return Batch.Count != before;
+    }
+
+    /// <summary>
+    /// A new packet made by <paramref name="origin"/> (empty, in a slot reserved for originated frames), which the
+    /// next <see cref="Run"/> hands to that stage first. False when the batch has no room: try again next poll.
+    /// </summary>
+    public bool TryOriginate(Node origin, long now, out ushort packet)
+    {
+        if (!Batch.TryAddOriginated(now, out packet))
+        {
+            return false;
+        }
+
+        _origin[packet] = (ushort)origin.Index;
+        return true;
     }
 
     /// <summary>

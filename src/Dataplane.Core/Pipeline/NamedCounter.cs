@@ -1,6 +1,6 @@
 using System.ComponentModel;
+using System.Globalization;
 using System.Reflection;
-using System.Text;
 
 namespace Dataplane.Pipeline;
 
@@ -16,39 +16,39 @@ public sealed record NamedCounter(string Name, string Description)
     /// </summary>
     public static NamedCounter[] Of<TEnum>()
         where TEnum : struct, Enum
-    {
-        TEnum[] values = Enum.GetValues<TEnum>();
-        var reasons = new NamedCounter[values.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (Convert.ToInt32(values[i], System.Globalization.CultureInfo.InvariantCulture) != i)
-            {
-                throw new InvalidOperationException($"{typeof(TEnum).Name} values must be 0..n-1 in order");
-            }
+        => Of(typeof(TEnum));
 
-            string name = values[i].ToString();
-            string description = typeof(TEnum).GetField(name)!.GetCustomAttribute<DescriptionAttribute>()?.Description
-                ?? throw new InvalidOperationException($"{typeof(TEnum).Name}.{name} needs a [Description]");
-            reasons[i] = new NamedCounter(KebabCase(name), description);
+    /// <inheritdoc cref="Of{TEnum}"/>
+    public static NamedCounter[] Of(Type enumType)
+    {
+        string[] names = Members(enumType);
+        var reasons = new NamedCounter[names.Length];
+        for (int i = 0; i < names.Length; i++)
+        {
+            string description = enumType.GetField(names[i])!.GetCustomAttribute<DescriptionAttribute>()?.Description
+                ?? throw new InvalidOperationException($"{enumType.Name}.{names[i]} needs a [Description]");
+            reasons[i] = new NamedCounter(StageInfo.KebabCase(names[i]), description);
         }
 
         return reasons;
     }
 
-    private static string KebabCase(string pascal)
+    /// <summary>The member names of an enum whose values are 0..n-1 in order, so a value indexes its name.</summary>
+    internal static string[] Members(Type enumType)
     {
-        var builder = new StringBuilder(pascal.Length + 4);
-        for (int i = 0; i < pascal.Length; i++)
+        Array values = Enum.GetValuesAsUnderlyingType(enumType);
+        string[] names = new string[values.Length];
+        for (int i = 0; i < names.Length; i++)
         {
-            char c = pascal[i];
-            if (char.IsUpper(c) && i > 0 && (char.IsLower(pascal[i - 1]) || (i + 1 < pascal.Length && char.IsLower(pascal[i + 1]))))
+            object value = values.GetValue(i)!;
+            if (Convert.ToInt32(value, CultureInfo.InvariantCulture) != i)
             {
-                builder.Append('-');
+                throw new InvalidOperationException($"{enumType.Name} values must be 0..n-1 in order");
             }
 
-            builder.Append(char.ToLowerInvariant(c));
+            names[i] = Enum.GetName(enumType, value)!;
         }
 
-        return builder.ToString();
+        return names;
     }
 }

@@ -15,10 +15,18 @@ public sealed class PacketBatch
     /// <summary>Bytes kept free before each frame so a stage can prepend headers in place (an ICMP error wraps the datagram it answers).</summary>
     public const int DefaultHeadroom = 128;
 
+    /// <summary>
+    /// Slots after <see cref="SlotCount"/> kept for frames the graph makes itself (<see cref="Graph.Poll"/>): no
+    /// receive is ever posted there, so an io_uring worker's reads cannot land on them. A worker that recycles
+    /// slots after transmit leaves slots at or above <see cref="SlotCount"/> alone.
+    /// </summary>
+    public const int OriginSlots = 8;
+
     private readonly byte[] _buffer;
     private readonly PacketMeta[] _meta;
     private readonly ushort[] _transmit;
     private readonly int[] _slot;
+    private int _originated;
 
     public PacketBatch(int capacity, int slotSize = 2048, int headroom = DefaultHeadroom, int slotCount = 0)
     {
@@ -42,7 +50,7 @@ public sealed class PacketBatch
         SlotSize = slotSize;
         Headroom = headroom;
         SlotCount = slotCount;
-        _buffer = GC.AllocateUninitializedArray<byte>(checked(slotCount * slotSize), pinned: true);
+        _buffer = GC.AllocateUninitializedArray<byte>(checked((slotCount + OriginSlots) * slotSize), pinned: true);
         _meta = new PacketMeta[capacity];
         _transmit = new ushort[capacity];
         _slot = new int[capacity];
@@ -111,6 +119,27 @@ public sealed class PacketBatch
     {
         Count = 0;
         TransmitCount = 0;
+        _originated = 0;
+    }
+
+    /// <summary>
+    /// Adds an empty packet in one of the <see cref="OriginSlots"/>, flagged <see cref="PacketFlags.Originated"/>,
+    /// for a stage to write a frame of its own into (from <see cref="PacketMeta.Offset"/> in <see cref="Slot"/>).
+    /// False when the batch or the reserved slots are full.
+    /// </summary>
+    internal bool TryAddOriginated(long timestamp, out ushort index)
+    {
+        if (Count == Capacity || _originated == OriginSlots)
+        {
+            index = 0;
+            return false;
+        }
+
+        index = (ushort)Count++;
+        _slot[index] = SlotCount + _originated++;
+        Init(index, 0, PortIds.None, timestamp);
+        _meta[index].Flags = PacketFlags.Originated;
+        return true;
     }
 
     /// <summary>

@@ -39,4 +39,7 @@ public enum PacketFlags : ushort
     /// the folded pseudo-header sum, not a checksum, and is updated as such.
     /// </summary>
     ChecksumPartial = 1 << 10,
+
+    /// <summary>Made by a stage (<see cref="Graph.TryOriginate"/>), not received: no RX port, starts at that stage.</summary>
+    Originated = 1 << 11,
 }

@@ -52,7 +52,7 @@ public static class TraceFormatter
             return $"packet {packetId}";
         }
 
-        string port = packet.RxPort < ports.Count ? ports[packet.RxPort].Name : packet.RxPort.ToString(CultureInfo.InvariantCulture);
+        string port = packet.RxPort == PortIds.None ? "(made here)" : packet.RxPort < ports.Count ? ports[packet.RxPort].Name : packet.RxPort.ToString(CultureInfo.InvariantCulture);
         double seconds = packet.Timestamp / 1e9;
         return string.Create(CultureInfo.InvariantCulture, $"packet {packetId} from {port} at {seconds:F6}: {packet.Length} bytes");
     }

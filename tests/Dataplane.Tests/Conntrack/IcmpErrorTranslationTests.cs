@@ -155,7 +155,7 @@ public class LocallyGeneratedIcmpErrorTests
         byte[] quoted = AssertError(harness.Send("client", big, T0), "client", GatewayIp, ClientIp, 3, 4, 1400);
         Assert.Equal(576 - 28, quoted.Length);
         AssertBytes(L3(big)[..quoted.Length], quoted);
-        Assert.Equal(1, harness.Event("conntrack", "icmp-errors-translated"));
+        Assert.Equal(1, harness.Event("icmp-error-nat", "errors-translated"));
     }
 
     [Fact]

@@ -5,9 +5,11 @@ using static Dataplane.Tests.Pipeline.TestNode;
 namespace Dataplane.Tests.Pipeline;
 
 /// <summary>
-/// Next hops without a configured MAC (node-c) are resolved on the uplink: the first packet becomes an ARP
-/// request (or neighbor solicitation), packets meanwhile are dropped and counted, at most one request a
-/// second, and the reply (or the next hop's own request) resolves it.
+/// Next hops without a configured MAC (node-c) are resolved on the uplink: ahead of need by neighbor-probe, which
+/// the worker polls once per loop (<see cref="Dataplane.Pipeline.Graph.Poll"/>) and which asks once a second for
+/// every unresolved next hop; and when a packet meets one anyway, the packet becomes an ARP request (or neighbor
+/// solicitation), packets meanwhile are dropped and counted, at most one request a second, and the reply (or the
+/// next hop's own request) resolves it.
 /// </summary>
 public sealed class NextHopResolutionTests
 {
@@ -116,5 +118,76 @@ public sealed class NextHopResolutionTests
         Sent forwarded = Assert.Single(harness.Send("client", toNodeC, PipelineHarness.T0 + (300 * Millisecond)));
         FrameAssert.SameBytes(Frames.Udp6(UplinkMac, NodeCMac, ClientIp6, NodeCPodIp6, 5000, 6000, hopLimit: 63), forwarded.Frame, "packet to node-c");
         FrameAssert.ChecksumsValid(forwarded.Frame);
+    }
+
+    [Fact]
+    public void Neighbor_probe_asks_for_unresolved_next_hops_once_a_second_until_resolved()
+    {
+        var harness = new PipelineHarness();
+
+        Sent request = Assert.Single(harness.Poll(PipelineHarness.T0));
+        Assert.Equal("uplink", request.Port);
+        FrameAssert.SameBytes(Frames.ArpRequest(UplinkMac, UplinkIp, NodeCIp), request.Frame, "ARP request for node-c");
+        Assert.Equal(1, harness.Event("neighbor-probe", "arp-requests-sent"));
+        Assert.Equal(1, harness.Stage("neighbor-probe").Packets);
+        Assert.Equal(0, harness.Stage("ethernet-input").Packets);
+
+        Assert.Empty(harness.Poll(PipelineHarness.T0 + (999 * Millisecond)));
+        Sent again = Assert.Single(harness.Poll(PipelineHarness.T0 + (1000 * Millisecond)));
+        FrameAssert.SameBytes(Frames.ArpRequest(UplinkMac, UplinkIp, NodeCIp), again.Frame, "repeated ARP request");
+        Assert.Equal(2, harness.Event("neighbor-probe", "arp-requests-sent"));
+
+        harness.Send("uplink", Frames.ArpReply(NodeCMac, NodeCIp, UplinkMac, UplinkIp), PipelineHarness.T0 + (1500 * Millisecond));
+        Assert.Empty(harness.Poll(PipelineHarness.T0 + (3000 * Millisecond)));
+        Sent forwarded = Assert.Single(harness.Send("client", ToNodeC(), PipelineHarness.T0 + (3100 * Millisecond)));
+        FrameAssert.SameBytes(ToNodeCForwarded(), forwarded.Frame, "packet to node-c");
+        Assert.Equal(0, harness.Drops("ip4-lookup", "next-hop-unresolved"));
+    }
+
+    [Fact]
+    public void Neighbor_probe_frames_are_counted_on_the_uplink_but_not_as_received()
+    {
+        var harness = new PipelineHarness();
+        harness.Poll(PipelineHarness.T0);
+        Dataplane.Pipeline.PortStats uplink = harness.Engine.Stats().Ports.Single(static p => p.Name == "uplink");
+        Assert.Equal(1, uplink.TxPackets);
+        Assert.Equal(Dataplane.Packets.NeighborSolicitations.ArpRequestLength, uplink.TxBytes);
+        Assert.All(harness.Engine.Stats().Ports, static p => Assert.Equal(0, p.RxPackets));
+    }
+
+    [Fact]
+    public void Neighbor_probe_solicits_unresolved_ipv6_next_hops()
+    {
+        var harness = new PipelineHarness(WithIpv6RouteToNodeC());
+        List<Sent> sent = harness.Poll(PipelineHarness.T0);
+        Assert.Equal(2, sent.Count);
+        Assert.All(sent, static s => Assert.Equal("uplink", s.Port));
+        FrameAssert.SameBytes(Frames.ArpRequest(UplinkMac, UplinkIp, NodeCIp), sent[0].Frame, "ARP request for node-c");
+        FrameAssert.SameBytes(Build.NeighborSolicitation(UplinkMac, "33:33:ff:00:00:12", UplinkIp6, "ff02::1:ff00:12", NodeCIp6), sent[1].Frame, "neighbor solicitation for node-c");
+        FrameAssert.ChecksumsValid(sent[1].Frame);
+        Assert.Equal(1, harness.Event("neighbor-probe", "solicitations-sent"));
+    }
+
+    [Fact]
+    public void A_round_the_batch_cannot_hold_resumes_at_the_next_poll()
+    {
+        var harness = new PipelineHarness(WithIpv6RouteToNodeC(), batchSize: 1);
+        Sent first = Assert.Single(harness.Poll(PipelineHarness.T0));
+        Sent second = Assert.Single(harness.Poll(PipelineHarness.T0 + Millisecond));
+        FrameAssert.SameBytes(Frames.ArpRequest(UplinkMac, UplinkIp, NodeCIp), first.Frame, "ARP request for node-c");
+        FrameAssert.SameBytes(Build.NeighborSolicitation(UplinkMac, "33:33:ff:00:00:12", UplinkIp6, "ff02::1:ff00:12", NodeCIp6), second.Frame, "neighbor solicitation for node-c");
+        Assert.Empty(harness.Poll(PipelineHarness.T0 + (2 * Millisecond)));
+    }
+
+    [Fact]
+    public void Neighbor_probe_frames_are_traced_like_received_ones()
+    {
+        var harness = new PipelineHarness();
+        harness.Engine.Graph.Tracer.Arm(1);
+        harness.Poll(PipelineHarness.T0);
+        string trace = Dataplane.Pipeline.TraceFormatter.Format(harness.Engine.Graph, harness.Dataplane.Ports);
+        Assert.Contains("from (made here)", trace);
+        Assert.Matches(@"neighbor-probe\s+-> interface-output\s+who-has 192\.168\.77\.12 \(unresolved next hop\)", trace);
+        Assert.Contains("tx uplink", trace);
     }
 }

@@ -40,6 +40,24 @@ internal sealed class PipelineHarness
         return sink.Sent;
     }
 
+    /// <summary>
+    /// What a worker does once per loop: <see cref="Graph.Poll"/> at <paramref name="now"/>, and if it added frames,
+    /// runs and flushes the batch. Returns what was sent (empty when nothing was due).
+    /// </summary>
+    public List<Sent> Poll(long now)
+    {
+        Graph graph = Engine.Graph;
+        var sink = new CaptureSink(Dataplane.Ports, []);
+        if (graph.Poll(now))
+        {
+            graph.Run();
+            graph.Flush(ref sink);
+            graph.Batch.Clear();
+        }
+
+        return sink.Sent;
+    }
+
     public long Drops(string stage, string reason) => Stage(stage).Drops[reason];
 
     public long Event(string stage, string name) => Stage(stage).Events[name];

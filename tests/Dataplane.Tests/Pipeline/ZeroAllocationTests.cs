@@ -1,5 +1,6 @@
 using Dataplane.Config;
 using Dataplane.Model;
+using Dataplane.Nodes;
 using Dataplane.Pipeline;
 using Xunit.Abstractions;
 using static Dataplane.Tests.Pipeline.TestNode;
@@ -88,6 +89,7 @@ public sealed class ZeroAllocationTests(ITestOutputHelper output)
         Assert.True(Grew(beforeStats, afterStats, "arp", "replies-sent", MeasuredIterations), "ARP replies");
         Assert.True(Grew(beforeStats, afterStats, "ip-local", "echo-replies", MeasuredIterations), "echo replies");
         Assert.True(Grew(beforeStats, afterStats, "icmp-error", "errors-sent", MeasuredIterations), "ICMP errors");
+        Assert.True(Grew(beforeStats, afterStats, "neighbor-probe", "arp-requests-sent", MeasuredIterations * Step / NeighborProbe.IntervalNanoseconds), "next-hop probes");
         Assert.True(afterStats.Drops - beforeStats.Drops >= 3L * MeasuredIterations, "drops");
         Assert.Equal(0, afterStats.Stages.Single(static s => s.Name == "conntrack").Drops.Values.Sum() - beforeStats.Stages.Single(static s => s.Name == "conntrack").Drops.Values.Sum());
     }
@@ -95,6 +97,9 @@ public sealed class ZeroAllocationTests(ITestOutputHelper output)
     private static void Iterate(Graph graph, PacketBatch batch, Traffic traffic, int iteration, ref CountingSink sink, ref long now)
     {
         now += Step;
+
+        // As a worker does once per loop: neighbor-probe asks for node-c (never resolved here) once a second.
+        graph.Poll(now);
         foreach ((ushort port, byte[] frame) in traffic.Steady)
         {
             batch.TryAdd(frame, port, now);
