@@ -113,10 +113,11 @@ public sealed class NodeDataplane
     public bool TryGetPort(string name, out Port port) => _portsByName.TryGetValue(name, out port!);
 
     /// <summary>A graph of fresh stages (their own counters) over the shared tables, for one worker.</summary>
-    public Graph CreateGraph(PacketBatch batch, PacketTracer? tracer = null)
+    /// <param name="sweeper">The worker's stripe of conntrack to expire (one per worker); by default the whole table.</param>
+    public Graph CreateGraph(PacketBatch batch, PacketTracer? tracer = null, ConntrackSweeper? sweeper = null)
     {
         DataplaneSettings settings = Config.Dataplane;
-        var conntrack = new Nodes.Conntrack(Conntrack, Services, Timeouts, Local);
+        var conntrack = new Nodes.Conntrack(Conntrack, Services, Timeouts, Local, sweeper);
         Node[] nodes =
         [
             new EthernetInput(Ports, Local.UplinkMac),

@@ -73,16 +73,19 @@ public sealed class Conntrack : Node
     private const int SweepBucketsPerBatch = 4;
 
     private readonly ConntrackTable _table;
+    private readonly ConntrackSweeper _sweeper;
     private readonly ServiceTable _services;
     private readonly ConntrackTimeoutTable _timeouts;
     private readonly IpAddress _gateway4;
     private readonly IpAddress? _gateway6;
     private readonly Ip6Address[] _localAddresses;
 
-    public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local)
+    /// <param name="sweeper">This worker's stripe of the table to expire; by default the whole table (one worker).</param>
+    public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local, ConntrackSweeper? sweeper = null)
         : base("conntrack", ["bridge", "icmp-error"], NamedCounter.Of<Drop>(), NamedCounter.Of<Event>())
     {
         _table = table;
+        _sweeper = sweeper ?? new ConntrackSweeper(table);
         _services = services;
         _timeouts = timeouts;
         _gateway4 = local.GatewayIp;
@@ -155,7 +158,7 @@ public sealed class Conntrack : Node
 
         if (packets.Length > 0)
         {
-            _table.Sweep(now, SweepBucketsPerBatch);
+            _sweeper.Sweep(now, SweepBucketsPerBatch);
         }
     }
 
