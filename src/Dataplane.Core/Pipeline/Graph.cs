@@ -96,7 +96,7 @@ public sealed class Graph
 
         Batches++;
         bool traced = false;
-        bool tracing = Tracer.Remaining > 0;
+        bool tracing = Tracer.BeginBatch();
         ushort[] first = _frames[0];
         PortCounters[] ports = PortCounters;
         for (int i = 0; i < count; i++)
@@ -142,6 +142,11 @@ public sealed class Graph
             {
                 node.Process<TraceOff>(this, frame);
             }
+        }
+
+        if (traced)
+        {
+            Tracer.EndBatch();
         }
     }
 
