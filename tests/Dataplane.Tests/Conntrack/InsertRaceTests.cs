@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Dataplane.Config;
 using Dataplane.Pipeline;
 using Dataplane.Replay;
+using Dataplane.Tests.Pipeline;
 using Dataplane.Tables;
 using static Dataplane.Tests.Conntrack.Nat;
 using static Dataplane.Tests.Pipeline.TestNode;
