@@ -196,7 +196,7 @@ public class ConntrackNewFlowBenchmarks
         _uplink = dataplane.Uplink!.Id;
 
         // The same stages without conntrack: what source-guard sent to conntrack goes straight to the bridge.
-        _noConntrack = StageGraph.Definition.Bypass(Nodes.Conntrack.Next.Bridge).Build(dataplane, new PacketBatch(ConntrackBench.BatchSize), dataplane.Ports);
+        _noConntrack = StageGraph.Definition.Bypass(Nodes.Conntrack.Next.Bridge).Build(new StageContext(dataplane), new PacketBatch(ConntrackBench.BatchSize), dataplane.Ports);
 
         _syns = new byte[Cycle][];
         _direct = new byte[Math.Min(Cycle, 64 * ConntrackBench.BatchSize)][];

@@ -145,7 +145,7 @@ public class FibBenchmarks
         => length == 0 ? UInt128.Zero : address & (UInt128.MaxValue << (128 - length));
 
     /// <summary>
-    /// The tests' allocation-shaped IPv6 generator (tests/.../RouteGenerator.cs): /32 blocks, /48 sites, /64
+    /// The tests' allocation-shaped IPv6 generator (tests/Dataplane.Tests/Tables/RouteGenerator.cs): /32 blocks, /48 sites, /64
     /// subnets numbered from the bottom of their site, pod /128s from the bottom of a few /64s.
     /// </summary>
     private sealed class Ip6Shape

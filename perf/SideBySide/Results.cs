@@ -43,7 +43,7 @@ internal sealed class PathResult(string key, string title, string label, bool ha
     }
 }
 
-/// <summary>One line of the ratio table: the dataplane against a reference path, with the target.</summary>
+/// <summary>One line of the ratio table: the dataplane against a reference path, with the target it should meet.</summary>
 internal sealed record Ratio(string Name, string Dataplane, string Reference, double? Value, string Target, bool? Met);
 
 /// <summary>The machine and its load, so a reader can tell a quiet run from a noisy one.</summary>
@@ -95,7 +95,7 @@ internal sealed record RunReport(
         ("dataplane-uring-plain", "io uring, offloads off", "ceiling-plain"),
     ];
 
-    /// <summary>The targets: each dataplane variant against the kernel and against the ceiling with the same offloads.</summary>
+    /// <summary>The targets: each dataplane variant against the kernel and against the ceiling with the same offloads.</summary>
     public IReadOnlyList<Ratio> Ratios()
     {
         var ratios = new List<Ratio>();

@@ -101,7 +101,9 @@ public sealed class NodeDataplane
         ref _icmpErrorLimit, () => new TokenBucket(Config.Dataplane.IcmpErrorsPerSecond, Config.Dataplane.IcmpErrorBurst));
 
     /// <summary>A graph of fresh stages (their own counters) over the shared tables, for one worker.</summary>
-    public Graph CreateGraph(PacketBatch batch, PacketTracer? tracer = null) => StageGraph.Definition.Build(this, batch, Ports, tracer);
+    /// <param name="worker">Which of <paramref name="workers"/> graphs sharing the tables this is: each sweeps its own stripe of conntrack.</param>
+    public Graph CreateGraph(PacketBatch batch, PacketTracer? tracer = null, int worker = 0, int workers = 1)
+        => StageGraph.Definition.Build(new StageContext(this, worker, workers), batch, Ports, tracer);
 
     /// <summary>
     /// Our own addresses are host routes to ip-local; each pod is a host route straight to its port and MAC

@@ -12,21 +12,21 @@ namespace Dataplane;
 /// </summary>
 public static class StageGraph
 {
-    public static GraphDefinition<NodeDataplane> Definition { get; } = new GraphDefinition<NodeDataplane>()
-        .Stage(static d => new EthernetInput(d.Ports, d.Local.UplinkMac))
+    public static GraphDefinition<StageContext> Definition { get; } = new GraphDefinition<StageContext>()
+        .Stage(static c => new EthernetInput(c.Node.Ports, c.Node.Local.UplinkMac))
         .Stage(static _ => new ArpInput())
         .Stage(static _ => new Ip4Input())
         .Stage(static _ => new Ip6Input())
-        .Stage(static d => new SourceGuard(d.Ports))
-        .Stage(static d => new Arp(d.Ports, d.Local, d.Adjacencies, d.MacTable))
-        .Stage(static d => new Ndp(d.Ports, d.Local, d.Adjacencies))
-        .Stage(static d => new Nodes.Conntrack(d.Conntrack, d.Services, d.Timeouts, d.Local))
-        .Stage(static d => new Bridge(d.Ports, d.Local, d.MacTable))
-        .Stage(static d => new Ip4Lookup(d.Ports, d.Local, d.Fib, d.Adjacencies))
-        .Stage(static d => new Ip6Lookup(d.Ports, d.Local, d.Fib, d.Adjacencies))
-        .Stage(static d => new IpLocal(d.Ports, d.Local))
-        .Stage(static d => new IcmpError(d.Ports, d.Local, d.IcmpErrorLimit))
-        .Stage(static d => new IcmpErrorNat(new FlowTranslator(d.Conntrack, d.Local)))
-        .Stage(static d => new NeighborProbe(d.Ports, d.Local, d.Adjacencies))
-        .Stage(static d => new InterfaceOutput(d.Ports));
+        .Stage(static c => new SourceGuard(c.Node.Ports))
+        .Stage(static c => new Arp(c.Node.Ports, c.Node.Local, c.Node.Adjacencies, c.Node.MacTable))
+        .Stage(static c => new Ndp(c.Node.Ports, c.Node.Local, c.Node.Adjacencies))
+        .Stage(static c => new Nodes.Conntrack(c.Node.Conntrack, c.Node.Services, c.Node.Timeouts, c.Node.Local, new ConntrackSweeper(c.Node.Conntrack, c.Worker, c.Workers)))
+        .Stage(static c => new Bridge(c.Node.Ports, c.Node.Local, c.Node.MacTable))
+        .Stage(static c => new Ip4Lookup(c.Node.Ports, c.Node.Local, c.Node.Fib, c.Node.Adjacencies))
+        .Stage(static c => new Ip6Lookup(c.Node.Ports, c.Node.Local, c.Node.Fib, c.Node.Adjacencies))
+        .Stage(static c => new IpLocal(c.Node.Ports, c.Node.Local))
+        .Stage(static c => new IcmpError(c.Node.Ports, c.Node.Local, c.Node.IcmpErrorLimit))
+        .Stage(static c => new IcmpErrorNat(new FlowTranslator(c.Node.Conntrack, c.Node.Local)))
+        .Stage(static c => new NeighborProbe(c.Node.Ports, c.Node.Local, c.Node.Adjacencies))
+        .Stage(static c => new InterfaceOutput(c.Node.Ports));
 }

@@ -23,7 +23,9 @@ public enum InsertResult : byte
 /// Connection tracking (nf_conntrack's job): every tracked flow findable from either direction in O(1), with
 /// its NAT translation and state. Fixed capacity, never grows; a full table refuses new flows (counted by the
 /// caller) while existing ones keep flowing. Expiry is lazy (a dead entry is a miss) plus an incremental
-/// sweep of a few buckets per batch, so there is never a stop-the-world scan.
+/// sweep of a few buckets per batch, so there is never a stop-the-world scan: each worker sweeps its own stripe
+/// of the index (<see cref="ConntrackSweeper"/>), reading without the lock, and takes the lock only to remove an
+/// entry it found expired.
 /// <para>
 /// Layout after VPP's lbhash and Katran's LRU: an index of 64-byte buckets, each 7 slots plus a control word,
 /// where a slot packs a 32-bit hash signature, the entry number and the direction into one ulong; entries
@@ -81,6 +83,16 @@ public sealed class ConntrackTable
 
     public int Count => Capacity - Volatile.Read(ref _freeCount);
 
+    /// <summary>Index buckets (64 bytes each), the unit <see cref="ConntrackSweeper"/> stripes are made of.</summary>
+    public int BucketCount => _bucketMask + 1;
+
+    /// <summary>
+    /// Runs at the start of <see cref="FindOrInsert"/>, after the caller's lookup missed and before the insert takes
+    /// the lock: a test makes another worker insert the same flow here, forcing the insert race. Only the new-flow
+    /// path reads it.
+    /// </summary>
+    internal Action? BeforeInsertForTest { get; set; }
+
     /// <summary>Bytes held by entries and index together.</summary>
     public long MemoryBytes => ((long)_entries.Length * Unsafe.SizeOf<FlowEntry>()) + ((long)_index.Length * sizeof(ulong)) + ((long)_free.Length * sizeof(int));
 
@@ -132,6 +144,7 @@ public sealed class ConntrackTable
     public InsertResult FindOrInsert(in FlowEntry flow, long now, bool allowPortRemap, out int entry, out bool reply)
     {
         ulong hash = flow.Original.Hash();
+        BeforeInsertForTest?.Invoke();
         lock (_writeLock)
         {
             if (Find(in flow.Original, hash, out entry, out reply))
@@ -222,7 +235,7 @@ public sealed class ConntrackTable
 
     /// <summary>
     /// Frees expired entries in the next <paramref name="buckets"/> index buckets (a cursor walks the whole index
-    /// over successive calls). Workers call it once per batch; the daemon's timer calls it when idle.
+    /// over successive calls), under the lock. Workers sweep with their <see cref="ConntrackSweeper"/> instead.
     /// </summary>
     public int Sweep(long now, int buckets)
     {
@@ -230,6 +243,40 @@ public sealed class ConntrackTable
         {
             return SweepLocked(now, buckets);
         }
+    }
+
+    /// <summary>
+    /// Frees expired entries in the next <paramref name="buckets"/> buckets of the stripe
+    /// [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) from
+    /// <paramref name="cursor"/> (an offset in the stripe, wrapping) on, and moves the cursor past them. The
+    /// buckets are read without the lock; the lock is taken once, from the first bucket holding an expired entry
+    /// to the last one of this call, and only when there is such a bucket (<paramref name="locked"/>).
+    /// </summary>
+    internal int SweepStripe(long now, int first, int count, ref int cursor, int buckets, out bool locked)
+    {
+        for (int n = 0; n < buckets; n++)
+        {
+            if (BucketHasExpired(first + cursor, now))
+            {
+                locked = true;
+                int removed = 0;
+                lock (_writeLock)
+                {
+                    for (; n < buckets; n++)
+                    {
+                        removed += SweepBucketLocked(first + cursor, now);
+                        cursor = cursor + 1 == count ? 0 : cursor + 1;
+                    }
+                }
+
+                return removed;
+            }
+
+            cursor = cursor + 1 == count ? 0 : cursor + 1;
+        }
+
+        locked = false;
+        return 0;
     }
 
     /// <summary>Live entries, for `ctl conntrack`. Allocates; control plane only.</summary>
@@ -260,20 +307,48 @@ public sealed class ConntrackTable
         int removed = 0;
         for (int n = 0; n < buckets; n++)
         {
-            int start = _sweepCursor * SlotsPerBucket;
+            removed += SweepBucketLocked(_sweepCursor, now);
             _sweepCursor = (_sweepCursor + 1) & _bucketMask;
-            for (int s = start + 1; s < start + SlotsPerBucket; s++)
+        }
+
+        return removed;
+    }
+
+    private int SweepBucketLocked(int bucket, long now)
+    {
+        int removed = 0;
+        int start = bucket * SlotsPerBucket;
+        for (int s = start + 1; s < start + SlotsPerBucket; s++)
+        {
+            ulong slot = _index[s];
+            if (slot != 0 && (slot & 1) == 0 && _entries[EntryOf(slot)].Expires <= now)
             {
-                ulong slot = _index[s];
-                if (slot != 0 && (slot & 1) == 0 && _entries[EntryOf(slot)].Expires <= now)
-                {
-                    RemoveLocked(EntryOf(slot));
-                    removed++;
-                }
+                RemoveLocked(EntryOf(slot));
+                removed++;
             }
         }
 
         return removed;
+    }
+
+    /// <summary>
+    /// Whether a bucket holds the original-direction slot of an expired entry, read without the lock. A slot or
+    /// entry changing meanwhile can only make this a false alarm (the locked pass checks again) or a miss that the
+    /// stripe's next pass catches: every entry has exactly one original slot, so exactly one stripe frees it.
+    /// </summary>
+    private bool BucketHasExpired(int bucket, long now)
+    {
+        int start = bucket * SlotsPerBucket;
+        for (int s = start + 1; s < start + SlotsPerBucket; s++)
+        {
+            ulong slot = Volatile.Read(ref _index[s]);
+            if (slot != 0 && (slot & 1) == 0 && Volatile.Read(ref _entries[EntryOf(slot)].Expires) <= now)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -20,8 +20,8 @@ public enum TcpState : byte
 
 /// <summary>
 /// The TCP state machine of nf_conntrack (net/netfilter/nf_conntrack_proto_tcp.c, tcp_conntracks[][][]):
-/// the middlebox's view of a connection from the flags it sees in each direction. Window tracking is not
-/// done (see the closing note of the service/conntrack issue).
+/// the middlebox's view of a connection from the flags it sees in each direction. Window tracking
+/// (nf_conntrack's tcp_in_window) is not done: a packet is judged by its flags alone.
 /// </summary>
 public static class TcpStateMachine
 {

@@ -114,7 +114,7 @@ public sealed record ServiceConfig(
         => HashCode.Combine(Name, ClusterIp, ClusterIpV6, SessionAffinity, AffinityTimeoutSeconds, Scheduler, Lists.Hash(Ports), Lists.Hash(Endpoints));
 }
 
-/// <summary><c>nodePort</c> is parsed and range-checked now; the multi-node issue gives it a data path.</summary>
+/// <summary><c>nodePort</c> is parsed and range-checked; no data path serves it yet.</summary>
 public sealed record ServicePortConfig(string? Name, L4Protocol Protocol, ushort Port, ushort TargetPort, ushort? NodePort);
 
 public sealed record EndpointConfig(IpAddress Ip, int Weight, bool Terminating);

@@ -79,9 +79,14 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
     private readonly FlowTranslator _translator;
     private readonly Ip6Address[] _localAddresses;
 
-    public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local)
+    /// <summary>This worker's stripe of conntrack expiry: a few buckets per batch here, more when the worker is idle.</summary>
+    public ConntrackSweeper Sweeper { get; }
+
+    /// <param name="sweeper">This worker's stripe of the table to expire; by default the whole table (one worker).</param>
+    public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local, ConntrackSweeper? sweeper = null)
     {
         _table = table;
+        Sweeper = sweeper ?? new ConntrackSweeper(table);
         _services = services;
         _timeouts = timeouts;
         _translator = new FlowTranslator(table, local);
@@ -151,7 +156,7 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
 
         if (packets.Length > 0)
         {
-            _table.Sweep(now, SweepBucketsPerBatch);
+            Sweeper.Sweep(now, SweepBucketsPerBatch);
         }
     }
 

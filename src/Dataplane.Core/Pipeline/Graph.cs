@@ -89,7 +89,7 @@ public sealed class Graph
 
         Batches++;
         bool traced = false;
-        bool tracing = Tracer.Remaining > 0;
+        bool tracing = Tracer.BeginBatch();
         ushort[] first = _frames[0];
         int received = 0;
         PortCounters[] ports = PortCounters;
@@ -142,6 +142,11 @@ public sealed class Graph
             {
                 node.Process<TraceOff>(this, frame);
             }
+        }
+
+        if (traced)
+        {
+            Tracer.EndBatch();
         }
     }
 

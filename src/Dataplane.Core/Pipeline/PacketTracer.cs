@@ -1,41 +1,150 @@
 namespace Dataplane.Pipeline;
 
 /// <summary>
-/// Picks packets to trace (the next N received) and keeps their stage records in a fixed ring, so tracing a
-/// busy node cannot grow memory. When nothing is armed the graph runs the <see cref="TraceOff"/> bodies.
+/// Picks packets to trace (the next N received) and hands their stage records from the worker that writes them
+/// to the thread that reads them (`ctl trace`), in a fixed ring, so tracing a busy node cannot grow memory. When
+/// nothing is armed the graph runs the <see cref="TraceOff"/> bodies.
+/// <para>
+/// The hand-off happens at batch boundaries, the worker's safe points: the ring is single-producer,
+/// single-consumer; the worker appends a batch's records past the published end and publishes them all at once
+/// when the batch is done (one volatile store), so a reader only ever sees whole packets, each with every stage
+/// it passed. The worker never writes over records the reader has not released with <see cref="Clear"/>: a
+/// batch whose records do not fit in the free space is left out whole (<see cref="LostPackets"/>). Arming is a
+/// request the worker takes up at its next batch. No lock, and nothing allocated, on the worker's side.
+/// </para>
 /// </summary>
 public sealed class PacketTracer
 {
     private readonly TraceRecord[] _ring;
-    private readonly TracedPacket[] _packets;
-    private long _written;
+
+    // Reader side (control threads, one at a time under _readLock): where unread records start.
+    private readonly Lock _readLock = new();
+    private long _head;
+
+    // Worker side: records written (published or not), the published end, and the batch's write limit.
+    private long _tail;
+    private long _published;
+    private long _limit;
+    private bool _batchOverflowed;
+    private int _batchPicked;
     private long _nextPacketId;
     private int _remaining;
+    private long _lostPackets;
 
+    // Arming: the reader sets the count and bumps the request; the worker takes it up at a batch start and says
+    // when it has traced and published everything asked for.
+    private int _requestedPackets;
+    private int _request;
+    private int _adopted;
+    private int _finished;
+
+    /// <param name="recordCapacity">Stage records the ring holds.</param>
+    /// <param name="packetCapacity">Traced packets' arrival records it holds besides.</param>
     public PacketTracer(int recordCapacity = 8192, int packetCapacity = 1024)
     {
-        _ring = new TraceRecord[recordCapacity];
-        _packets = new TracedPacket[packetCapacity];
+        _ring = new TraceRecord[recordCapacity + packetCapacity];
     }
 
-    /// <summary>Packets still to be picked for tracing.</summary>
+    /// <summary>Packets still to be picked for tracing, as of the worker's last batch.</summary>
     public int Remaining => Volatile.Read(ref _remaining);
 
-    /// <summary>Records lost to ring wrap-around since the last <see cref="Arm"/>.</summary>
-    public long Overwritten => Math.Max(0, _written - _ring.Length);
+    /// <summary>The worker has taken up the last <see cref="Arm"/>, picked all its packets and published their records.</summary>
+    public bool Finished => Volatile.Read(ref _finished) == Volatile.Read(ref _request);
 
-    /// <summary>Trace the next <paramref name="packets"/> packets received (int.MaxValue: all of them); forgets older records.</summary>
+    /// <summary>Traced packets left out, since the worker took up the last <see cref="Arm"/>, because their batch's records did not fit.</summary>
+    public long LostPackets => Volatile.Read(ref _lostPackets);
+
+    /// <summary>
+    /// Trace the next <paramref name="packets"/> packets received (int.MaxValue: all of them); forgets older records.
+    /// The worker starts at its next batch.
+    /// </summary>
     public void Arm(int packets)
     {
-        _written = 0;
-        Volatile.Write(ref _remaining, packets);
+        Clear();
+        Request(packets);
     }
 
-    /// <summary>Stops picking packets; the records stay for reading.</summary>
-    public void Disarm() => Volatile.Write(ref _remaining, 0);
+    /// <summary>Stops picking packets (from the worker's next batch); the records stay for reading.</summary>
+    public void Disarm() => Request(0);
+
+    /// <summary>Releases every published record to the worker (reader side).</summary>
+    public void Clear()
+    {
+        lock (_readLock)
+        {
+            Volatile.Write(ref _head, Volatile.Read(ref _published));
+        }
+    }
+
+    /// <summary>The published, not yet cleared records, oldest first: stage records and arrivals of whole packets only.</summary>
+    public TraceSnapshot Read()
+    {
+        var packets = new List<TracedPacket>();
+        var records = new List<TraceRecord>();
+        lock (_readLock)
+        {
+            long end = Volatile.Read(ref _published);
+            for (long i = _head; i < end; i++)
+            {
+                TraceRecord record = _ring[i % _ring.Length];
+                if (record.Node == TraceRecord.Arrival)
+                {
+                    packets.Add(new TracedPacket(record.PacketId, record.Next, record.A, (int)record.B));
+                }
+                else
+                {
+                    records.Add(record);
+                }
+            }
+        }
+
+        return new TraceSnapshot(packets, records);
+    }
+
+    /// <summary>Stage records published and not cleared, oldest first.</summary>
+    public IReadOnlyList<TraceRecord> Records() => Read().Records;
+
+    /// <summary>Called by the graph before a batch: takes up a new arming; returns whether to pick packets.</summary>
+    internal bool BeginBatch()
+    {
+        int request = Volatile.Read(ref _request);
+        if (request != _adopted)
+        {
+            Adopt(request);
+        }
+
+        if (_remaining <= 0)
+        {
+            return false;
+        }
+
+        _limit = Volatile.Read(ref _head) + _ring.Length;
+        return true;
+    }
+
+    /// <summary>Called by the graph after a batch in which packets were picked: publishes their records, whole or not at all.</summary>
+    internal void EndBatch()
+    {
+        if (_batchOverflowed)
+        {
+            _tail = _published;
+            _batchOverflowed = false;
+            Volatile.Write(ref _lostPackets, _lostPackets + _batchPicked);
+        }
+        else
+        {
+            Volatile.Write(ref _published, _tail);
+        }
+
+        _batchPicked = 0;
+        if (_remaining <= 0)
+        {
+            Volatile.Write(ref _finished, _adopted);
+        }
+    }
 
     /// <summary>Called at receive: flags the packet when tracing is armed. Returns whether it did.</summary>
-    public bool TryPick(ref PacketMeta meta, out long id)
+    internal bool TryPick(ref PacketMeta meta, out long id)
     {
         if (_remaining <= 0)
         {
@@ -45,39 +154,49 @@ public sealed class PacketTracer
 
         if (_remaining != int.MaxValue)
         {
-            _remaining--;
+            Volatile.Write(ref _remaining, _remaining - 1);
         }
 
         id = _nextPacketId++;
+        _batchPicked++;
         meta.Flags |= PacketFlags.Traced;
-        _packets[id % _packets.Length] = new TracedPacket(id, meta.RxPort, meta.Timestamp, meta.Length);
+        Add(new TraceRecord(id, TraceRecord.Arrival, meta.RxPort, 0, meta.Timestamp, meta.Length));
         return true;
     }
 
-    public void Add(in TraceRecord record)
+    internal void Add(in TraceRecord record)
     {
-        _ring[_written % _ring.Length] = record;
-        _written++;
-    }
-
-    /// <summary>Records still in the ring, oldest first.</summary>
-    public IEnumerable<TraceRecord> Records()
-    {
-        long start = Math.Max(0, _written - _ring.Length);
-        for (long i = start; i < _written; i++)
+        if (_tail == _limit)
         {
-            yield return _ring[i % _ring.Length];
+            _batchOverflowed = true;
+            return;
         }
+
+        _ring[_tail % _ring.Length] = record;
+        _tail++;
     }
 
-    public bool TryGetPacket(long id, out TracedPacket packet)
+    private void Request(int packets)
     {
-        packet = _packets[id % _packets.Length];
-        return packet.Id == id && packet.Length != 0;
+        Volatile.Write(ref _requestedPackets, packets);
+        Interlocked.Increment(ref _request);
     }
 
-    public void Clear() => _written = 0;
+    private void Adopt(int request)
+    {
+        _adopted = request;
+        Volatile.Write(ref _remaining, Volatile.Read(ref _requestedPackets));
+        if (_remaining <= 0)
+        {
+            Volatile.Write(ref _finished, request);
+        }
+
+        Volatile.Write(ref _lostPackets, 0);
+    }
 }
 
 /// <summary>What a traced packet looked like when it arrived.</summary>
 public readonly record struct TracedPacket(long Id, ushort RxPort, long Timestamp, int Length);
+
+/// <summary>Records a reader took from a <see cref="PacketTracer"/>: the traced packets' arrivals and their stage records, oldest first.</summary>
+public sealed record TraceSnapshot(IReadOnlyList<TracedPacket> Packets, IReadOnlyList<TraceRecord> Records);

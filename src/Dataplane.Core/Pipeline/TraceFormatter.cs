@@ -18,9 +18,16 @@ public static class TraceFormatter
     {
         // A stage handles all its packets of a batch before the next stage runs, so the records of the packets
         // of one batch interleave; gather each packet's records (in the order packets first appear) to tell its story.
+        TraceSnapshot trace = graph.Tracer.Read();
+        var arrivals = new Dictionary<long, TracedPacket>();
+        foreach (TracedPacket packet in trace.Packets)
+        {
+            arrivals[packet.Id] = packet;
+        }
+
         var byPacket = new Dictionary<long, List<TraceRecord>>();
         var order = new List<long>();
-        foreach (TraceRecord record in graph.Tracer.Records())
+        foreach (TraceRecord record in trace.Records)
         {
             if (!byPacket.TryGetValue(record.PacketId, out List<TraceRecord>? records))
             {
@@ -35,7 +42,7 @@ public static class TraceFormatter
         var text = new StringBuilder();
         foreach (long packetId in order)
         {
-            text.AppendLine(Header(graph.Tracer, packetId, ports));
+            text.AppendLine(Header(packetId, arrivals, ports));
             foreach (TraceRecord record in byPacket[packetId])
             {
                 text.AppendLine(Line(graph, in record));
@@ -45,9 +52,9 @@ public static class TraceFormatter
         return text.ToString();
     }
 
-    public static string Header(PacketTracer tracer, long packetId, IReadOnlyList<Port> ports)
+    private static string Header(long packetId, Dictionary<long, TracedPacket> arrivals, IReadOnlyList<Port> ports)
     {
-        if (!tracer.TryGetPacket(packetId, out TracedPacket packet))
+        if (!arrivals.TryGetValue(packetId, out TracedPacket packet))
         {
             return $"packet {packetId}";
         }

@@ -14,6 +14,9 @@ public readonly record struct TraceRecord(
     long A,
     long B)
 {
+    /// <summary>In <see cref="Node"/>: the packet's arrival, with <see cref="Next"/> its RX port, A its timestamp, B its length.</summary>
+    public const ushort Arrival = ushort.MaxValue;
+
     public const ushort Dropped = ushort.MaxValue;
     public const ushort Transmitted = ushort.MaxValue - 1;
 }

@@ -4,7 +4,7 @@ namespace Dataplane.Tables;
 
 /// <summary>
 /// The node's routing table for both families, keyed by <see cref="IpPrefix"/> for the control plane
-/// (config, <c>ctl routes</c>). The packet path calls <see cref="V4"/> and <see cref="V6"/> directly with the
+/// (the config's routes). The packet path calls <see cref="V4"/> and <see cref="V6"/> directly with the
 /// family it already parsed. Capacities are fixed at construction; a full table makes Insert return
 /// <see cref="FibResult.Full"/>.
 /// </summary>
@@ -29,8 +29,8 @@ public sealed class Fib
 
     public long MemoryBytes => V4.MemoryBytes + V6.MemoryBytes;
 
-    /// <summary>IPv4 rules then IPv6 rules, for the control API. Allocates.</summary>
-    public IEnumerable<FibRoute> Routes
+    /// <summary>IPv4 rules then IPv6 rules, for tests to compare with what they inserted. Allocates.</summary>
+    internal IEnumerable<FibRoute> Routes
     {
         get
         {

@@ -117,8 +117,8 @@ public sealed class Fib4
     /// <summary>Bytes held by the lookup tables, their depth shadows and the group stacks (not the rule dictionaries).</summary>
     public long MemoryBytes => (long)_tbl24.Length * 3 + (long)_tbl8.Length * 3 + (long)_freeGroups.Length * 8;
 
-    /// <summary>The installed rules, for the control API. Not for the packet path (allocates).</summary>
-    public IEnumerable<FibRoute> Routes
+    /// <summary>The installed rules, for tests to compare with a reference. Not for the packet path (allocates).</summary>
+    internal IEnumerable<FibRoute> Routes
     {
         get
         {

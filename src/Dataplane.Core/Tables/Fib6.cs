@@ -110,8 +110,8 @@ public sealed class Fib6
     /// <summary>Bytes held by the trie, its depth shadow and the node stacks (not the rule dictionaries).</summary>
     public long MemoryBytes => (long)_table.Length * 5 + (long)_freeNodes.Length * 8;
 
-    /// <summary>The installed rules, for the control API. Not for the packet path (allocates).</summary>
-    public IEnumerable<FibRoute> Routes
+    /// <summary>The installed rules, for tests to compare with a reference. Not for the packet path (allocates).</summary>
+    internal IEnumerable<FibRoute> Routes
     {
         get
         {

@@ -2,8 +2,8 @@ using Dataplane.Packets;
 
 namespace Dataplane.Tables;
 
-/// <summary>One rule of a FIB as the control API lists it (<c>ctl routes</c>): a prefix and its next-hop/adjacency index.</summary>
-public readonly record struct FibRoute(IpPrefix Prefix, int NextHop)
+/// <summary>One installed rule of a FIB, as its <c>Routes</c> list it: a prefix and its next-hop/adjacency index.</summary>
+internal readonly record struct FibRoute(IpPrefix Prefix, int NextHop)
 {
     public override string ToString() => $"{Prefix} -> {NextHop}";
 }

@@ -110,15 +110,14 @@ internal static class ControlCommands
         int count = Math.Clamp(request.Count ?? 10, 1, 1000);
         TimeSpan wait = TimeSpan.FromSeconds(request.Seconds ?? 10);
         IReadOnlyList<Graph> graphs = daemon.Graphs;
-        long[] batchesBefore = [.. graphs.Select(static g => g.Batches)];
         foreach (Graph graph in graphs)
         {
             graph.Tracer.Arm(count);
         }
 
         var deadline = DateTime.UtcNow + wait;
-        // Done when some worker has traced them all and has finished the batch they were in.
-        while (DateTime.UtcNow < deadline && !graphs.Any(g => g.Tracer.Remaining == 0 && g.Batches > batchesBefore[IndexOf(graphs, g)] + 1))
+        // Done when some worker has traced them all and published their records at the end of their batch.
+        while (DateTime.UtcNow < deadline && !graphs.Any(static g => g.Tracer.Finished))
         {
             await Task.Delay(20, cancel).ConfigureAwait(false);
         }
@@ -139,19 +138,6 @@ internal static class ControlCommands
         }
 
         return new TraceResult(traced, text.ToString());
-    }
-
-    private static int IndexOf(IReadOnlyList<Graph> graphs, Graph graph)
-    {
-        for (int i = 0; i < graphs.Count; i++)
-        {
-            if (ReferenceEquals(graphs[i], graph))
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 
     public sealed record CaptureResult(string Port, string File, long Packets, long Dropped);

@@ -29,11 +29,6 @@ public sealed class ReplayEngine
 
     public long FramesRead { get; private set; }
 
-    /// <summary>Port id by name (a pod name, or "uplink"), with the valid names in the error.</summary>
-    public ushort PortId(string name) => Dataplane.TryGetPort(name, out Port port)
-        ? port.Id
-        : throw new ArgumentException($"no port named '{name}' (ports: {string.Join(", ", Dataplane.Ports.Select(static p => p.Name))})", nameof(name));
-
     /// <summary>
     /// Runs the whole source through the pipeline. <paramref name="afterBatch"/> sees the graph after each
     /// batch, before it is cleared (the CLI prints traces there).

@@ -140,16 +140,17 @@ public class ConntrackTableTests(ITestOutputHelper output)
         // cursor passes their bucket: one bucket (7 slots) per call here, so the whole index takes `buckets` calls.
         int buckets = (int)((table.MemoryBytes - ((long)Capacity * (Unsafe.SizeOf<FlowEntry>() + sizeof(int)))) / 64);
         Assert.Equal(512, buckets);
+        var sweeper = new ConntrackSweeper(table);
         for (int b = 0; b < buckets; b++)
         {
-            Assert.Equal(0, table.Sweep(T + 9, 1));
+            Assert.Equal(0, sweeper.Sweep(T + 9, 1));
         }
 
         Assert.Equal(400, table.Count);
         int calls = 0, freeing = 0;
         while (table.Count > 100)
         {
-            int freed = table.Sweep(T + 10, 1);
+            int freed = sweeper.Sweep(T + 10, 1);
             Assert.InRange(freed, 0, 7);
             freeing += freed > 0 ? 1 : 0;
             calls++;
@@ -212,7 +213,7 @@ public class ConntrackTableTests(ITestOutputHelper output)
         Assert.Equal(InsertResult.Inserted, table.FindOrInsert(in late, T + 100, true, out _, out _));
 
         // ... and after a full sweep everything dead is gone; the long-lived flow stays.
-        table.Sweep(T + 100, 512);
+        new ConntrackSweeper(table).Sweep(T + 100, 512);
         Assert.Equal(2, table.Count);
         Assert.True(table.TryLookup(Key("10.2.0.0", 5000, "10.96.0.10", 80), T + 100, out _, out _));
     }

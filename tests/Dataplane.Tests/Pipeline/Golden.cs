@@ -22,7 +22,7 @@ internal sealed record Output((string Port, byte[] Frame)[] Frames, string[] Cou
 internal sealed record Dropped(string Stage, string Reason) : Verdict;
 
 /// <summary>
-/// One golden case (Katran's test fixtures, STYLE.md "Golden-table tests"): a description, the frames sent first
+/// One golden case, shaped like Katran's golden test fixtures: a description, the frames sent first
 /// to set the scene (their output is not checked), the input port and frame, and the verdict.
 /// </summary>
 internal sealed record GoldenCase(string Port, Func<byte[]> Input, Func<Verdict> Expected)

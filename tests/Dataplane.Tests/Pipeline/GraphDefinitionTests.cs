@@ -13,7 +13,7 @@ public sealed class GraphDefinitionTests
     [Fact]
     public void Run_order_is_computed_from_the_edges_and_every_stage_sends_only_forward()
     {
-        GraphDefinition<NodeDataplane> graph = StageGraph.Definition;
+        GraphDefinition<StageContext> graph = StageGraph.Definition;
         Assert.Equal(
             ["ethernet-input", "arp-input", "ip4-input", "ip6-input", "source-guard", "arp", "ndp", "conntrack", "bridge", "ip4-lookup",
              "ip6-lookup", "ip-local", "icmp-error", "icmp-error-nat", "neighbor-probe", "interface-output"],
@@ -59,13 +59,13 @@ public sealed class GraphDefinitionTests
     [Fact]
     public void Bypassing_conntrack_sends_what_it_would_have_received_to_the_bridge()
     {
-        GraphDefinition<NodeDataplane> without = StageGraph.Definition.Bypass(Dataplane.Nodes.Conntrack.Next.Bridge);
+        GraphDefinition<StageContext> without = StageGraph.Definition.Bypass(Dataplane.Nodes.Conntrack.Next.Bridge);
         Assert.DoesNotContain("conntrack", without.Order);
         Assert.Equal(["arp", "ndp", "bridge"], without.NextOf("source-guard"));
         Assert.Equal(StageGraph.Definition.Order.Where(static s => s != "conntrack"), without.Order);
 
         var dataplane = new NodeDataplane(TestNode.Config());
-        Graph graph = without.Build(dataplane, new PacketBatch(4), dataplane.Ports);
+        Graph graph = without.Build(new StageContext(dataplane), new PacketBatch(4), dataplane.Ports);
         Assert.DoesNotContain(graph.Nodes, static n => n is Dataplane.Nodes.Conntrack);
         Assert.Contains("conntrack", StageGraph.Definition.Order);
     }
@@ -151,7 +151,7 @@ public sealed class GraphDefinitionTests
     public void Readme_diagram_matches_the_definition()
     {
         List<List<string[]>> chains = ReadmeDiagram();
-        GraphDefinition<NodeDataplane> graph = StageGraph.Definition;
+        GraphDefinition<StageContext> graph = StageGraph.Definition;
         var named = chains.SelectMany(static c => c).SelectMany(static l => l).ToHashSet();
         Assert.Equal(graph.Order.Order(), named.Order());
 

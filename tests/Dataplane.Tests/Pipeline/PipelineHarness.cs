@@ -11,6 +11,14 @@ internal sealed record Sent(string Port, byte[] Frame)
     public override string ToString() => $"{Port}: {Convert.ToHexString(Frame)}";
 }
 
+internal static class ReplayEngineExtensions
+{
+    /// <summary>Port id by name (a pod name, or "uplink"), with the valid names in the error.</summary>
+    public static ushort PortId(this ReplayEngine engine, string name) => engine.Dataplane.TryGetPort(name, out Port port)
+        ? port.Id
+        : throw new ArgumentException($"no port named '{name}' (ports: {string.Join(", ", engine.Dataplane.Ports.Select(static p => p.Name))})", nameof(name));
+}
+
 /// <summary>
 /// Drives frames through the same <see cref="ReplayEngine"/> `dataplane replay` uses, from memory, and
 /// collects what each port sent. Small batches by default (as Debug builds do) to shake out batch edges.

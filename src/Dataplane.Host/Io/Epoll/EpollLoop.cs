@@ -65,19 +65,6 @@ public sealed class EpollLoop : IDisposable
         Control(Interop.Libc.EPOLL_CTL_ADD, fd, token, events, $"token {token}");
     }
 
-    public void Modify(SafeHandle fd, int token, EpollEvents events)
-    {
-        ArgumentNullException.ThrowIfNull(fd);
-        Control(Interop.Libc.EPOLL_CTL_MOD, fd, token, events, $"token {token}");
-    }
-
-    /// <summary>Stops watching <paramref name="fd"/> (closing a descriptor also removes it).</summary>
-    public void Remove(SafeHandle fd)
-    {
-        ArgumentNullException.ThrowIfNull(fd);
-        Control(Interop.Libc.EPOLL_CTL_DEL, fd, 0, EpollEvents.None, "descriptor");
-    }
-
     /// <summary>
     /// Waits up to <paramref name="timeoutMs"/> (-1: forever, 0: poll) and fills <paramref name="events"/>.
     /// Returns how many are ready; 0 on timeout or when a signal interrupted the wait (EINTR). A wakeup shows
@@ -138,7 +125,7 @@ public sealed class EpollLoop : IDisposable
         _ = Interop.Libc.read(_wakeup, (byte*)&value, sizeof(ulong));
     }
 
-    private unsafe void Control(int op, SafeHandle fd, int token, EpollEvents events, string what)
+    internal unsafe void Control(int op, SafeHandle fd, int token, EpollEvents events, string what)
     {
         var ev = new Interop.Libc.epoll_event { events = (uint)events, data = (uint)token };
         if (Interop.Libc.epoll_ctl(_epoll, op, fd, &ev) < 0)

@@ -63,7 +63,6 @@ internal ref struct NetlinkMessageWriter
         Attribute(type, bytes);
     }
 
-    public void AttributeU8(ushort type, byte value) => Attribute(type, [value]);
 
     /// <summary>A NUL-terminated string attribute (IFLA_IFNAME, IFLA_INFO_KIND).</summary>
     public void AttributeString(ushort type, string value)

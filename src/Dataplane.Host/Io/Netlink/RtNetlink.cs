@@ -33,10 +33,13 @@ public sealed class RtNetlink : IDisposable
         _sequence = (uint)Environment.TickCount;
     }
 
-    private delegate void ReplyHandler(ushort type, ReadOnlySpan<byte> payload);
+    internal delegate void ReplyHandler(ushort type, ReadOnlySpan<byte> payload);
 
     /// <summary>How error messages name this socket's namespace ("host" unless given).</summary>
     public string NamespaceLabel { get; }
+
+    /// <summary>The buffer requests are built in (for requests the tests make that the daemon does not).</summary>
+    internal Span<byte> RequestBuffer => _request;
 
     /// <summary>
     /// Opens a NETLINK_ROUTE socket in the calling thread's network namespace.
@@ -89,13 +92,6 @@ public sealed class RtNetlink : IDisposable
     /// <summary>The ifindex of <paramref name="name"/>; throws <see cref="NetlinkException"/> (ENODEV) if absent.</summary>
     public int GetLinkIndex(string name) => GetLink(name).Index;
 
-    public bool TryGetLinkIndex(string name, out int index)
-    {
-        LinkInfo? link = TryGetLink(name);
-        index = link?.Index ?? 0;
-        return link is not null;
-    }
-
     public LinkInfo GetLink(string name) =>
         TryGetLink(name) ?? throw new NetlinkException(
             $"{Prefix}: no link named '{name}': {Errno.Describe(Errno.ENODEV)}", Errno.ENODEV, null);
@@ -132,22 +128,6 @@ public sealed class RtNetlink : IDisposable
             }
         }, toleratedErrno: Errno.ENODEV);
         return errno == 0 ? found : null;
-    }
-
-    /// <summary>Every link in this namespace (RTM_GETLINK dump).</summary>
-    public IReadOnlyList<LinkInfo> ListLinks()
-    {
-        var w = new NetlinkMessageWriter(_request, Interop.Libc.RTM_GETLINK, Interop.Libc.NLM_F_REQUEST | Interop.Libc.NLM_F_DUMP);
-        w.Put<Interop.Libc.ifinfomsg>();
-        var links = new List<LinkInfo>();
-        Transact(ref w, () => "list links", (type, payload) =>
-        {
-            if (type == Interop.Libc.RTM_NEWLINK && ParseLink(payload) is { } link)
-            {
-                links.Add(link);
-            }
-        });
-        return links;
     }
 
     /// <summary>
@@ -188,17 +168,6 @@ public sealed class RtNetlink : IDisposable
         }
     }
 
-    /// <summary>Renames a link (it must be down: the kernel answers EBUSY otherwise).</summary>
-    public void RenameLink(int index, string newName)
-    {
-        InterfaceName.Validate(newName, nameof(newName));
-        Func<string> what = () => $"rename link {DescribeLink(index)} to '{newName}'";
-        var w = new NetlinkMessageWriter(_request, Interop.Libc.RTM_SETLINK, Interop.Libc.NLM_F_REQUEST | Interop.Libc.NLM_F_ACK);
-        w.Put<Interop.Libc.ifinfomsg>().ifi_index = index;
-        w.AttributeString(Interop.Libc.IFLA_IFNAME, newName);
-        Transact(ref w, what);
-    }
-
     /// <summary>Sets the link-layer address (IFLA_ADDRESS).</summary>
     public void SetLinkAddress(int index, PhysicalAddress address)
     {
@@ -227,39 +196,6 @@ public sealed class RtNetlink : IDisposable
     }
 
     public void SetLinkUp(int index) => SetLinkFlags(index, up: true);
-
-    public void SetLinkDown(int index) => SetLinkFlags(index, up: false);
-
-    /// <summary>Enslaves the link to a bridge (IFLA_MASTER); 0 releases it.</summary>
-    public void SetLinkMaster(int index, int masterIndex)
-    {
-        Func<string> what = () => masterIndex == 0
-            ? $"release link {DescribeLink(index)} from its master"
-            : $"enslave link {DescribeLink(index)} to {DescribeLink(masterIndex)}";
-        var w = new NetlinkMessageWriter(_request, Interop.Libc.RTM_SETLINK, Interop.Libc.NLM_F_REQUEST | Interop.Libc.NLM_F_ACK);
-        w.Put<Interop.Libc.ifinfomsg>().ifi_index = index;
-        w.AttributeU32(Interop.Libc.IFLA_MASTER, (uint)masterIndex);
-        Transact(ref w, what);
-    }
-
-    /// <summary>Deletes a link (RTM_DELLINK). Deleting one end of a veth pair deletes both.</summary>
-    public void DeleteLink(int index)
-    {
-        Func<string> what = () => $"delete link {DescribeLink(index)}";
-        var w = new NetlinkMessageWriter(_request, Interop.Libc.RTM_DELLINK, Interop.Libc.NLM_F_REQUEST | Interop.Libc.NLM_F_ACK);
-        w.Put<Interop.Libc.ifinfomsg>().ifi_index = index;
-        Transact(ref w, what);
-    }
-
-    /// <summary>Deletes the link called <paramref name="name"/>; false if there was none.</summary>
-    public bool TryDeleteLink(string name)
-    {
-        InterfaceName.Validate(name, nameof(name));
-        var w = new NetlinkMessageWriter(_request, Interop.Libc.RTM_DELLINK, Interop.Libc.NLM_F_REQUEST | Interop.Libc.NLM_F_ACK);
-        w.Put<Interop.Libc.ifinfomsg>();
-        w.AttributeString(Interop.Libc.IFLA_IFNAME, name);
-        return Transact(ref w, () => $"delete link '{name}'", toleratedErrno: Errno.ENODEV) == 0;
-    }
 
     /// <summary>
     /// Creates a veth pair <paramref name="name"/> &lt;-&gt; <paramref name="peerName"/>. With
@@ -301,20 +237,6 @@ public sealed class RtNetlink : IDisposable
                 peerNamespace!.DangerousRelease();
             }
         }
-    }
-
-    /// <summary>Creates a Linux bridge (kind "bridge"), down.</summary>
-    public void CreateBridge(string name)
-    {
-        InterfaceName.Validate(name, nameof(name));
-        var w = new NetlinkMessageWriter(_request, Interop.Libc.RTM_NEWLINK,
-            Interop.Libc.NLM_F_REQUEST | Interop.Libc.NLM_F_ACK | Interop.Libc.NLM_F_CREATE | Interop.Libc.NLM_F_EXCL);
-        w.Put<Interop.Libc.ifinfomsg>();
-        w.AttributeString(Interop.Libc.IFLA_IFNAME, name);
-        int linkInfo = w.BeginNested(Interop.Libc.IFLA_LINKINFO);
-        w.AttributeString(Interop.Libc.IFLA_INFO_KIND, "bridge");
-        w.EndNested(linkInfo);
-        Transact(ref w, () => $"create bridge '{name}'");
     }
 
     // ---- addresses and routes -----------------------------------------------------------------------
@@ -407,7 +329,7 @@ public sealed class RtNetlink : IDisposable
 
     private string Prefix => $"rtnetlink (namespace '{NamespaceLabel}')";
 
-    private void SetLinkFlags(int index, bool up)
+    internal void SetLinkFlags(int index, bool up)
     {
         Func<string> what = () => $"set link {DescribeLink(index)} {(up ? "up" : "down")}";
         var w = new NetlinkMessageWriter(_request, Interop.Libc.RTM_SETLINK, Interop.Libc.NLM_F_REQUEST | Interop.Libc.NLM_F_ACK);
@@ -422,7 +344,7 @@ public sealed class RtNetlink : IDisposable
     /// "'eth0' (index 2)" for error messages. It is a netlink lookup itself, so it runs only when a request
     /// has already failed (operation descriptions are lazy), never between building a request and sending it.
     /// </summary>
-    private string DescribeLink(int index)
+    internal string DescribeLink(int index)
     {
         try
         {
@@ -439,7 +361,7 @@ public sealed class RtNetlink : IDisposable
     /// our sequence number to <paramref name="onReply"/>. Returns 0, or <paramref name="toleratedErrno"/> if
     /// the kernel answered with exactly that; any other error throws.
     /// </summary>
-    private int Transact(ref NetlinkMessageWriter writer, Func<string> what, ReplyHandler? onReply = null, int toleratedErrno = 0)
+    internal int Transact(ref NetlinkMessageWriter writer, Func<string> what, ReplyHandler? onReply = null, int toleratedErrno = 0)
     {
         uint sequence = ++_sequence;
         Send(writer.Finish(sequence), what);
@@ -588,7 +510,7 @@ public sealed class RtNetlink : IDisposable
         }
     }
 
-    private static LinkInfo? ParseLink(ReadOnlySpan<byte> payload)
+    internal static LinkInfo? ParseLink(ReadOnlySpan<byte> payload)
     {
         int fixedSize = Unsafe.SizeOf<Interop.Libc.ifinfomsg>();
         if (payload.Length < fixedSize)

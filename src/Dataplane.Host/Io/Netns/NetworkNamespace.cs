@@ -119,9 +119,6 @@ public sealed class NetworkNamespace : IDisposable
         return OpenPath(path, name, name ?? path);
     }
 
-    /// <summary>The calling thread's own network namespace (/proc/thread-self/ns/net), e.g. the host's.</summary>
-    public static NetworkNamespace OpenCurrent() => OpenPath("/proc/thread-self/ns/net", null, "current");
-
     /// <summary>
     /// Deletes a named namespace like `ip netns delete`: umount2(MNT_DETACH) then unlink. The kernel frees the
     /// namespace (and destroys its virtual devices) once nothing else holds it: no process or thread inside,

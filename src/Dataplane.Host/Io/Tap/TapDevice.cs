@@ -175,18 +175,6 @@ public sealed class TapDevice : IDisposable
         }
     }
 
-    /// <summary>Reads the header size back from the kernel (TUNGETVNETHDRSZ); for tests and diagnostics.</summary>
-    public unsafe int QueryVnetHeaderSize()
-    {
-        int size = 0;
-        if (Interop.Libc.ioctl(Fd, Interop.Libc.TUNGETVNETHDRSZ, &size) < 0)
-        {
-            throw ErrnoException.FromLastError($"TUNGETVNETHDRSZ on TAP '{Name}'");
-        }
-
-        return size;
-    }
-
     /// <summary>Closes the fd, which removes the device (it is never persistent).</summary>
     public void Dispose() => Fd.Dispose();
 

@@ -54,7 +54,7 @@ public class EpollLoopTests
         Assert.True(events[0].IsReadable);
         Assert.Equal(EpollEvents.In, events[0].Events);
 
-        loop.Remove(receiver.SafeHandle);
+        loop.Control(Interop.Libc.EPOLL_CTL_DEL, receiver.SafeHandle, 0, EpollEvents.None, "descriptor");
         Assert.Equal(0, loop.Wait(events, 0));
     }
 

@@ -61,7 +61,7 @@ public sealed class NetworkNamespaceTests : IDisposable
         string name = _test.Add();
         using NetworkNamespace byName = NetworkNamespace.Open(name);
         using NetworkNamespace byPath = NetworkNamespace.Open($"/var/run/netns/{name}");
-        using NetworkNamespace host = NetworkNamespace.OpenCurrent();
+        using NetworkNamespace host = NetworkNamespace.Open("/proc/thread-self/ns/net");
 
         string inside = byName.Run(CurrentNamespaceId);
         Assert.Equal(inside, byPath.Run(CurrentNamespaceId));

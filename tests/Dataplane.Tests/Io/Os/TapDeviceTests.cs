@@ -99,7 +99,7 @@ public sealed class TapDeviceTests : IDisposable
         using TapDevice tap = ns.Run(() => TapDevice.Create("dpt-tap0", options));
 
         Assert.Equal(size, tap.VnetHeaderSize);
-        Assert.Equal(size, tap.QueryVnetHeaderSize());
+        Assert.Equal(size, QueryVnetHeaderSize(tap));
         Assert.Equal(options.Offloads, tap.Offloads);
     }
 
@@ -167,5 +167,17 @@ public sealed class TapDeviceTests : IDisposable
         Assert.Equal(0, legacy.NumBuffers);
         Assert.True(legacy.NeedsChecksum && legacy.IsGso);
         Assert.False(VirtioNetHeader.TryRead(buffer.AsSpan(0, 9), VirtioNetHeader.LegacySize, out _));
+    }
+
+    /// <summary>Reads the header size back from the kernel (TUNGETVNETHDRSZ).</summary>
+    private static unsafe int QueryVnetHeaderSize(TapDevice tap)
+    {
+        int size = 0;
+        if (Interop.Libc.ioctl(tap.Fd, Interop.Libc.TUNGETVNETHDRSZ, &size) < 0)
+        {
+            throw ErrnoException.FromLastError($"TUNGETVNETHDRSZ on TAP '{tap.Name}'");
+        }
+
+        return size;
     }
 }
