@@ -100,6 +100,22 @@ public sealed class NodeConfigLimitTests
     }
 
     [Fact]
+    public void Every_weight_the_file_format_accepts_is_one_the_service_table_takes()
+    {
+        ServiceConfig service = Valid(Node + """
+            services:
+              - name: web
+                clusterIp: 10.96.0.10
+                ports: [{ port: 80 }]
+                endpoints: [{ ip: 10.244.1.11, weight: 1 }, { ip: 10.244.1.12, weight: 256 }]
+            """).Services[0];
+
+        Assert.Equal([NodeConfigParser.MinWeight, NodeConfigParser.MaxWeight], service.Endpoints.Select(static e => e.Weight));
+        Assert.Empty(ServiceRules.Problems(service));
+        Assert.NotEmpty(ServiceRules.Problems(service with { Endpoints = [service.Endpoints[0] with { Weight = ServiceRules.MaxWeight + 1 }] }));
+    }
+
+    [Fact]
     public void Ctl_service_apply_is_checked_against_the_services_already_applied()
     {
         NodeConfig running = Valid(Node + """
