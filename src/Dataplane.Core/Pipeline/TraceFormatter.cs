@@ -14,7 +14,11 @@ namespace Dataplane.Pipeline;
 /// </summary>
 public static class TraceFormatter
 {
-    public static string Format(Graph graph, IReadOnlyList<Port> ports)
+    /// <summary>
+    /// <paramref name="toUnixNanoseconds"/> turns packet timestamps into Unix time for display when they are on
+    /// another clock (the daemon's is monotonic); null shows them as they are (replay's are the pcap's).
+    /// </summary>
+    public static string Format(Graph graph, IReadOnlyList<Port> ports, Func<long, long>? toUnixNanoseconds = null)
     {
         // A stage handles all its packets of a batch before the next stage runs, so the records of the packets
         // of one batch interleave; gather each packet's records (in the order packets first appear) to tell its story.
@@ -35,7 +39,7 @@ public static class TraceFormatter
         var text = new StringBuilder();
         foreach (long packetId in order)
         {
-            text.AppendLine(Header(graph.Tracer, packetId, ports));
+            text.AppendLine(Header(graph.Tracer, packetId, ports, toUnixNanoseconds));
             foreach (TraceRecord record in byPacket[packetId])
             {
                 text.AppendLine(Line(graph, in record));
@@ -45,7 +49,7 @@ public static class TraceFormatter
         return text.ToString();
     }
 
-    public static string Header(PacketTracer tracer, long packetId, IReadOnlyList<Port> ports)
+    public static string Header(PacketTracer tracer, long packetId, IReadOnlyList<Port> ports, Func<long, long>? toUnixNanoseconds = null)
     {
         if (!tracer.TryGetPacket(packetId, out TracedPacket packet))
         {
@@ -53,7 +57,7 @@ public static class TraceFormatter
         }
 
         string port = packet.RxPort < ports.Count ? ports[packet.RxPort].Name : packet.RxPort.ToString(CultureInfo.InvariantCulture);
-        double seconds = packet.Timestamp / 1e9;
+        double seconds = (toUnixNanoseconds is null ? packet.Timestamp : toUnixNanoseconds(packet.Timestamp)) / 1e9;
         return string.Create(CultureInfo.InvariantCulture, $"packet {packetId} from {port} at {seconds:F6}: {packet.Length} bytes");
     }
 

@@ -49,7 +49,7 @@ public sealed class NodeDaemon : IDisposable
         }
 
         _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
-        Started = DateTime.UtcNow;
+        StartedAt = PipelineClock.Now();
     }
 
     public NodeDataplane Dataplane { get; }
@@ -67,7 +67,10 @@ public sealed class NodeDaemon : IDisposable
         }
     }
 
-    public DateTime Started { get; }
+    /// <summary>When the daemon started, on the <see cref="PipelineClock"/> (so uptime does not jump with the wall clock).</summary>
+    public long StartedAt { get; }
+
+    public TimeSpan Uptime => TimeSpan.FromTicks((PipelineClock.Now() - StartedAt) / 100);
 
     public IReadOnlyList<Worker> Workers => _workers;
 

@@ -75,7 +75,8 @@ public sealed class Worker : IDisposable
     {
         _stopping = true;
         _wakeup.Signal();
-        if (_thread.ThreadState != ThreadState.Unstarted)
+        // A worker whose loop a test ran on its own thread, or that never started, has no thread to join.
+        if ((_thread.ThreadState & ThreadState.Unstarted) == 0)
         {
             _thread.Join();
         }
