@@ -1,4 +1,5 @@
 using Dataplane.Config;
+using Dataplane.Daemon.Transports;
 using Dataplane.Io.Tap;
 using Dataplane.Pipeline;
 using Microsoft.Extensions.Logging;

@@ -1,6 +1,6 @@
 using Dataplane.Pipeline;
 
-namespace Dataplane.Daemon;
+namespace Dataplane.Daemon.Transports;
 
 /// <summary>
 /// How one worker moves frames between its ports and its batch: read/write (<see cref="SyscallTransport"/>),

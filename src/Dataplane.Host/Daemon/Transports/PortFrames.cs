@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Dataplane.Io.Tap;
 using Dataplane.Pipeline;
 
-namespace Dataplane.Daemon;
+namespace Dataplane.Daemon.Transports;
 
 /// <summary>
 /// What every transport does to a frame on its way in and out, whatever moved its bytes: the virtio-net header

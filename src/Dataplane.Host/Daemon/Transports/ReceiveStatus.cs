@@ -1,4 +1,4 @@
-namespace Dataplane.Daemon;
+namespace Dataplane.Daemon.Transports;
 
 /// <summary>What <see cref="IWorkerTransport.Receive"/> did.</summary>
 public enum ReceiveStatus

@@ -2,7 +2,7 @@ using Dataplane.Io;
 using Dataplane.Io.Epoll;
 using Dataplane.Pipeline;
 
-namespace Dataplane.Daemon;
+namespace Dataplane.Daemon.Transports;
 
 /// <summary>
 /// <c>io: syscalls</c> (the default): epoll_wait over the worker's port fds, then one read() per frame into the

@@ -4,7 +4,7 @@ using Dataplane.Io;
 using Dataplane.Io.Uring;
 using Dataplane.Pipeline;
 
-namespace Dataplane.Daemon;
+namespace Dataplane.Daemon.Transports;
 
 /// <summary>
 /// <c>io: uring</c>: the worker's I/O on io_uring (native/libdpuring.so). The batch's slots are a receive pool

@@ -1,4 +1,4 @@
-namespace Dataplane.Daemon;
+namespace Dataplane.Daemon.Transports;
 
 /// <summary>
 /// A worker's I/O counters, shared by whichever transport it runs (a fallback keeps counting in the same place)

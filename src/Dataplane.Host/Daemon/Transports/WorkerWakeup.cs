@@ -1,6 +1,6 @@
 using Dataplane.Io;
 
-namespace Dataplane.Daemon;
+namespace Dataplane.Daemon.Transports;
 
 /// <summary>
 /// An eventfd that wakes a worker sleeping in its transport's <see cref="IWorkerTransport.Wait"/> (epoll watches
