@@ -14,7 +14,11 @@ namespace Dataplane.Pipeline;
 /// </summary>
 public static class TraceFormatter
 {
-    public static string Format(Graph graph, IReadOnlyList<Port> ports)
+    /// <summary>
+    /// <paramref name="toUnixNanoseconds"/> turns packet timestamps into Unix time for display when they are on
+    /// another clock (the daemon's is monotonic); null shows them as they are (replay's are the pcap's).
+    /// </summary>
+    public static string Format(Graph graph, IReadOnlyList<Port> ports, Func<long, long>? toUnixNanoseconds = null)
     {
         // A stage handles all its packets of a batch before the next stage runs, so the records of the packets
         // of one batch interleave; gather each packet's records (in the order packets first appear) to tell its story.
@@ -42,7 +46,7 @@ public static class TraceFormatter
         var text = new StringBuilder();
         foreach (long packetId in order)
         {
-            text.AppendLine(Header(packetId, arrivals, ports));
+            text.AppendLine(Header(packetId, arrivals, ports, toUnixNanoseconds));
             foreach (TraceRecord record in byPacket[packetId])
             {
                 text.AppendLine(Line(graph, in record));
@@ -52,7 +56,7 @@ public static class TraceFormatter
         return text.ToString();
     }
 
-    private static string Header(long packetId, Dictionary<long, TracedPacket> arrivals, IReadOnlyList<Port> ports)
+    private static string Header(long packetId, Dictionary<long, TracedPacket> arrivals, IReadOnlyList<Port> ports, Func<long, long>? toUnixNanoseconds)
     {
         if (!arrivals.TryGetValue(packetId, out TracedPacket packet))
         {
@@ -60,7 +64,7 @@ public static class TraceFormatter
         }
 
         string port = packet.RxPort == PortIds.None ? "(made here)" : packet.RxPort < ports.Count ? ports[packet.RxPort].Name : packet.RxPort.ToString(CultureInfo.InvariantCulture);
-        double seconds = packet.Timestamp / 1e9;
+        double seconds = (toUnixNanoseconds is null ? packet.Timestamp : toUnixNanoseconds(packet.Timestamp)) / 1e9;
         return string.Create(CultureInfo.InvariantCulture, $"packet {packetId} from {port} at {seconds:F6}: {packet.Length} bytes");
     }
 

@@ -52,7 +52,7 @@ public sealed class CaptureSession : IDisposable
 
     public Task Completion { get; }
 
-    /// <summary>Called by workers for each frame the port receives or sends. Never blocks.</summary>
+    /// <summary>Called by workers for each frame the port receives or sends, <paramref name="timestamp"/> on the <see cref="PipelineClock"/>. Never blocks.</summary>
     public void Offer(ReadOnlySpan<byte> frame, long timestamp)
     {
         if (Interlocked.Increment(ref _accepted) > _limit)
@@ -86,7 +86,8 @@ public sealed class CaptureSession : IDisposable
     {
         await foreach (int slot in _filled.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            _writer.Write(_buffers[slot].AsSpan(0, _lengths[slot]), _timestamps[slot]);
+            // Frames are stamped on the pipeline's monotonic clock; a pcap record holds Unix time.
+            _writer.Write(_buffers[slot].AsSpan(0, _lengths[slot]), PipelineClock.ToUnixNanoseconds(_timestamps[slot]));
             _free.Writer.TryWrite(slot);
         }
     }

@@ -30,7 +30,7 @@ internal static class ControlCommands
     private static StatusResult Status(NodeDaemon daemon)
     {
         PipelineStats stats = daemon.Stats();
-        return new StatusResult(daemon.Config.Node.Name, Environment.ProcessId, (DateTime.UtcNow - daemon.Started).TotalSeconds,
+        return new StatusResult(daemon.Config.Node.Name, Environment.ProcessId, daemon.Uptime.TotalSeconds,
             daemon.Workers.Count, daemon.Devices.Count, daemon.Config.Pods.Count, daemon.Config.Dataplane.Offloads,
             daemon.Workers.All(static w => w.Io == Model.WorkerIo.Uring) ? "uring" : "syscalls",
             daemon.Dataplane.Conntrack.Count, daemon.Dataplane.Conntrack.Capacity, daemon.Dataplane.Services.Count, stats.Packets, stats.Drops);
@@ -68,7 +68,8 @@ internal static class ControlCommands
     private static ConntrackResult Conntrack(NodeDaemon daemon, ControlRequest request)
     {
         ConntrackTable table = daemon.Dataplane.Conntrack;
-        long now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+        // Expiry times are on the pipeline clock; only their distance from now is shown.
+        long now = PipelineClock.Now();
         IpAddress? ip = request.Ip is null ? null : IpAddress.TryParse(request.Ip, out IpAddress parsed) ? parsed : throw new ArgumentException($"'{request.Ip}' is not an IP address");
         bool Matches(in FlowEntry e)
         {
@@ -131,7 +132,7 @@ internal static class ControlCommands
         int traced = 0;
         foreach (Graph graph in graphs)
         {
-            string formatted = TraceFormatter.Format(graph, daemon.Dataplane.Ports);
+            string formatted = TraceFormatter.Format(graph, daemon.Dataplane.Ports, PipelineClock.ToUnixNanoseconds);
             traced += formatted.Split('\n').Count(static l => l.StartsWith("packet ", StringComparison.Ordinal));
             text.Append(formatted);
             graph.Tracer.Clear();

@@ -48,11 +48,11 @@ public sealed class NodeDaemon : IDisposable
         for (int w = 0; w < workerCount; w++)
         {
             PortDevice[] owned = [.. devices.Where((_, i) => i % workerCount == w)];
-            _workers[w] = new Worker(w, dataplane, devices, owned, Captures, config.Dataplane.BatchSize, io, loggers.CreateLogger("dataplane.worker"));
+            _workers[w] = new Worker(w, workerCount, dataplane, devices, owned, Captures, config.Dataplane.BatchSize, io, loggers.CreateLogger("dataplane.worker"));
         }
 
         _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
-        Started = DateTime.UtcNow;
+        StartedAt = PipelineClock.Now();
     }
 
     public NodeDataplane Dataplane { get; }
@@ -62,7 +62,10 @@ public sealed class NodeDaemon : IDisposable
     /// <summary>The node's config as started, with the services the controller holds now.</summary>
     public NodeConfig Config => _config with { Services = Dataplane.ServiceController.Services };
 
-    public DateTime Started { get; }
+    /// <summary>When the daemon started, on the <see cref="PipelineClock"/> (so uptime does not jump with the wall clock).</summary>
+    public long StartedAt { get; }
+
+    public TimeSpan Uptime => TimeSpan.FromTicks((PipelineClock.Now() - StartedAt) / 100);
 
     public IReadOnlyList<Worker> Workers => _workers;
 

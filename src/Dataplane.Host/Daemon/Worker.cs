@@ -1,38 +1,41 @@
-using Dataplane.Config;
-using Dataplane.Io;
-using Dataplane.Io.Epoll;
+using Dataplane.Conntrack;
 using Dataplane.Model;
+using Dataplane.Daemon.Transports;
+using Dataplane.Io.Tap;
 using Dataplane.Pipeline;
 using Microsoft.Extensions.Logging;
 
 namespace Dataplane.Daemon;
 
 /// <summary>
-/// One forwarding thread: epoll over the port fds it owns, reads bursts into its batch's preallocated slots,
-/// runs the graph once per batch and writes the output. Nothing is allocated per packet. Any worker may write
-/// to any port (a write to a TAP or packet socket is one atomic datagram); tables are shared, counters are
-/// per worker. With <c>io: uring</c> the same loop runs on io_uring instead (Worker.Uring.cs).
+/// One forwarding thread: waits on its transport for the port fds it owns, takes bursts into its batch's
+/// preallocated slots, runs the graph once per batch and hands the output back to the transport. One loop for
+/// every transport (<see cref="IWorkerTransport"/>: read/write by default, io_uring with <c>io: uring</c>),
+/// compiled once per transport. Nothing is allocated per packet. Any worker may write to any port; tables are
+/// shared, counters are per worker.
 /// </summary>
-public sealed partial class Worker : IDisposable
+public sealed class Worker : IDisposable
 {
-    /// <summary>Frames taken from one fd before moving to the next ready fd, so one busy pod cannot starve the rest.</summary>
-    private const int BurstPerPort = 64;
     private const int IdleSweepBuckets = 256;
+
+    /// <summary>How long a worker sleeps in its transport's wait when there has been no traffic.</summary>
+    private const long IdleWaitNanoseconds = 250_000_000;
 
     private readonly NodeDataplane _dataplane;
     private readonly PortDevice[] _devices;
     private readonly PortDevice[] _owned;
-    private readonly EpollLoop _epoll = new();
     private readonly CaptureSession?[] _captures;
     private readonly ILogger _logger;
     private readonly Thread _thread;
-    private readonly PortDevice? _uplink;
-    private readonly byte[] _solicitation = new byte[128];
+    private readonly ConntrackSweeper _sweeper;
     private readonly long _busyPollNanoseconds;
-    private long _nextResolve;
+    private readonly WorkerWakeup _wakeup = new();
+    private readonly WorkerIoCounters _counters = new();
+    private SyscallTransport _syscalls;
     private volatile bool _stopping;
 
-    public Worker(int id, NodeDataplane dataplane, PortDevice[] devices, PortDevice[] owned, CaptureSession?[] captures, int batchSize, WorkerIo io, ILogger logger)
+    /// <param name="workers">How many workers share the node's tables (each sweeps its own stripe of conntrack).</param>
+    public Worker(int id, int workers, NodeDataplane dataplane, PortDevice[] devices, PortDevice[] owned, CaptureSession?[] captures, int batchSize, WorkerIo io, ILogger logger)
     {
         Io = io;
         _busyPollNanoseconds = dataplane.Config.Dataplane.BusyPollMicroseconds * 1000L;
@@ -44,16 +47,13 @@ public sealed partial class Worker : IDisposable
         _logger = logger;
         int headroom = PacketBatch.DefaultHeadroom;
         // Offloaded TCP arrives as super-frames of up to 64 KiB plus headers.
-        Batch = new PacketBatch(batchSize, slotSize: headroom + 65536 + 256, headroom, slotCount: io == WorkerIo.Uring ? UringSlots(batchSize) : batchSize);
-        Graph = dataplane.CreateGraph(Batch);
-        foreach (PortDevice device in owned)
-        {
-            _epoll.Add(device.Fd, device.Port);
-        }
-
-        _uplink = owned.FirstOrDefault(d => dataplane.Ports[d.Port].Kind == PortKind.Uplink);
-
-        _thread = new Thread(Loop) { Name = $"dataplane-worker-{id}", IsBackground = true };
+        Batch = new PacketBatch(batchSize, slotSize: headroom + 65536 + 256, headroom, slotCount: io == WorkerIo.Uring ? UringTransport.PoolSlots(batchSize) : batchSize);
+        Graph = dataplane.CreateGraph(Batch, worker: id, workers: workers);
+        // Read/write is set up here, so a failure stops the daemon's start; io_uring is set up on the worker's
+        // thread (its ring is single-issuer) and falls back to this.
+        _syscalls = new SyscallTransport(devices, owned, captures, _wakeup, _counters);
+        _sweeper = Graph.Node<Nodes.Conntrack>().Sweeper;
+        _thread = new Thread(ThreadMain) { Name = $"dataplane-worker-{id}", IsBackground = true };
     }
 
     public int Id { get; }
@@ -68,72 +68,33 @@ public sealed partial class Worker : IDisposable
     public IReadOnlyList<PortDevice> OwnedPorts => _owned;
 
     /// <summary>Frames that could not be read (errors other than EAGAIN), by the I/O layer.</summary>
-    public long ReadErrors { get; private set; }
+    public long ReadErrors => Volatile.Read(ref _counters.ReadErrors);
 
     public void Start() => _thread.Start();
 
     public void Stop()
     {
         _stopping = true;
-        _epoll.Wakeup();
-        WakeUring();
-        _thread.Join();
-    }
-
-    private void Loop()
-    {
-        if (Io == WorkerIo.Uring && !_stopping && !RunUring())
+        _wakeup.Signal();
+        // A worker whose loop a test ran on its own thread, or that never started, has no thread to join.
+        if ((_thread.ThreadState & ThreadState.Unstarted) == 0)
         {
-            Io = WorkerIo.Syscalls;
-        }
-
-        if (Io == WorkerIo.Syscalls)
-        {
-            RunSyscalls();
+            _thread.Join();
         }
     }
 
-    private void RunSyscalls()
+    private void ThreadMain()
     {
-        var events = new EpollEvent[_owned.Length + 1];
-        var sink = new DeviceSink(_devices, _captures);
-        long pollUntil = 0;
         try
         {
-            while (!_stopping)
+            if (Io == WorkerIo.Uring && !_stopping && !RunUring())
             {
-                // Poll without sleeping for a while after traffic; sleep in epoll_wait once it has been quiet.
-                long before = Now();
-                int ready = _epoll.Wait(events, timeoutMs: before < pollUntil ? 0 : 250);
-                long now = ready == 0 && before < pollUntil ? before : Now();
-                if (_uplink is not null && now >= _nextResolve)
-                {
-                    ResolveNextHops(_uplink, now);
-                }
+                Io = WorkerIo.Syscalls;
+            }
 
-                if (ready <= 0)
-                {
-                    if (now >= pollUntil)
-                    {
-                        _dataplane.Conntrack.Sweep(now, IdleSweepBuckets);
-                    }
-
-                    continue;
-                }
-
-                pollUntil = now + _busyPollNanoseconds;
-                for (int e = 0; e < ready; e++)
-                {
-                    int token = events[e].Token;
-                    if (token < 0)
-                    {
-                        continue;
-                    }
-
-                    Receive(_devices[token], now, ref sink);
-                }
-
-                Process(ref sink);
+            if (Io == WorkerIo.Syscalls)
+            {
+                _ = Run(ref _syscalls);
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -143,94 +104,100 @@ public sealed partial class Worker : IDisposable
         }
     }
 
-    private void Receive(PortDevice device, long now, ref DeviceSink sink)
+    /// <summary>Runs on io_uring until Stop; false if io_uring could not start or go on, so the caller uses read/write.</summary>
+    private bool RunUring()
     {
-        int header = device.HeaderSize;
-        CaptureSession? capture = _captures[device.Port];
-        for (int i = 0; i < BurstPerPort; i++)
+        string? problem = UringTransport.TryCreate(Batch, _devices, _owned, _captures, Graph.PortCounters, _wakeup, _counters, out UringTransport uring);
+        if (problem is not null)
         {
-            if (Batch.IsFull)
-            {
-                Process(ref sink);
-            }
-
-            Span<byte> space = Batch.NextReceiveSpace(header);
-            int n = device.Read(space);
-            if (n < 0)
-            {
-                if (n != -Errno.EAGAIN)
-                {
-                    ReadErrors++;
-                }
-
-                return;
-            }
-
-            if (n < header)
-            {
-                ReadErrors++;
-                continue;
-            }
-
-            ref PacketMeta meta = ref Batch.CommitReceived(n - header, device.Port, now);
-            if (header > 0)
-            {
-                // struct virtio_net_hdr: flags (NEEDS_CSUM = 1), gso_type (0 = none).
-                byte flags = space[0];
-                byte gsoType = space[1];
-                if ((flags & 1) != 0)
-                {
-                    meta.Flags |= PacketFlags.ChecksumPartial | PacketFlags.Offloaded;
-                }
-
-                if (gsoType != 0)
-                {
-                    meta.Flags |= PacketFlags.Offloaded;
-                }
-            }
-
-            capture?.Offer(space.Slice(header, n - header), now);
+            return FallBack(problem);
         }
+
+        try
+        {
+            _logger.LogInformation("worker {Worker}: io_uring, {Slots} receive buffers shared by {Ports} port(s)", Id, Batch.SlotCount, _owned.Length);
+            problem = Run(ref uring);
+        }
+        finally
+        {
+            uring.Dispose();
+        }
+
+        return problem is null || FallBack(problem);
+    }
+
+    private bool FallBack(string why)
+    {
+        _logger.LogWarning("worker {Worker}: io: uring could not start ({Why}); using read/write (io: syscalls)", Id, why);
+        return false;
     }
 
     /// <summary>
-    /// Asks for the MAC of every configured next hop not yet resolved, once a second, so the first packet to
-    /// another node finds it known instead of being spent on an ARP request (Linux would queue it; we have no
-    /// queue per neighbor, so we resolve ahead).
+    /// The loop, over any transport, until Stop: wait (without sleeping while busy-polling), stamp the batch with
+    /// the pipeline clock, take what arrived, run the graph and hand its output back. Returns null when stopped,
+    /// or why the transport gave up (<see cref="ReceiveStatus.Failed"/>). Internal so a test can drive it over
+    /// an in-memory transport on its own thread.
     /// </summary>
-    private void ResolveNextHops(PortDevice uplink, long now)
+    internal string? Run<TTransport>(ref TTransport transport)
+        where TTransport : struct, IWorkerTransport
     {
-        _nextResolve = now + 1_000_000_000L;
-        LocalAddresses local = _dataplane.Local;
-        foreach (ref readonly Tables.Adjacency adjacency in _dataplane.Adjacencies.Entries)
+        long pollUntil = 0;
+        try
         {
-            if (adjacency.Kind != Tables.AdjacencyKind.NextHop || Volatile.Read(in adjacency.Mac) != 0)
+            while (!_stopping)
             {
-                continue;
+                // Poll without sleeping for a while after traffic; sleep in the transport's wait once it has been quiet.
+                long before = PipelineClock.Now();
+                int ready = transport.Wait(before < pollUntil ? 0 : IdleWaitNanoseconds);
+                long now = ready == 0 && before < pollUntil ? before : PipelineClock.Now();
+
+                // Frames the graph makes itself (neighbor-probe's ARP/NS for unresolved next hops), due by the clock.
+                if (Graph.Poll(now))
+                {
+                    Process(ref transport);
+                }
+
+                if (ready <= 0)
+                {
+                    if (now >= pollUntil)
+                    {
+                        // Idle: expire a slice of the flow table.
+                        _sweeper.Sweep(now, IdleSweepBuckets);
+                    }
+
+                    continue;
+                }
+
+                ReceiveStatus status;
+                while ((status = transport.Receive(Batch, now)) == ReceiveStatus.BatchFull)
+                {
+                    pollUntil = now + _busyPollNanoseconds;
+                    Process(ref transport);
+                }
+
+                if (status == ReceiveStatus.Failed)
+                {
+                    return transport.Failure ?? "the transport failed";
+                }
+
+                if (status == ReceiveStatus.Received)
+                {
+                    pollUntil = now + _busyPollNanoseconds;
+                }
+
+                Process(ref transport);
             }
 
-            int header = uplink.HeaderSize;
-            Span<byte> frame = _solicitation.AsSpan(header);
-            int length;
-            if (adjacency.NextHop.IsV4)
-            {
-                length = Packets.NeighborSolicitations.WriteArpRequest(frame, local.UplinkMac, local.UplinkIp, adjacency.NextHop.V4);
-            }
-            else if (local.UplinkIp6 is { } source6)
-            {
-                length = Packets.NeighborSolicitations.WriteNeighborSolicitation(frame, local.UplinkMac, source6, adjacency.NextHop.V6);
-            }
-            else
-            {
-                continue;
-            }
-
-            _solicitation.AsSpan(0, header).Clear();
-            uplink.Write(_solicitation.AsSpan(0, header + length));
+            return null;
+        }
+        finally
+        {
+            Batch.Clear();
         }
     }
 
-    private void Process(ref DeviceSink sink)
+    private void Process<TTransport>(ref TTransport transport)
+        where TTransport : struct, IWorkerTransport
     {
         if (Batch.Count == 0)
         {
@@ -238,36 +205,14 @@ public sealed partial class Worker : IDisposable
         }
 
         Graph.Run();
-        Graph.Flush(ref sink);
+        Graph.Flush(ref transport);
+        transport.Flushed(Batch);
         Batch.Clear();
     }
 
-    /// <summary>The pipeline clock: wall-clock ns, so captures and `ctl conntrack` times read naturally.</summary>
-    private static long Now() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
-
     public void Dispose()
     {
-        _epoll.Dispose();
-        _uringWakeup?.Dispose();
-    }
-
-    /// <summary>Writes output to the port devices, the virtio-net header taken from the headroom.</summary>
-    private readonly struct DeviceSink(PortDevice[] devices, CaptureSession?[] captures) : ITransmitSink
-    {
-        public bool Send(ushort port, PacketBatch batch, ushort packet)
-        {
-            PortDevice device = devices[port];
-            int header = device.HeaderSize;
-            Span<byte> buffer = batch.FrameWithPrefix(packet, header);
-            ref PacketMeta meta = ref batch.Meta(packet);
-            if (header > 0 && (meta.Flags & PacketFlags.Offloaded) == 0)
-            {
-                // A frame the pipeline built or that arrived without offload: "no offload" header.
-                buffer.Slice(0, header).Clear();
-            }
-
-            captures[port]?.Offer(buffer.Slice(header), meta.Timestamp);
-            return device.Write(buffer) >= 0;
-        }
+        _syscalls.Dispose();
+        _wakeup.Dispose();
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Dataplane.Tests.Infrastructure;
 using System.Runtime.Versioning;
 
@@ -188,6 +189,12 @@ public sealed class PodTrafficTests : IClassFixture<PodTrafficTests.Node>
         Assert.All(icmp, f => Assert.Contains(f, (string[])[$"{_client.Ip},{_server.Ip},8", $"{_server.Ip},{_client.Ip},0"]));
         Assert.Contains($"{_client.Ip},{_server.Ip},8", icmp);
         Assert.Contains($"{_server.Ip},{_client.Ip},0", icmp);
+
+        // The pipeline's clock is monotonic; pcap records still carry Unix time.
+        ProcessResult times = ProcessRunner.Run(s_timeout, "tshark", "-r", pcap, "-T", "fields", "-e", "frame.time_epoch").EnsureSuccess();
+        double unixNow = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+        Assert.All(times.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            t => Assert.InRange(double.Parse(t, System.Globalization.CultureInfo.InvariantCulture), unixNow - 300, unixNow + 5));
     }
 
     [RootFact]
@@ -213,6 +220,12 @@ public sealed class PodTrafficTests : IClassFixture<PodTrafficTests.Node>
         }
 
         Assert.Contains($"{_client.Ip} > {_server.Ip}", text, StringComparison.Ordinal);
+
+        // "packet N from c at <seconds>": Unix time, converted from the monotonic pipeline clock.
+        double unixNow = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+        MatchCollection stamps = Regex.Matches(text, @"^packet \d+ from \S+ at (\d+\.\d+):", RegexOptions.Multiline);
+        Assert.NotEmpty(stamps);
+        Assert.All(stamps, m => Assert.InRange(double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), unixNow - 300, unixNow + 5));
     }
 
     [RootFact]

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using Dataplane.Pipeline;
 
 namespace Dataplane.Io.Tap;
 
@@ -59,7 +60,38 @@ public struct VirtioNetHeader
 
     public readonly bool NeedsChecksum => (Flags & FlagNeedsCsum) != 0;
 
+    /// <summary>
+    /// The frame is a GSO super-frame to be segmented. GSO_ECN is a modifier of the TCP types (segments keep CWR),
+    /// never a type: the kernel rejects a header whose gso_type is ECN alone (virtio_net_hdr_to_skb), so it does
+    /// not count.
+    /// </summary>
     public readonly bool IsGso => (GsoType & ~GsoEcn) != GsoNone;
+
+    /// <summary>
+    /// What a received header tells the pipeline: a partial checksum (<see cref="PacketFlags.ChecksumPartial"/>,
+    /// so NAT updates the pseudo-header sum, not a checksum) and, with GSO too, that the frame must leave with its
+    /// header (<see cref="PacketFlags.Offloaded"/>: it may exceed the MTU and the receiver finishes the work).
+    /// </summary>
+    public readonly PacketFlags ToPacketFlags()
+    {
+        PacketFlags flags = NeedsChecksum ? PacketFlags.ChecksumPartial | PacketFlags.Offloaded : PacketFlags.None;
+        return IsGso ? flags | PacketFlags.Offloaded : flags;
+    }
+
+    /// <summary>
+    /// <see cref="ToPacketFlags"/> of the header at the start of <paramref name="source"/>, reading only the two
+    /// bytes it needs (per received frame). The caller has checked that a whole header is there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static PacketFlags ReadPacketFlags(ReadOnlySpan<byte> source) =>
+        new VirtioNetHeader { Flags = source[FlagsOffset], GsoType = source[GsoTypeOffset] }.ToPacketFlags();
+
+    /// <summary>
+    /// Writes <see cref="None"/> over the whole of <paramref name="destination"/> (a 10- or 12-byte header slot):
+    /// for a frame the pipeline built, or one that arrived without offload, whose headroom holds no header of its own.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void WriteNone(Span<byte> destination) => destination.Clear();
 
     /// <summary>Reads a header of <paramref name="size"/> (10 or 12) bytes; false if the input is shorter.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
