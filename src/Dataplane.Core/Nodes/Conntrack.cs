@@ -62,7 +62,7 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         InsertRaceJoined,
         [Description("TCP connections reopened by a SYN after TIME_WAIT/CLOSE")]
         Reopened,
-        [Description("ICMP errors translated for the flow they quote")]
+        [Description("ICMP errors from other hosts translated for the flow they quote (our own: icmp-error-nat)")]
         IcmpErrorsTranslated,
         [Description("packets not tracked (protocols without ports, ICMP other than echo, later fragments)")]
         Untracked,

@@ -18,7 +18,10 @@ public sealed class PacketBatch
     /// <summary>
     /// Slots after <see cref="SlotCount"/> kept for frames the graph makes itself (<see cref="Graph.Poll"/>): no
     /// receive is ever posted there, so an io_uring worker's reads cannot land on them. A worker that recycles
-    /// slots after transmit leaves slots at or above <see cref="SlotCount"/> alone.
+    /// slots after transmit leaves slots at or above <see cref="SlotCount"/> alone (they were never provided to
+    /// the kernel). They are used in turn across batches, so a frame written asynchronously stays intact until
+    /// <see cref="OriginSlots"/> more frames have been made; a worker whose writes may be in flight longer must
+    /// hold off <see cref="Graph.Poll"/> until they complete.
     /// </summary>
     public const int OriginSlots = 8;
 
@@ -26,7 +29,8 @@ public sealed class PacketBatch
     private readonly PacketMeta[] _meta;
     private readonly ushort[] _transmit;
     private readonly int[] _slot;
-    private int _originated;
+    private int _originatedInBatch;
+    private int _nextOriginSlot;
 
     public PacketBatch(int capacity, int slotSize = 2048, int headroom = DefaultHeadroom, int slotCount = 0)
     {
@@ -119,7 +123,7 @@ public sealed class PacketBatch
     {
         Count = 0;
         TransmitCount = 0;
-        _originated = 0;
+        _originatedInBatch = 0;
     }
 
     /// <summary>
@@ -129,14 +133,16 @@ public sealed class PacketBatch
     /// </summary>
     internal bool TryAddOriginated(long timestamp, out ushort index)
     {
-        if (Count == Capacity || _originated == OriginSlots)
+        if (Count == Capacity || _originatedInBatch == OriginSlots)
         {
             index = 0;
             return false;
         }
 
+        _originatedInBatch++;
         index = (ushort)Count++;
-        _slot[index] = SlotCount + _originated++;
+        _slot[index] = SlotCount + _nextOriginSlot;
+        _nextOriginSlot = (_nextOriginSlot + 1) % OriginSlots;
         Init(index, 0, PortIds.None, timestamp);
         _meta[index].Flags = PacketFlags.Originated;
         return true;

@@ -1,5 +1,6 @@
 using Dataplane.Config;
 using Dataplane.Model;
+using Dataplane.Nodes;
 using static Dataplane.Tests.Pipeline.TestNode;
 
 namespace Dataplane.Tests.Pipeline;
@@ -189,5 +190,22 @@ public sealed class NextHopResolutionTests
         Assert.Contains("from (made here)", trace);
         Assert.Matches(@"neighbor-probe\s+-> interface-output\s+who-has 192\.168\.77\.12 \(unresolved next hop\)", trace);
         Assert.Contains("tx uplink", trace);
+    }
+
+    [Fact]
+    public void Probe_frames_live_in_slots_no_receive_uses()
+    {
+        // The io_uring layout: more slots than packets, reads posted into any of them.
+        var dataplane = new NodeDataplane(TestNode.Config());
+        var batch = new Dataplane.Pipeline.PacketBatch(4, slotCount: 8);
+        Dataplane.Pipeline.Graph graph = dataplane.CreateGraph(batch);
+        for (int round = 0; round < 2 * Dataplane.Pipeline.PacketBatch.OriginSlots; round++)
+        {
+            Assert.True(graph.Poll(PipelineHarness.T0 + (round * NeighborProbe.IntervalNanoseconds)));
+            int slot = batch.SlotOf(0);
+            Assert.InRange(slot, batch.SlotCount, batch.SlotCount + Dataplane.Pipeline.PacketBatch.OriginSlots - 1);
+            graph.Run();
+            batch.Clear();
+        }
     }
 }
