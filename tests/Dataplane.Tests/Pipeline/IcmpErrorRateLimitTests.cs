@@ -3,6 +3,7 @@ using static Dataplane.Tests.Pipeline.TestNode;
 namespace Dataplane.Tests.Pipeline;
 
 /// <summary>ICMP errors are rate-limited by a token bucket on the pipeline clock (dataplane.icmpErrorsPerSecond / icmpErrorBurst).</summary>
+[Trait("Category", "unit")]
 public sealed class IcmpErrorRateLimitTests
 {
     private const long Millisecond = 1_000_000;

@@ -5,6 +5,7 @@ using static Dataplane.Tests.Tables.ServiceConfigs;
 
 namespace Dataplane.Tests.Tables;
 
+[Trait("Category", "slow")]
 public sealed class ServiceTableConcurrencyTests
 {
     /// <summary>
