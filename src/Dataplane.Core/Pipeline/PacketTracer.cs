@@ -9,8 +9,8 @@ namespace Dataplane.Pipeline;
 /// single-consumer; the worker appends a batch's records past the published end and publishes them all at once
 /// when the batch is done (one volatile store), so a reader only ever sees whole packets, each with every stage
 /// it passed. The worker never writes over records the reader has not released with <see cref="Clear"/>: a
-/// batch whose records do not fit in the free space is left out whole. Arming is a
-/// request the worker takes up at its next batch. No lock, and nothing allocated, on the worker's side.
+/// batch whose records do not fit in the free space is left out whole. Arming is a request the worker takes up
+/// at its next batch. No lock, and nothing allocated, on the worker's side.
 /// </para>
 /// </summary>
 public sealed class PacketTracer
