@@ -9,8 +9,8 @@ namespace Dataplane.Pipeline;
 /// single-consumer; the worker appends a batch's records past the published end and publishes them all at once
 /// when the batch is done (one volatile store), so a reader only ever sees whole packets, each with every stage
 /// it passed. The worker never writes over records the reader has not released with <see cref="Clear"/>: a
-/// batch whose records do not fit in the free space is left out whole (<see cref="LostPackets"/>). Arming is a
-/// request the worker takes up at its next batch. No lock, and nothing allocated, on the worker's side.
+/// batch whose records do not fit in the free space is left out whole. Arming is a request the worker takes up
+/// at its next batch. No lock, and nothing allocated, on the worker's side.
 /// </para>
 /// </summary>
 public sealed class PacketTracer
@@ -26,10 +26,8 @@ public sealed class PacketTracer
     private long _published;
     private long _limit;
     private bool _batchOverflowed;
-    private int _batchPicked;
     private long _nextPacketId;
     private int _remaining;
-    private long _lostPackets;
 
     // Arming: the reader sets the count and bumps the request; the worker takes it up at a batch start and says
     // when it has traced and published everything asked for.
@@ -50,9 +48,6 @@ public sealed class PacketTracer
 
     /// <summary>The worker has taken up the last <see cref="Arm"/>, picked all its packets and published their records.</summary>
     public bool Finished => Volatile.Read(ref _finished) == Volatile.Read(ref _request);
-
-    /// <summary>Traced packets left out, since the worker took up the last <see cref="Arm"/>, because their batch's records did not fit.</summary>
-    public long LostPackets => Volatile.Read(ref _lostPackets);
 
     /// <summary>
     /// Trace the next <paramref name="packets"/> packets received (int.MaxValue: all of them); forgets older records.
@@ -129,14 +124,12 @@ public sealed class PacketTracer
         {
             _tail = _published;
             _batchOverflowed = false;
-            Volatile.Write(ref _lostPackets, _lostPackets + _batchPicked);
         }
         else
         {
             Volatile.Write(ref _published, _tail);
         }
 
-        _batchPicked = 0;
         if (_remaining <= 0)
         {
             Volatile.Write(ref _finished, _adopted);
@@ -158,7 +151,6 @@ public sealed class PacketTracer
         }
 
         id = _nextPacketId++;
-        _batchPicked++;
         meta.Flags |= PacketFlags.Traced;
         Add(new TraceRecord(id, TraceRecord.Arrival, meta.RxPort, 0, meta.Timestamp, meta.Length));
         return true;
@@ -190,8 +182,6 @@ public sealed class PacketTracer
         {
             Volatile.Write(ref _finished, request);
         }
-
-        Volatile.Write(ref _lostPackets, 0);
     }
 }
 

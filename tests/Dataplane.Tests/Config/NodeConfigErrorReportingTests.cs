@@ -5,6 +5,7 @@ using static Dataplane.Tests.Config.ConfigYaml;
 namespace Dataplane.Tests.Config;
 
 /// <summary>How errors are found and reported: all at once, located, and for broken YAML too.</summary>
+[Trait("Category", "unit")]
 public sealed class NodeConfigErrorReportingTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using static Dataplane.Tests.Config.ConfigYaml;
 namespace Dataplane.Tests.Config;
 
 /// <summary>Configs that load: the shipped example, defaults for what is left out, and printing back.</summary>
+[Trait("Category", "unit")]
 public sealed class NodeConfigLoaderTests
 {
     [Fact]

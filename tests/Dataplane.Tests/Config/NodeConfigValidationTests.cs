@@ -8,6 +8,7 @@ namespace Dataplane.Tests.Config;
 /// One refused snippet per validation rule: each must produce exactly one error (no cascade), with the key path, a
 /// fragment of the message, and the line marked <c>#!</c> in the snippet.
 /// </summary>
+[Trait("Category", "unit")]
 public sealed class NodeConfigValidationTests
 {
     [Theory]

@@ -13,6 +13,7 @@ namespace Dataplane.Tests.Conntrack;
 /// Flow lifetimes through the pipeline, on the pipeline clock (frame timestamps): per-state TCP timeouts, RST,
 /// UDP's short and stream timeouts, ICMP echo, table full, and what service changes do to live flows.
 /// </summary>
+[Trait("Category", "unit")]
 public class ConntrackLifecycleTests
 {
     private const ushort ClientPort = 40000;

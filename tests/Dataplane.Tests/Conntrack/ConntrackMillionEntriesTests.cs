@@ -10,6 +10,7 @@ namespace Dataplane.Tests.Conntrack;
 public sealed class MemoryMeasurement;
 
 [Collection(nameof(MemoryMeasurement))]
+[Trait("Category", "slow")]
 public class ConntrackMillionEntriesTests(ITestOutputHelper output)
 {
     private const int Live = 1_000_000;

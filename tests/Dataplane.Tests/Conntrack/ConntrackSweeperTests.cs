@@ -5,6 +5,7 @@ using static Dataplane.Tests.Conntrack.ConntrackTableTests;
 namespace Dataplane.Tests.Conntrack;
 
 /// <summary>Per-worker expiry: each worker sweeps its own stripe of the index, and takes the table's lock only to remove something.</summary>
+[Trait("Category", "unit")]
 public class ConntrackSweeperTests
 {
     private const long T = 1_000_000_000_000;

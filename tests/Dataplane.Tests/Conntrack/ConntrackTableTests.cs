@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 namespace Dataplane.Tests.Conntrack;
 
 /// <summary>The conntrack table on its own: both directions, lazy expiry, incremental sweep, full, clash, concurrency.</summary>
+[Trait("Category", "unit")]
 public class ConntrackTableTests(ITestOutputHelper output)
 {
     internal static readonly IpAddress Gateway4 = IpAddress.Parse("10.244.1.1");

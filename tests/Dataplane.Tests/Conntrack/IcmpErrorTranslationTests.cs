@@ -13,6 +13,7 @@ namespace Dataplane.Tests.Conntrack;
 /// been no NAT, built independently; the outer ICMP checksum, the quoted IP header checksum and the quoted L4
 /// checksum (when quoted) must all come out right.
 /// </summary>
+[Trait("Category", "unit")]
 public class IcmpErrorTranslationTests
 {
     private const ushort ClientPort = 40000;
@@ -112,6 +113,7 @@ public class IcmpErrorTranslationTests
 /// sender cannot match it to its socket (path-MTU discovery through a VIP, fast failure of a connect to a dead pod).
 /// The quoted datagram must be exactly what the sender sent.
 /// </summary>
+[Trait("Category", "unit")]
 public class LocallyGeneratedIcmpErrorTests
 {
     private static PipelineHarness WithMtu(string services, string replace, string with)

@@ -17,6 +17,7 @@ namespace Dataplane.Tests.Conntrack;
 /// runs between worker A's lookup (a miss) and its insert, and there worker B handles the same flow's packet
 /// completely. A's insert must then find B's entry and join it.
 /// </summary>
+[Trait("Category", "unit")]
 public class InsertRaceTests
 {
     private const int Flows = 64;

@@ -12,6 +12,7 @@ namespace Dataplane.Tests.Conntrack;
 /// picks them (<see cref="ServicePort.TryPickBackend"/> with the flow key's hash) spread by weight, and a backend
 /// leaving moves little more than its own share.
 /// </summary>
+[Trait("Category", "unit")]
 public class MaglevBalancingTests(ITestOutputHelper output)
 {
     private static readonly Ip4Address Vip = Ip4Address.Parse("10.96.0.10");

@@ -11,6 +11,7 @@ namespace Dataplane.Tests.Conntrack;
 /// out (built independently with PacketDotNet) and the conntrack state after it. The client side always sees
 /// VIP:80, the backend side backend:8080.
 /// </summary>
+[Trait("Category", "unit")]
 public class ServiceNatTests
 {
     private const ushort ClientPort = 40000;

@@ -7,6 +7,7 @@ namespace Dataplane.Tests.Conntrack;
 /// Transitions checked against nf_conntrack's tcp_conntracks[][][] (net/netfilter/nf_conntrack_proto_tcp.c, Linux 6.x),
 /// one golden row per (state, direction, packet): the kernel's comment for the transition is the case's description.
 /// </summary>
+[Trait("Category", "unit")]
 public class TcpStateMachineTests
 {
     private const byte IV = TcpStateMachine.Invalid;

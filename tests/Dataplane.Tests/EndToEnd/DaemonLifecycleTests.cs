@@ -9,6 +9,7 @@ namespace Dataplane.Tests.EndToEnd;
 
 /// <summary>Starting, stopping and reloading the daemon; each test has a node of its own.</summary>
 [SupportedOSPlatform("linux")]
+[Trait("Category", "e2e")]
 public sealed class DaemonLifecycleTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);

@@ -6,6 +6,7 @@ namespace Dataplane.Tests.EndToEnd;
 
 /// <summary>The README's main command: `dataplane demo` builds a node in namespaces and drives every flow.</summary>
 [SupportedOSPlatform("linux")]
+[Trait("Category", "e2e")]
 public sealed class DemoTests
 {
     [RootFact]

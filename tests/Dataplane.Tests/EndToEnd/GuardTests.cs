@@ -11,6 +11,7 @@ namespace Dataplane.Tests.EndToEnd;
 /// stages. Pods: `a` (the misbehaving one), `v` (whose address `a` steals) and `t` (the target).
 /// </summary>
 [SupportedOSPlatform("linux")]
+[Trait("Category", "e2e")]
 public sealed class GuardTests : IClassFixture<GuardTests.Node>
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);

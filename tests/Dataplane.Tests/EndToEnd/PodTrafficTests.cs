@@ -14,6 +14,7 @@ namespace Dataplane.Tests.EndToEnd;
 /// node-b. Real tools (ping, iperf3, ss, tshark) and .NET sockets run inside the pod namespaces.
 /// </summary>
 [SupportedOSPlatform("linux")]
+[Trait("Category", "e2e")]
 public sealed class PodTrafficTests : IClassFixture<PodTrafficTests.Node>
 {
     public const string IperfVip = "10.96.0.10";

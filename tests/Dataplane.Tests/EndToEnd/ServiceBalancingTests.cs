@@ -12,6 +12,7 @@ namespace Dataplane.Tests.EndToEnd;
 /// (b1 and b2, shrunk at run time).
 /// </summary>
 [SupportedOSPlatform("linux")]
+[Trait("Category", "e2e")]
 public sealed class ServiceBalancingTests : IClassFixture<ServiceBalancingTests.Node>
 {
     private const string SpreadVip = "10.96.1.10";

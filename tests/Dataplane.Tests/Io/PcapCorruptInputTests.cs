@@ -3,6 +3,7 @@ using Dataplane.Io.Pcap;
 namespace Dataplane.Tests.Io;
 
 /// <summary>Corrupt or unsupported files fail with an error value naming the file and, for records, where.</summary>
+[Trait("Category", "unit")]
 public sealed class PcapCorruptInputTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

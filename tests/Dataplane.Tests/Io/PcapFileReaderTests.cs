@@ -3,6 +3,7 @@ using Dataplane.Io.Pcap;
 
 namespace Dataplane.Tests.Io;
 
+[Trait("Category", "unit")]
 public sealed class PcapFileReaderTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -7,6 +7,7 @@ using SharpPcap.LibPcap;
 
 namespace Dataplane.Tests.Io;
 
+[Trait("Category", "unit")]
 public sealed class PcapFileWriterTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -2,6 +2,7 @@ using Dataplane.Io.Pcap;
 
 namespace Dataplane.Tests.Io;
 
+[Trait("Category", "unit")]
 public sealed class PcapMergerTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -4,6 +4,7 @@ using Dataplane.Io.Pcap;
 namespace Dataplane.Tests.Io;
 
 /// <summary>pcapng, as tshark and dumpcap write it, is read through libpcap behind the same IPcapSource.</summary>
+[Trait("Category", "unit")]
 public sealed class PcapNgTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -3,6 +3,7 @@ using Dataplane.Tests.Pipeline;
 
 namespace Dataplane.Tests.Packets;
 
+[Trait("Category", "unit")]
 public sealed class ArpPacketTests
 {
     private static byte[] Request() => Frames.ArpRequest("02:00:0a:f4:01:14", "10.244.1.20", "10.244.1.1")[14..];

@@ -11,6 +11,7 @@ namespace Dataplane.Tests.Packets;
 /// the checksums patched with <see cref="ChecksumDelta"/>, and compared with what PacketDotNet computes from
 /// scratch over the rewritten bytes.
 /// </summary>
+[Trait("Category", "unit")]
 public sealed class ChecksumDeltaTests
 {
     private const int Iterations = 2000;

@@ -4,6 +4,7 @@ using PacketDotNet;
 
 namespace Dataplane.Tests.Packets;
 
+[Trait("Category", "unit")]
 public sealed class EthernetHeaderTests
 {
     private static byte[] UdpFrame() => Frames.Udp4("02:00:0a:f4:01:14", "02:00:00:00:01:01", "10.244.1.20", "10.244.1.11", 1000, 2000);

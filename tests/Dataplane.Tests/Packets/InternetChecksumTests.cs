@@ -8,6 +8,7 @@ namespace Dataplane.Tests.Packets;
 /// The vectorized checksum against PacketDotNet's (<see cref="ChecksumUtils"/>) on random data: every length
 /// up to past the 64-byte vector threshold, odd lengths, the 4 KiB fold boundaries and the 64 KiB maximum.
 /// </summary>
+[Trait("Category", "unit")]
 public sealed class InternetChecksumTests
 {
     public static TheoryData<int> Lengths()

@@ -5,6 +5,7 @@ using PacketDotNet;
 
 namespace Dataplane.Tests.Packets;
 
+[Trait("Category", "unit")]
 public sealed class Ipv4HeaderTests
 {
     /// <summary>An IPv4/UDP datagram with non-default fields everywhere, built by PacketDotNet.</summary>

@@ -5,6 +5,7 @@ using PacketDotNet;
 
 namespace Dataplane.Tests.Packets;
 
+[Trait("Category", "unit")]
 public sealed class Ipv6HeaderTests
 {
     private static readonly byte[] s_udp = [0x9c, 0x40, 0x00, 0x35, 0x00, 0x0c, 0x00, 0x00, 1, 2, 3, 4];

@@ -5,6 +5,7 @@ using PacketDotNet;
 namespace Dataplane.Tests.Packets;
 
 /// <summary>TCP, UDP and ICMP views: fields as PacketDotNet wrote them, and lying length fields refused.</summary>
+[Trait("Category", "unit")]
 public sealed class L4HeaderTests
 {
     private static byte[] Tcp(byte[]? payload = null)

@@ -3,6 +3,7 @@ using static Dataplane.Tests.Pipeline.TestNode;
 namespace Dataplane.Tests.Pipeline;
 
 /// <summary>Golden cases for ARP: the gateway and uplink answer for themselves, pods' ARP is bridged, malformed ARP is dropped.</summary>
+[Trait("Category", "unit")]
 public sealed class ArpGoldenTests
 {
     private static byte[] ClientAsksForWeb1() => Frames.ArpRequest(ClientMac, ClientIp, Web1Ip);

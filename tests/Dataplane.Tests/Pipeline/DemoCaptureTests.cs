@@ -12,6 +12,7 @@ namespace Dataplane.Tests.Pipeline;
 /// from code, so they never drift: the committed files must be byte-identical to what <see cref="Story"/>
 /// builds (set DATAPLANE_REGENERATE_EXAMPLES=1 to rewrite them), and replaying them must play the story out.
 /// </summary>
+[Trait("Category", "replay")]
 public sealed class DemoCaptureTests
 {
     private const long T0 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z

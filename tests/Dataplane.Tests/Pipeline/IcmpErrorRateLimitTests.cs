@@ -7,6 +7,7 @@ namespace Dataplane.Tests.Pipeline;
 /// ICMP errors are rate-limited by a token bucket on the pipeline clock (dataplane.icmpErrorsPerSecond /
 /// icmpErrorBurst), one per node: every worker's icmp-error draws on the same bucket.
 /// </summary>
+[Trait("Category", "unit")]
 public sealed class IcmpErrorRateLimitTests
 {
     private const long Millisecond = 1_000_000;

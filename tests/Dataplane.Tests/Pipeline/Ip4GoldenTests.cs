@@ -6,6 +6,7 @@ namespace Dataplane.Tests.Pipeline;
 /// Golden cases for IPv4: header validation, routing (to a local pod, to another node, from the uplink),
 /// traffic for the dataplane's own addresses, and the ICMP errors routing answers with.
 /// </summary>
+[Trait("Category", "unit")]
 public sealed class Ip4GoldenTests
 {
     private const string UnknownPodIp = "10.244.1.99";

@@ -8,6 +8,7 @@ namespace Dataplane.Tests.Pipeline;
 /// ICMPv6 errors, echo to the gateway, and Neighbor Discovery (NS for the gateway answered with NA, RA from a
 /// pod dropped).
 /// </summary>
+[Trait("Category", "unit")]
 public sealed class Ip6GoldenTests
 {
     private const string Web2Ip6 = "fd00:10:244:1::12";

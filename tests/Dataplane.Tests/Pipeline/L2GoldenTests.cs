@@ -3,6 +3,7 @@ using static Dataplane.Tests.Pipeline.TestNode;
 namespace Dataplane.Tests.Pipeline;
 
 /// <summary>Golden cases for Ethernet input, anti-spoofing and the bridge (pod-to-pod frames not sent to the gateway MAC).</summary>
+[Trait("Category", "unit")]
 public sealed class L2GoldenTests
 {
     private static byte[] ClientToWeb1() => Frames.Udp4(ClientMac, Web1Mac, ClientIp, Web1Ip, 5000, 6000);

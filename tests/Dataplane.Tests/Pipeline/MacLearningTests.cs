@@ -8,6 +8,7 @@ using static Dataplane.Tests.Pipeline.TestNode;
 namespace Dataplane.Tests.Pipeline;
 
 /// <summary>The bridge's MAC learning over time: aging, and a full table (fixed capacity, counted).</summary>
+[Trait("Category", "unit")]
 public sealed class MacLearningTests
 {
     private const long Second = 1_000_000_000;

@@ -12,6 +12,7 @@ namespace Dataplane.Tests.Pipeline;
 /// solicitation), packets meanwhile are dropped and counted, at most one request a second, and the reply (or the
 /// next hop's own request) resolves it.
 /// </summary>
+[Trait("Category", "unit")]
 public sealed class NextHopResolutionTests
 {
     private const long Millisecond = 1_000_000;

@@ -12,6 +12,7 @@ namespace Dataplane.Tests.Pipeline;
 /// `dataplane replay` over captures of mixed traffic on two ports: per-port output captures with the expected
 /// frames, summary.json with every counter, output checksums verified by tshark, and the CLI end to end.
 /// </summary>
+[Trait("Category", "replay")]
 public sealed class ReplayTests
 {
     private const long Millisecond = 1_000_000;

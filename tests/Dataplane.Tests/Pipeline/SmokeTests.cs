@@ -3,6 +3,7 @@ using static Dataplane.Tests.Pipeline.TestNode;
 
 namespace Dataplane.Tests.Pipeline;
 
+[Trait("Category", "unit")]
 public class SmokeTests
 {
     [Fact]

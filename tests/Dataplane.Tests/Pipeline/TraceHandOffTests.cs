@@ -7,6 +7,7 @@ namespace Dataplane.Tests.Pipeline;
 /// `ctl trace` reads what a worker traces from another thread: records are handed over at the end of a batch, so
 /// a reader sees whole packets, every stage of each, never a record torn by a concurrent write.
 /// </summary>
+[Trait("Category", "unit")]
 public sealed class TraceHandOffTests
 {
     private static readonly string[] Route = ["ethernet-input", "ip4-input", "source-guard", "conntrack", "bridge", "ip4-lookup", "interface-output"];

@@ -4,6 +4,7 @@ using static Dataplane.Tests.Pipeline.TestNode;
 namespace Dataplane.Tests.Pipeline;
 
 /// <summary>`trace`: an armed tracer records each stage a packet passes and what it did; unarmed, it records nothing.</summary>
+[Trait("Category", "unit")]
 public sealed class TraceTests
 {
     private static byte[] ToRemote(ushort port = 5000) => Frames.Udp4(ClientMac, GatewayMac, ClientIp, RemotePodIp, port, 6000);

@@ -13,6 +13,7 @@ namespace Dataplane.Tests.Pipeline;
 /// errors) pushed through the full graph the way a worker does, after a warm-up, leaves
 /// <see cref="GC.GetAllocatedBytesForCurrentThread"/> where it was.
 /// </summary>
+[Trait("Category", "unit")]
 public sealed class ZeroAllocationTests(ITestOutputHelper output)
 {
     private const int WarmupIterations = 3_000;

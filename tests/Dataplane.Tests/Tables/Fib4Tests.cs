@@ -3,6 +3,7 @@ using Dataplane.Tables;
 
 namespace Dataplane.Tests.Tables;
 
+[Trait("Category", "unit")]
 public sealed class Fib4Tests
 {
     // Each Fib4 is 48 MiB of fixed tables; the golden cases share one, built once and only read.

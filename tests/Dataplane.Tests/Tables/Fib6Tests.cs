@@ -3,6 +3,7 @@ using Dataplane.Tables;
 
 namespace Dataplane.Tests.Tables;
 
+[Trait("Category", "unit")]
 public sealed class Fib6Tests
 {
     private static readonly Lazy<Fib6> s_golden = new(() =>

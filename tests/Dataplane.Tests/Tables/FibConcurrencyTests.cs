@@ -12,6 +12,7 @@ namespace Dataplane.Tests.Tables;
 /// 10 runs. Reuse without a grace period would fail it too, but that window is a few nanoseconds and this
 /// test rarely hits it. Treat a single failure as real.
 /// </summary>
+[Trait("Category", "slow")]
 public sealed class FibConcurrencyTests
 {
     private static readonly TimeSpan s_duration = TimeSpan.FromMilliseconds(400);

@@ -9,6 +9,7 @@ namespace Dataplane.Tests.Tables;
 /// and after re-inserting into reclaimed groups/nodes; plus small dense regions checked exhaustively
 /// while prefixes come and go, which is where covering/covered bookkeeping breaks.
 /// </summary>
+[Trait("Category", "slow")]
 public sealed class FibRandomizedTests(ITestOutputHelper output)
 {
     private const int Prefixes = 100_000;

@@ -3,6 +3,7 @@ using Dataplane.Tables;
 
 namespace Dataplane.Tests.Tables;
 
+[Trait("Category", "unit")]
 public sealed class FibTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using Xunit.Abstractions;
 
 namespace Dataplane.Tests.Tables;
 
+[Trait("Category", "unit")]
 public sealed class MaglevTableTests(ITestOutputHelper output)
 {
     private const int SampleFlows = 100_000;

@@ -7,6 +7,7 @@ using static Dataplane.Tests.Tables.ServiceTableTests;
 
 namespace Dataplane.Tests.Tables;
 
+[Trait("Category", "unit")]
 public sealed class ServicePortSchedulingTests
 {
     private const long Second = 1_000_000_000L;

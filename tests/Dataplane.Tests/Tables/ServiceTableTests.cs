@@ -6,6 +6,7 @@ using static Dataplane.Tests.Tables.ServiceConfigs;
 
 namespace Dataplane.Tests.Tables;
 
+[Trait("Category", "unit")]
 public sealed class ServiceTableTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Dataplane.Io.Epoll;
 
 namespace Dataplane.Tests.Io.Os;
 
+[Trait("Category", "unit")]
 public class EpollLoopTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using static Dataplane.Interop.Libc;
 namespace Dataplane.Tests.Io.Os;
 
 /// <summary>The C structs and ioctl numbers match the x86_64 Linux ABI byte for byte.</summary>
+[Trait("Category", "unit")]
 public class InteropLayoutTests
 {
     [Fact]

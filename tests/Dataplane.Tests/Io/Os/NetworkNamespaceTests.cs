@@ -5,6 +5,7 @@ using Dataplane.Tests.Infrastructure;
 
 namespace Dataplane.Tests.Io.Os;
 
+[Trait("Category", "e2e")]
 public sealed class NetworkNamespaceTests : IDisposable
 {
     private readonly TestNamespaces _test = new();

@@ -10,6 +10,7 @@ using PacketDotNet;
 namespace Dataplane.Tests.Io.Os;
 
 /// <summary>Both ends of the wire are veth ends inside test namespaces; the sockets are opened in there.</summary>
+[Trait("Category", "e2e")]
 public sealed class PacketSocketTests : IDisposable
 {
     // IEEE 802 "local experimental" EtherType: nothing in the kernel reacts to it.

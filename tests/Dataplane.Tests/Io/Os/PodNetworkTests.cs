@@ -15,6 +15,7 @@ namespace Dataplane.Tests.Io.Os;
 /// inside it (Run), so the TAP is born there rather than in the machine's real namespace, and all traffic
 /// stays between the TAP fd and the pod namespace.
 /// </summary>
+[Trait("Category", "e2e")]
 public sealed class PodNetworkTests : IDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);

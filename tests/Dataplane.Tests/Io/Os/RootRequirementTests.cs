@@ -2,6 +2,7 @@ using Dataplane.Tests.Infrastructure;
 
 namespace Dataplane.Tests.Io.Os;
 
+[Trait("Category", "unit")]
 public class RootRequirementTests
 {
     [Theory]

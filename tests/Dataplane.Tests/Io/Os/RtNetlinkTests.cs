@@ -9,6 +9,7 @@ using Dataplane.Tests.Infrastructure;
 namespace Dataplane.Tests.Io.Os;
 
 /// <summary>Every netlink socket here is opened inside a test namespace.</summary>
+[Trait("Category", "e2e")]
 public sealed class RtNetlinkTests : IDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(5);

@@ -7,6 +7,7 @@ using Dataplane.Tests.Infrastructure;
 namespace Dataplane.Tests.Io.Os;
 
 /// <summary>TAP devices are made inside a test namespace (Run), never in the host's.</summary>
+[Trait("Category", "e2e")]
 public sealed class TapDeviceTests : IDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(5);
