@@ -234,18 +234,6 @@ public sealed class ConntrackTable
     }
 
     /// <summary>
-    /// Frees expired entries in the next <paramref name="buckets"/> index buckets (a cursor walks the whole index
-    /// over successive calls), under the lock. Workers sweep with their <see cref="ConntrackSweeper"/> instead.
-    /// </summary>
-    public int Sweep(long now, int buckets)
-    {
-        lock (_writeLock)
-        {
-            return SweepLocked(now, buckets);
-        }
-    }
-
-    /// <summary>
     /// Frees expired entries in the next <paramref name="buckets"/> buckets of the stripe
     /// [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) from
     /// <paramref name="cursor"/> (an offset in the stripe, wrapping) on, and moves the cursor past them. The
