@@ -79,6 +79,9 @@ public sealed class ConntrackTable
     /// <summary>Called (under the table's write lock) for each removed service flow, so leastconn can release the backend.</summary>
     public Action<FlowEntry>? ServiceFlowEnded { get; set; }
 
+    /// <summary>Where entry creations and removals are reported while someone follows them (`ctl flows --follow`).</summary>
+    public FlowEventRing Events { get; } = new();
+
     public int Count => Capacity - Volatile.Read(ref _freeCount);
 
     /// <summary>Bytes held by entries and index together.</summary>
@@ -181,6 +184,11 @@ public sealed class ConntrackTable
                 Release(entry, ended: false);
                 entry = -1;
                 return InsertResult.Full;
+            }
+
+            if (Events.Active)
+            {
+                Events.TryPublish(FlowEventKind.New, in e);
             }
 
             return InsertResult.Inserted;
@@ -457,6 +465,11 @@ public sealed class ConntrackTable
         if (ended && (e.Flags & (FlowFlags.Service | FlowFlags.Released)) == FlowFlags.Service)
         {
             ServiceFlowEnded?.Invoke(e);
+        }
+
+        if (ended && Events.Active)
+        {
+            Events.TryPublish(FlowEventKind.End, in e);
         }
 
         e.Expires = 0;

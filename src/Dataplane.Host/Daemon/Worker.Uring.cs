@@ -96,6 +96,7 @@ public sealed partial class Worker
         {
             while (!_stopping)
             {
+                Iterations++;
                 long before = Now();
                 int reaped = ring.SubmitAndReap(before < pollUntil ? 0 : IdleWaitNanoseconds, completions);
                 if (reaped < 0)
@@ -177,6 +178,7 @@ public sealed partial class Worker
                 }
 
                 ProcessUring(ring, ref sink, slotWrites);
+                BusyNanoseconds += Now() - now;
             }
 
             return true;
@@ -227,6 +229,7 @@ public sealed partial class Worker
             return;
         }
 
+        BatchSizes?.Record(count, WorkerTag);
         Graph.Run();
         Graph.Flush(ref sink);
         for (int p = 0; p < count; p++)

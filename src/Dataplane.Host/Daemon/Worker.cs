@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Dataplane.Config;
 using Dataplane.Io;
 using Dataplane.Io.Epoll;
@@ -28,6 +29,7 @@ public sealed partial class Worker : IDisposable
     private readonly PortDevice? _uplink;
     private readonly byte[] _solicitation = new byte[128];
     private readonly long _busyPollNanoseconds;
+    private readonly string _workerName;
     private long _nextResolve;
     private volatile bool _stopping;
 
@@ -36,6 +38,7 @@ public sealed partial class Worker : IDisposable
         Io = io;
         _busyPollNanoseconds = dataplane.Config.Dataplane.BusyPollMicroseconds * 1000L;
         Id = id;
+        _workerName = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _dataplane = dataplane;
         _devices = devices;
         _owned = owned;
@@ -69,6 +72,16 @@ public sealed partial class Worker : IDisposable
     /// <summary>Frames that could not be read (errors other than EAGAIN), by the I/O layer.</summary>
     public long ReadErrors { get; private set; }
 
+    // Metrics (read by other threads at scrape time; see Metrics/DataplaneMetrics.cs). Loop passes, including idle
+    // epoll timeouts, tell /healthz the thread turns; busy time is from a wake-up with frames to the end of its batches.
+    public long Iterations;
+    public long BusyNanoseconds;
+
+    /// <summary>Batch sizes, recorded once per batch (not per packet); null when nobody listens.</summary>
+    public Histogram<int>? BatchSizes { get; set; }
+
+    private KeyValuePair<string, object?> WorkerTag => new("worker", _workerName);
+
     public void Start() => _thread.Start();
 
     public void Stop()
@@ -101,6 +114,7 @@ public sealed partial class Worker : IDisposable
         {
             while (!_stopping)
             {
+                Iterations++;
                 // Poll without sleeping for a while after traffic; sleep in epoll_wait once it has been quiet.
                 long before = Now();
                 int ready = _epoll.Wait(events, timeoutMs: before < pollUntil ? 0 : 250);
@@ -133,6 +147,7 @@ public sealed partial class Worker : IDisposable
                 }
 
                 Process(ref sink);
+                BusyNanoseconds += Now() - now;
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -236,6 +251,7 @@ public sealed partial class Worker : IDisposable
             return;
         }
 
+        BatchSizes?.Record(Batch.Count, WorkerTag);
         Graph.Run();
         Graph.Flush(ref sink);
         Batch.Clear();
