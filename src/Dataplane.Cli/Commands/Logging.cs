@@ -21,6 +21,8 @@ internal static class Logging
     public static ILoggerFactory Create(LogLevel level, LogFormat format = LogFormat.Text) => LoggerFactory.Create(builder =>
     {
         builder.SetMinimumLevel(level);
+        // Kestrel's per-request and lifetime lines are not events of the dataplane; its warnings and errors are.
+        builder.AddFilter("Microsoft", level > LogLevel.Warning ? level : LogLevel.Warning);
         if (format == LogFormat.Json)
         {
             builder.AddJsonConsole(options =>

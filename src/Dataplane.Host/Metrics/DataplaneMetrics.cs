@@ -59,6 +59,8 @@ public sealed class DataplaneMetrics : IDisposable
 
         _meter.CreateObservableGauge("dataplane.services", () => (long)_daemon.Dataplane.Services.Count, null, "Service ports programmed.");
         _meter.CreateObservableGauge("dataplane.service.backends", ServiceBackends, null, "Backends of each service port (terminating ones included).");
+        _meter.CreateObservableCounter("dataplane.service.new_flows", () => ServiceCounter(static c => c.NewFlows), null, "New flows balanced by each service port.");
+        _meter.CreateObservableCounter("dataplane.service.no_backend", () => ServiceCounter(static c => c.NoBackend), null, "New flows a service port had no backend for.");
 
         _meter.CreateObservableCounter("dataplane.worker.busy", WorkerBusy, "s", "Time each worker spent receiving, processing and sending (rate() of it is the busy ratio).");
         _meter.CreateObservableGauge("dataplane.worker.busy_ratio", WorkerBusyRatio, null, "Share of time each worker was busy since the previous scrape (0..1).");
@@ -173,6 +175,16 @@ public sealed class DataplaneMetrics : IDisposable
         foreach (ServicePort port in _daemon.Dataplane.Services.Ports)
         {
             yield return new Measurement<long>(port.Backends.Length,
+                new("service", port.ServiceName), new("port", port.PortName ?? port.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new("protocol", port.Protocol.ToString().ToLowerInvariant()));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ServiceCounter(Func<ServicePortCounters, long> value)
+    {
+        foreach (ServicePort port in _daemon.Dataplane.Services.Ports)
+        {
+            yield return new Measurement<long>(value(port.Counters),
                 new("service", port.ServiceName), new("port", port.PortName ?? port.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 new("protocol", port.Protocol.ToString().ToLowerInvariant()));
         }

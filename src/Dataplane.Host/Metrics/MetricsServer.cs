@@ -63,6 +63,7 @@ public sealed class MetricsServer : IAsyncDisposable
                 // Every scrape reads the counters afresh; the workers' counters cost nothing to read.
                 o.ScrapeResponseCacheDurationMilliseconds = 0;
                 o.ScopeInfoEnabled = false;
+                o.TargetInfoEnabled = false;
             }));
         var health = new DaemonHealth(daemon);
         builder.Services.AddHealthChecks()

@@ -32,4 +32,7 @@ public sealed record NodeOptions
 
     /// <summary>`dataplane: { workers: N }`: forwarding threads; pods are dealt to them in config order.</summary>
     public int Workers { get; init; } = 1;
+
+    /// <summary>Extra arguments for `dataplane run` (e.g. --metrics-address, --log-format json).</summary>
+    public IReadOnlyList<string> RunArguments { get; init; } = [];
 }

@@ -372,7 +372,7 @@ public sealed class NodeUnderTest : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string arg in (string[])[DataplaneDll, "run", "--config", ConfigPath, "--netns", Namespace])
+        foreach (string arg in (string[])[DataplaneDll, "run", "--config", ConfigPath, "--netns", Namespace, .. _options.RunArguments])
         {
             info.ArgumentList.Add(arg);
         }
