@@ -151,6 +151,10 @@ public sealed class NodeUnderTest : IDisposable
             // No viaMac: the dataplane resolves node-b with ARP on the uplink.
             yaml.AppendLine("routes:");
             yaml.AppendLine($"  - {{ cidr: {RemotePodCidr}, via: {RemoteUplinkIp} }}");
+            foreach (string route in _options.ExtraRoutes)
+            {
+                yaml.AppendLine($"  - {route}");
+            }
         }
 
         if (!string.IsNullOrWhiteSpace(services))
