@@ -118,7 +118,7 @@ internal static class ControlCommands
     /// <summary>Asks the daemon's own HTTP side (over its Unix socket), so `ctl` sees exactly what Prometheus sees.</summary>
     private static async Task<HttpResult> HttpAsync(NodeDaemon daemon, string path, CancellationToken cancel)
     {
-        string socket = daemon.MetricsSocketPath ?? throw new InvalidOperationException("the metrics server is not running");
+        string socket = daemon.MetricsSocketPath ?? throw new InvalidOperationException("the HTTP side has no Unix socket (the control socket path is too long for one); use --metrics-address");
         (int status, string body) = await Metrics.MetricsServer.GetAsync(socket, path, cancel).ConfigureAwait(false);
         return new HttpResult(status, body);
     }

@@ -22,33 +22,54 @@ public sealed class MetricsServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private MetricsServer(WebApplication app, string unixSocket, IPEndPoint? tcp)
+    private MetricsServer(WebApplication app, string? unixSocket, IPEndPoint? tcp)
     {
         _app = app;
         UnixSocketPath = unixSocket;
         TcpEndpoint = tcp;
     }
 
-    public string UnixSocketPath { get; }
+    /// <summary>Null when the path would be too long for a Unix socket (then `ctl metrics` says so).</summary>
+    public string? UnixSocketPath { get; }
 
     public IPEndPoint? TcpEndpoint { get; }
 
-    /// <summary>The Unix socket the HTTP side listens on: the control socket's name with <c>.http</c> for <c>.sock</c>.</summary>
-    public static string UnixSocketFor(string controlSocket) =>
-        controlSocket.EndsWith(".sock", StringComparison.Ordinal) ? controlSocket[..^".sock".Length] + ".http" : controlSocket + ".http";
-
-    public static MetricsServer Start(NodeDaemon daemon, DataplaneMetrics metrics, string? tcpAddress, ILoggerFactory loggers)
+    /// <summary>
+    /// The Unix socket the HTTP side listens on: the control socket's name with <c>.http</c> for <c>.sock</c>
+    /// (same length, so it fits wherever the control socket does), or null if it would not fit sun_path.
+    /// </summary>
+    public static string? UnixSocketFor(string controlSocket)
     {
-        string unixSocket = UnixSocketFor(daemon.ControlSocketPath);
+        string path = controlSocket.EndsWith(".sock", StringComparison.Ordinal) ? controlSocket[..^".sock".Length] + ".http" : controlSocket + ".http";
+        return System.Text.Encoding.UTF8.GetByteCount(path) <= 107 ? path : null;
+    }
+
+    /// <summary>Starts listening; null when there is nowhere to listen (no TCP address and no room for the Unix socket).</summary>
+    public static MetricsServer? Start(NodeDaemon daemon, DataplaneMetrics metrics, string? tcpAddress, ILoggerFactory loggers)
+    {
+        string? unixSocket = UnixSocketFor(daemon.ControlSocketPath);
         IPEndPoint? tcp = tcpAddress is null ? null : IPEndPoint.Parse(tcpAddress);
-        // We hold the node's instance lock, so a socket file here is a dead daemon's.
-        File.Delete(unixSocket);
+        if (unixSocket is null && tcp is null)
+        {
+            // Kestrel with no endpoint would fall back to localhost:5000.
+            return null;
+        }
+
+        if (unixSocket is not null)
+        {
+            // We hold the node's instance lock, so a socket file here is a dead daemon's.
+            File.Delete(unixSocket);
+        }
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Services.AddSingleton(loggers);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.ListenUnixSocket(unixSocket);
+            if (unixSocket is not null)
+            {
+                kestrel.ListenUnixSocket(unixSocket);
+            }
+
             if (tcp is not null)
             {
                 kestrel.Listen(tcp);
@@ -84,7 +105,11 @@ public sealed class MetricsServer : IAsyncDisposable
             throw new IOException($"metrics: cannot listen on {tcpAddress ?? unixSocket}: {ex.Message}", ex);
         }
 
-        File.SetUnixFileMode(unixSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        if (unixSocket is not null)
+        {
+            File.SetUnixFileMode(unixSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
         return new MetricsServer(app, unixSocket, tcp);
     }
 
@@ -131,6 +156,9 @@ public sealed class MetricsServer : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-        File.Delete(UnixSocketPath);
+        if (UnixSocketPath is not null)
+        {
+            File.Delete(UnixSocketPath);
+        }
     }
 }
