@@ -54,10 +54,6 @@ public sealed class NodeDaemon : IDisposable
         _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
         FlowEvents = new FlowEventFeed(dataplane.Conntrack.Events);
         Metrics = new DataplaneMetrics(this);
-        foreach (Worker worker in _workers)
-        {
-            worker.BatchSizes = Metrics.BatchSizes;
-        }
 
         Started = DateTime.UtcNow;
     }

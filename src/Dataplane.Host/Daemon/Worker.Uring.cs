@@ -229,7 +229,7 @@ public sealed partial class Worker
             return;
         }
 
-        BatchSizes?.Record(count, WorkerTag);
+        BatchesBySize[count]++;
         Graph.Run();
         Graph.Flush(ref sink);
         for (int p = 0; p < count; p++)

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Dataplane.Config;
 using Dataplane.Io;
 using Dataplane.Io.Epoll;
@@ -29,7 +28,6 @@ public sealed partial class Worker : IDisposable
     private readonly PortDevice? _uplink;
     private readonly byte[] _solicitation = new byte[128];
     private readonly long _busyPollNanoseconds;
-    private readonly string _workerName;
     private long _nextResolve;
     private volatile bool _stopping;
 
@@ -38,7 +36,6 @@ public sealed partial class Worker : IDisposable
         Io = io;
         _busyPollNanoseconds = dataplane.Config.Dataplane.BusyPollMicroseconds * 1000L;
         Id = id;
-        _workerName = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _dataplane = dataplane;
         _devices = devices;
         _owned = owned;
@@ -73,14 +70,12 @@ public sealed partial class Worker : IDisposable
     public long ReadErrors { get; private set; }
 
     // Metrics (read by other threads at scrape time; see Metrics/DataplaneMetrics.cs). Loop passes, including idle
-    // epoll timeouts, tell /healthz the thread turns; busy time is from a wake-up with frames to the end of its batches.
+    // epoll timeouts, tell /healthz the thread turns; busy time is from a wake-up with frames to the end of its batches;
+    // batches are counted by size (one increment per batch: a Histogram<int>.Record under OpenTelemetry measured
+    // 100-260 ns per call, this is one add).
     public long Iterations;
     public long BusyNanoseconds;
-
-    /// <summary>Batch sizes, recorded once per batch (not per packet); null when nobody listens.</summary>
-    public Histogram<int>? BatchSizes { get; set; }
-
-    private KeyValuePair<string, object?> WorkerTag => new("worker", _workerName);
+    public readonly long[] BatchesBySize = new long[257]; // a batch holds 1..256 packets
 
     public void Start() => _thread.Start();
 
@@ -251,7 +246,7 @@ public sealed partial class Worker : IDisposable
             return;
         }
 
-        BatchSizes?.Record(Batch.Count, WorkerTag);
+        BatchesBySize[Batch.Count]++;
         Graph.Run();
         Graph.Flush(ref sink);
         Batch.Clear();

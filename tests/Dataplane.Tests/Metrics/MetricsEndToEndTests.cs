@@ -86,6 +86,18 @@ public sealed class MetricsEndToEndTests : IClassFixture<MetricsEndToEndTests.No
         double received = await QueryUntilAsync(http, webPort, "dataplane_port_rx_packets_total{port=\"a\",kind=\"pod\"}", prometheus);
         Assert.True(received >= datagrams, $"port a received {received} frames, fewer than the {datagrams} datagrams sent");
         Assert.Equal(1, await QueryUntilAsync(http, webPort, "up{job=\"dataplane\"}", prometheus));
+
+        // Batches by size range add up to every batch the graph ran (ctl stats), once traffic is quiet.
+        double batches = 0;
+        long graphBatches = -1;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < s_timeout && batches != graphBatches)
+        {
+            graphBatches = _node.CtlJson("stats").GetProperty("batches").GetInt64();
+            batches = await QueryUntilAsync(http, webPort, "sum(dataplane_worker_batches_total)", prometheus);
+        }
+
+        Assert.Equal(graphBatches, batches);
     }
 
     [RootFact]
@@ -104,7 +116,7 @@ public sealed class MetricsEndToEndTests : IClassFixture<MetricsEndToEndTests.No
             "dataplane_port_rx_packets_total", "dataplane_port_tx_bytes_total", "dataplane_port_rx_drops_total", "dataplane_drops_total",
             "dataplane_stage_packets_total", "dataplane_conntrack_entries", "dataplane_conntrack_capacity", "dataplane_conntrack_inserts_total",
             "dataplane_conntrack_table_full_drops_total", "dataplane_services", "dataplane_service_backends", "dataplane_worker_busy_seconds_total",
-            "dataplane_worker_busy_ratio", "dataplane_worker_batch_size_bucket", "dataplane_build_info"])
+            "dataplane_worker_busy_ratio", "dataplane_worker_batches_total", "dataplane_worker_batch_packets_total", "dataplane_service_new_flows_total", "dataplane_build_info"])
         {
             Assert.Contains("\n" + family + "{", "\n" + text, StringComparison.Ordinal);
         }
