@@ -147,7 +147,7 @@ internal static class CtlCommand
                     Console.WriteLine(format is CtlFormat.Yaml ? "---" : format is null or CtlFormat.Wide ? $"# {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}" : "");
                 }
 
-                CtlOutput.Write(request.Command, root.GetProperty("result"), format, watch, Console.Out);
+                CtlOutput.Write(request.Command, root.GetProperty("result"), format, Console.Out);
             }
             while (watch && await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false));
 

@@ -17,7 +17,7 @@ internal static class CtlOutput
     private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
 
     /// <summary>The response in the asked format; a table (<paramref name="format"/> null or wide) otherwise.</summary>
-    public static void Write(string command, JsonElement result, CtlFormat? format, bool watch, TextWriter output)
+    public static void Write(string command, JsonElement result, CtlFormat? format, TextWriter output)
     {
         switch (format)
         {
