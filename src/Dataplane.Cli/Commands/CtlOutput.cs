@@ -47,7 +47,7 @@ internal static class CtlOutput
             default:
                 JsonElement f = e.GetProperty("flow");
                 string kind = S(e, "event") == "new" ? "[NEW]" : "[END]";
-                string time = format == CtlFormat.Wide ? e.GetProperty("time").GetDateTime().ToString("HH:mm:ss.fff ", System.Globalization.CultureInfo.InvariantCulture) : "";
+                string time = format == CtlFormat.Wide ? e.GetProperty("time").GetDateTimeOffset().UtcDateTime.ToString("HH:mm:ss.fff ", System.Globalization.CultureInfo.InvariantCulture) : "";
                 output.WriteLine($"{time}{kind,-5} {FlowLine(f, wide: format == CtlFormat.Wide)}");
                 break;
         }
