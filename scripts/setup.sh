@@ -8,10 +8,11 @@
 #   netsniff-ng, sockperf trafgen (the 64-byte packet blaster) and the latency ping-pong of the benchmarks
 #   gcc, make, libc6-dev  native/ (tapcopy, connrate)
 #   liburing-dev          native/libdpuring.so, the io_uring shim of `dataplane: { io: uring }` (runs on liburing2)
+#   prometheus            the metrics tests scrape /metrics with it and lint it with promtool
 # and checks for the .NET 10 SDK.
 set -euo pipefail
 
-packages=(libpcap0.8 nftables iproute2 iputils-ping iperf3 netcat-openbsd curl tshark iptables netsniff-ng sockperf gcc make libc6-dev liburing-dev procps)
+packages=(libpcap0.8 nftables iproute2 iputils-ping iperf3 netcat-openbsd curl tshark iptables netsniff-ng sockperf gcc make libc6-dev liburing-dev procps prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,7 +13,7 @@ internal sealed partial class NodeConfigParser
     ];
 
     private static readonly string[] s_dataplaneKeys =
-        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads", "busyPollMicroseconds", "io"];
+        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads", "busyPollMicroseconds", "io", "metricsAddress"];
 
     private static readonly (string, WorkerIo)[] s_workerIo = [("syscalls", WorkerIo.Syscalls), ("uring", WorkerIo.Uring)];
 
@@ -68,6 +68,12 @@ internal sealed partial class NodeConfigParser
             m.Error("controlSocket", problem);
         }
 
+        string? metricsAddress = m.String("metricsAddress");
+        if (metricsAddress is not null && DataplaneSettings.MetricsAddressProblem(metricsAddress) is { } metricsProblem)
+        {
+            m.Error("metricsAddress", metricsProblem);
+        }
+
         return new DataplaneSettings(
             BatchSize: m.Int("batchSize", 1, 256, d.BatchSize),
             Workers: m.Int("workers", 1, 64, d.Workers),
@@ -78,7 +84,8 @@ internal sealed partial class NodeConfigParser
             ControlSocket: controlSocket,
             Offloads: m.Bool("offloads", d.Offloads),
             BusyPollMicroseconds: m.Int("busyPollMicroseconds", 0, 10_000, d.BusyPollMicroseconds),
-            Io: m.Choice("io", s_workerIo, d.Io));
+            Io: m.Choice("io", s_workerIo, d.Io),
+            MetricsAddress: metricsAddress);
     }
 
     private string? ControlSocketProblem(string path)

@@ -142,6 +142,11 @@ public static class NodeConfigWriter
         Line(w, 1, "offloads", d.Offloads ? "true" : "false");
         Line(w, 1, "busyPollMicroseconds", Int(d.BusyPollMicroseconds));
         Line(w, 1, "io", d.Io == WorkerIo.Uring ? "uring" : "syscalls");
+        if (d.MetricsAddress is not null)
+        {
+            Line(w, 1, "metricsAddress", Text(d.MetricsAddress));
+        }
+
         return w.ToString();
     }
 

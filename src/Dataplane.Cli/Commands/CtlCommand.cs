@@ -13,24 +13,49 @@ internal static class CtlCommand
     {
         var socket = new Option<string?>("--socket") { Description = "The daemon's control socket (default: from --config, or the only one under /run/dataplane).", Recursive = true };
         var config = new Option<FileInfo?>("--config", "-c") { Description = "The node config, to find its control socket.", Recursive = true };
-        var json = new Option<bool>("--json") { Description = "Print the raw JSON response.", Recursive = true };
+        var json = new Option<bool>("--json") { Description = "Same as -o json.", Recursive = true };
 
-        var ctl = new Command("ctl", "Inspect and change a running dataplane: status, ports, stats, services, conntrack, trace, capture.") { socket, config, json };
+        var ctl = new Command("ctl", "Inspect and change a running dataplane: status, ports, stats, services, conntrack, flows, metrics, trace, capture.") { socket, config, json, s_output };
         ctl.Subcommands.Add(Simple("status", "Node, uptime, workers, table sizes.", socket, config, json));
-        ctl.Subcommands.Add(Simple("ports", "Per-port packet and byte counters.", socket, config, json));
-        ctl.Subcommands.Add(Simple("stats", "Every stage's counters and drop reasons.", socket, config, json));
-        ctl.Subcommands.Add(Simple("services", "Service ports, their backends and counters.", socket, config, json));
+        ctl.Subcommands.Add(Simple("ports", "Per-port packet and byte counters.", socket, config, json, watch: true));
+        ctl.Subcommands.Add(Simple("stats", "Every stage's counters and drop reasons.", socket, config, json, watch: true));
+        ctl.Subcommands.Add(Simple("services", "Service ports, their backends and counters.", socket, config, json, watch: true));
         ctl.Subcommands.Add(Conntrack(socket, config, json));
+        ctl.Subcommands.Add(Flows(socket, config, json));
+        ctl.Subcommands.Add(Simple("metrics", "Every metric in Prometheus text format, as /metrics serves it (no --metrics-address needed).", socket, config, json));
+        ctl.Subcommands.Add(Simple("health", "What /healthz (workers turning) and /readyz (pods attached, tables programmed) answer.", socket, config, json));
         ctl.Subcommands.Add(Trace(socket, config, json));
         ctl.Subcommands.Add(Capture(socket, config, json));
         ctl.Subcommands.Add(Service(socket, config, json));
         return ctl;
     }
 
-    private static Command Simple(string name, string description, Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
+    /// <summary>-o/--output on every ctl command: kubectl's json, yaml or wide (more columns); a table when absent.</summary>
+    private static readonly Option<CtlFormat?> s_output = new("--output", "-o") { Description = "json, yaml or wide (a table with more columns); a table when absent.", Recursive = true };
+
+    /// <summary>--watch on listings that change: reprint every second until Ctrl-C.</summary>
+    private static readonly Option<bool> s_watch = new("--watch") { Description = "Reprint every second until Ctrl-C." };
+
+    private static Command Simple(string name, string description, Option<string?> socket, Option<FileInfo?> config, Option<bool> json, bool watch = false)
     {
         var command = new Command(name, description);
+        if (watch)
+        {
+            command.Options.Add(s_watch);
+        }
+
         command.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest { Command = name }, cancel));
+        return command;
+    }
+
+    private static Command Flows(Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
+    {
+        var follow = new Option<bool>("--follow", "-f") { Description = "Print flow start and end events as they happen (like conntrack -E), until Ctrl-C." };
+        var count = new Option<int?>("--count") { Description = "With --follow: stop after this many events." };
+        var command = new Command("flows", "Tracked flows with their NAT; with --follow, their start and end as they happen.") { follow, count };
+        command.SetAction((parse, cancel) => parse.GetValue(follow)
+            ? FollowAsync(parse, socket, config, json, parse.GetValue(count), cancel)
+            : SendAsync(parse, socket, config, json, new ControlRequest { Command = "flows", Count = 1000 }, cancel));
         return command;
     }
 
@@ -40,7 +65,7 @@ internal static class CtlCommand
         var port = new Option<int?>("--port") { Description = "Only flows with this port on either side." };
         var flush = new Option<bool>("--flush") { Description = "Remove the matching flows." };
         var limit = new Option<int>("--limit") { Description = "Most flows to list.", DefaultValueFactory = _ => 100 };
-        var command = new Command("conntrack", "List (or flush) tracked flows, optionally filtered.") { ip, port, flush, limit };
+        var command = new Command("conntrack", "List (or flush) tracked flows, optionally filtered.") { ip, port, flush, limit, s_watch };
         command.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest
         {
             Command = "conntrack", Ip = parse.GetValue(ip), Port = parse.GetValue(port), Flush = parse.GetValue(flush), Count = parse.GetValue(limit),
@@ -63,7 +88,8 @@ internal static class CtlCommand
     private static Command Capture(Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
     {
         var port = new Argument<string>("port") { Description = "A pod name or 'uplink'." };
-        var output = new Option<FileInfo>("--out", "-o") { Description = "The pcap file to write.", Required = true };
+        var output = new Option<FileInfo>("--write", "-w") { Description = "The pcap file to write (tcpdump's -w).", Required = true };
+        output.Aliases.Add("--out");
         var count = new Option<int?>("--count") { Description = "Stop after this many frames." };
         var seconds = new Option<double>("--seconds") { Description = "Stop after this long.", DefaultValueFactory = _ => 10 };
         var command = new Command("capture", "Write what a port sends and receives to a pcap file, like tcpdump on an internal port.") { port, output, count, seconds };
@@ -94,37 +120,42 @@ internal static class CtlCommand
     {
         try
         {
-            string? fromConfig = null;
-            if (parse.GetValue(config) is { } file)
+            if (SocketPath(parse, socket, config) is not { } path)
             {
-                NodeConfig? node = ConfigOption.Load(file, Console.Error);
-                if (node is null)
+                return ConfigOption.ExitConfigError;
+            }
+
+            CtlFormat? format = Format(parse, json);
+            bool watch = parse.GetResult(s_watch) is not null && parse.GetValue(s_watch);
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            do
+            {
+                using JsonDocument response = await ControlClient.SendAsync(path, request, cancel).ConfigureAwait(false);
+                JsonElement root = response.RootElement;
+                if (!root.GetProperty("ok").GetBoolean())
                 {
-                    return ConfigOption.ExitConfigError;
+                    Console.Error.WriteLine($"dataplane ctl {request.Command}: {root.GetProperty("error").GetString()}");
+                    return 1;
                 }
 
-                fromConfig = node.ControlSocketPath;
-            }
+                if (watch && format is null or CtlFormat.Wide && !Console.IsOutputRedirected)
+                {
+                    Console.Write("\e[H\e[2J");
+                }
 
-            string path = ControlClient.ResolveSocket(parse.GetValue(socket), fromConfig);
-            using JsonDocument response = await ControlClient.SendAsync(path, request, cancel).ConfigureAwait(false);
-            JsonElement root = response.RootElement;
-            if (!root.GetProperty("ok").GetBoolean())
-            {
-                Console.Error.WriteLine($"dataplane ctl {request.Command}: {root.GetProperty("error").GetString()}");
-                return 1;
-            }
+                if (watch)
+                {
+                    Console.WriteLine(format is CtlFormat.Yaml ? "---" : format is null or CtlFormat.Wide ? $"# {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}" : "");
+                }
 
-            JsonElement result = root.GetProperty("result");
-            if (parse.GetValue(json))
-            {
-                Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+                CtlOutput.Write(request.Command, root.GetProperty("result"), format, Console.Out);
             }
-            else
-            {
-                CtlOutput.Print(request.Command, result, Console.Out);
-            }
+            while (watch && await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false));
 
+            return 0;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
             return 0;
         }
         catch (IOException ex)
@@ -132,5 +163,79 @@ internal static class CtlCommand
             Console.Error.WriteLine($"dataplane ctl: {ex.Message}");
             return 1;
         }
+    }
+
+    /// <summary>`flows --follow`: one line (or JSON object, or YAML document) per event until Ctrl-C or --count.</summary>
+    private static async Task<int> FollowAsync(ParseResult parse, Option<string?> socket, Option<FileInfo?> config, Option<bool> json, int? count, CancellationToken cancel)
+    {
+        try
+        {
+            if (SocketPath(parse, socket, config) is not { } path)
+            {
+                return ConfigOption.ExitConfigError;
+            }
+
+            CtlFormat? format = Format(parse, json);
+            int seen = 0;
+            bool first = true;
+            await foreach (JsonDocument response in ControlClient.StreamAsync(path, new ControlRequest { Command = "flows", Follow = true }, cancel).ConfigureAwait(false))
+            {
+                using (response)
+                {
+                    JsonElement root = response.RootElement;
+                    if (!root.GetProperty("ok").GetBoolean())
+                    {
+                        Console.Error.WriteLine($"dataplane ctl flows: {root.GetProperty("error").GetString()}");
+                        return 1;
+                    }
+
+                    if (first)
+                    {
+                        // The daemon's "following" line: from here on every event is seen.
+                        first = false;
+                        Console.Error.WriteLine("following flow events (Ctrl-C to stop)");
+                        continue;
+                    }
+
+                    CtlOutput.WriteFlowEvent(root.GetProperty("result"), format, Console.Out);
+                    if (++seen == count)
+                    {
+                        return 0;
+                    }
+                }
+            }
+
+            Console.Error.WriteLine("dataplane ctl flows: the daemon closed the connection");
+            return 1;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return 0;
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"dataplane ctl: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static CtlFormat? Format(ParseResult parse, Option<bool> json) => parse.GetValue(s_output) ?? (parse.GetValue(json) ? CtlFormat.Json : null);
+
+    /// <summary>The control socket from --socket, the config, or /run/dataplane; null after printing a config error.</summary>
+    private static string? SocketPath(ParseResult parse, Option<string?> socket, Option<FileInfo?> config)
+    {
+        string? fromConfig = null;
+        if (parse.GetValue(config) is { } file)
+        {
+            NodeConfig? node = ConfigOption.Load(file, Console.Error);
+            if (node is null)
+            {
+                return null;
+            }
+
+            fromConfig = node.ControlSocketPath;
+        }
+
+        return ControlClient.ResolveSocket(parse.GetValue(socket), fromConfig);
     }
 }

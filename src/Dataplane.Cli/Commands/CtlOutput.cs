@@ -1,19 +1,88 @@
 using System.Text.Json;
+using YamlDotNet.Serialization;
 
 namespace Dataplane.Cli.Commands;
 
-/// <summary>Human-readable tables for `dataplane ctl` responses (use --json for the raw data).</summary>
+/// <summary>`ctl -o`: kubectl's output formats.</summary>
+internal enum CtlFormat
+{
+    Json,
+    Yaml,
+    Wide,
+}
+
+/// <summary>Human-readable tables for `dataplane ctl` responses (-o json or yaml for the data itself).</summary>
 internal static class CtlOutput
 {
-    public static void Print(string command, JsonElement result, TextWriter output)
+    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
+
+    /// <summary>The response in the asked format; a table (<paramref name="format"/> null or wide) otherwise.</summary>
+    public static void Write(string command, JsonElement result, CtlFormat? format, TextWriter output)
+    {
+        switch (format)
+        {
+            case CtlFormat.Json:
+                output.WriteLine(JsonSerializer.Serialize(result, s_indented));
+                break;
+            case CtlFormat.Yaml:
+                output.Write(Yaml(result));
+                break;
+            default:
+                Print(command, result, output, wide: format == CtlFormat.Wide);
+                break;
+        }
+    }
+
+    /// <summary>One flow event of `flows --follow`: a line like conntrack -E, one compact JSON object, or one YAML document.</summary>
+    public static void WriteFlowEvent(JsonElement e, CtlFormat? format, TextWriter output)
+    {
+        switch (format)
+        {
+            case CtlFormat.Json:
+                output.WriteLine(JsonSerializer.Serialize(e));
+                break;
+            case CtlFormat.Yaml:
+                output.Write("---\n" + Yaml(e));
+                break;
+            default:
+                JsonElement f = e.GetProperty("flow");
+                string kind = S(e, "event") == "new" ? "[NEW]" : "[END]";
+                string time = format == CtlFormat.Wide ? e.GetProperty("time").GetDateTimeOffset().UtcDateTime.ToString("HH:mm:ss.fff ", System.Globalization.CultureInfo.InvariantCulture) : "";
+                output.WriteLine($"{time}{kind,-5} {FlowLine(f, wide: format == CtlFormat.Wide)}");
+                break;
+        }
+    }
+
+    /// <summary>YAML of a JSON value (YamlDotNet), keys in the daemon's order.</summary>
+    public static string Yaml(JsonElement value) => new SerializerBuilder().Build().Serialize(Plain(value));
+
+    private static object? Plain(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => e.EnumerateObject().ToDictionary(static p => p.Name, static p => Plain(p.Value)),
+        JsonValueKind.Array => e.EnumerateArray().Select(Plain).ToList(),
+        JsonValueKind.String => e.GetString(),
+        JsonValueKind.Number => e.TryGetInt64(out long l) ? l : e.GetDouble(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => null,
+    };
+
+    private static string FlowLine(JsonElement f, bool wide)
+    {
+        string backend = f.GetProperty("backend").ValueKind == JsonValueKind.Null ? "" : $" -> {S(f, "backend")}:{L(f, "backendPort")}";
+        string snat = wide && f.GetProperty("snat").ValueKind != JsonValueKind.Null ? $" snat {S(f, "snat")}" : "";
+        return $"{S(f, "protocol"),-6} {S(f, "source")}:{L(f, "sourcePort")} > {S(f, "destination")}:{L(f, "destinationPort")}{backend}{snat}  {S(f, "state")}";
+    }
+
+    public static void Print(string command, JsonElement result, TextWriter output, bool wide = false)
     {
         switch (command)
         {
             case "ports":
-                output.WriteLine($"{"port",-14} {"kind",-7} {"rx pkts",10} {"rx bytes",12} {"tx pkts",10} {"tx bytes",12} {"tx errors",9}");
+                output.WriteLine($"{"port",-14} {"kind",-7} {"rx pkts",10} {"rx bytes",12} {"tx pkts",10} {"tx bytes",12} {"tx errors",9}{(wide ? $" {"rx drops",9}" : "")}");
                 foreach (JsonElement p in result.EnumerateArray())
                 {
-                    output.WriteLine($"{S(p, "name"),-14} {S(p, "kind"),-7} {L(p, "rxPackets"),10} {L(p, "rxBytes"),12} {L(p, "txPackets"),10} {L(p, "txBytes"),12} {L(p, "txErrors"),9}");
+                    output.WriteLine($"{S(p, "name"),-14} {S(p, "kind"),-7} {L(p, "rxPackets"),10} {L(p, "rxBytes"),12} {L(p, "txPackets"),10} {L(p, "txBytes"),12} {L(p, "txErrors"),9}{(wide ? $" {L(p, "rxDrops"),9}" : "")}");
                 }
 
                 break;
@@ -23,7 +92,8 @@ internal static class CtlOutput
                 {
                     IEnumerable<string> notes = stage.GetProperty("drops").EnumerateObject().Where(static d => d.Value.GetInt64() > 0).Select(static d => $"drop {d.Name} {d.Value}")
                         .Concat(stage.GetProperty("events").EnumerateObject().Where(static e => e.Value.GetInt64() > 0).Select(static e => $"{e.Name} {e.Value}"));
-                    output.WriteLine($"  {S(stage, "name"),-17} {L(stage, "packets"),10}  {string.Join(", ", notes)}".TrimEnd());
+                    string bytes = wide ? $" {L(stage, "bytes"),14}" : "";
+                    output.WriteLine($"  {S(stage, "name"),-17} {L(stage, "packets"),10}{bytes}  {string.Join(", ", notes)}".TrimEnd());
                 }
 
                 break;
@@ -35,6 +105,11 @@ internal static class CtlOutput
                     {
                         output.WriteLine($"    -> {S(b, "ip")}:{L(b, "port")} weight {L(b, "weight")}{(b.GetProperty("terminating").GetBoolean() ? " terminating" : "")}, {L(b, "openConnections")} open");
                     }
+
+                    if (wide)
+                    {
+                        output.WriteLine($"    counters: {string.Join(", ", s.GetProperty("counters").EnumerateObject().Select(static c => $"{c.Name} {c.Value}"))}");
+                    }
                 }
 
                 break;
@@ -42,8 +117,25 @@ internal static class CtlOutput
                 output.WriteLine($"{L(result, "matched")} of {L(result, "total")} flows match{(L(result, "removed") > 0 ? $"; {L(result, "removed")} removed" : "")}");
                 foreach (JsonElement f in result.GetProperty("flows").EnumerateArray())
                 {
-                    string backend = f.GetProperty("backend").ValueKind == JsonValueKind.Null ? "" : $" -> {S(f, "backend")}:{L(f, "backendPort")}";
-                    output.WriteLine($"  {S(f, "protocol"),-6} {S(f, "source")}:{L(f, "sourcePort")} > {S(f, "destination")}:{L(f, "destinationPort")}{backend}  {S(f, "state")}  expires in {f.GetProperty("expiresInSeconds").GetDouble()}s");
+                    output.WriteLine($"  {FlowLine(f, wide)}  expires in {f.GetProperty("expiresInSeconds").GetDouble()}s");
+                }
+
+                break;
+            case "flows":
+                foreach (JsonElement f in result.EnumerateArray())
+                {
+                    output.WriteLine($"{FlowLine(f, wide)}  expires in {f.GetProperty("expiresInSeconds").GetDouble()}s");
+                }
+
+                break;
+            case "metrics":
+                output.Write(result.GetProperty("body").GetString());
+                break;
+            case "health":
+                foreach ((string name, string path) in (ReadOnlySpan<(string, string)>)[("live", "/healthz"), ("ready", "/readyz")])
+                {
+                    JsonElement check = result.GetProperty(name);
+                    output.WriteLine($"{path} {L(check, "status")}: {S(check, "body").TrimEnd().Replace("\n", "; ", StringComparison.Ordinal)}");
                 }
 
                 break;
@@ -62,7 +154,7 @@ internal static class CtlOutput
 
                 break;
             default:
-                output.WriteLine(result.ValueKind == JsonValueKind.String ? result.GetString() : JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+                output.WriteLine(result.ValueKind == JsonValueKind.String ? result.GetString() : JsonSerializer.Serialize(result, s_indented));
                 break;
         }
     }

@@ -21,7 +21,7 @@ internal static class DemoCommand
     public static Command Create()
     {
         var offline = new Option<bool>("--offline") { Description = "Replay the capture in examples/demo instead (no root, no namespaces)." };
-        var output = new Option<DirectoryInfo?>("--out", "-o") { Description = "--offline: where to write output pcaps and summary.json (default: a temp directory)." };
+        var output = new Option<DirectoryInfo?>("--write", "-w", "--out") { Description = "--offline: where to write output pcaps and summary.json (default: a temp directory); --out is the old name." };
         var quiet = new Option<bool>("--no-trace") { Description = "--offline: do not print each packet's path." };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "The daemon's log level.", DefaultValueFactory = _ => LogLevel.Warning };
         var command = new Command("demo", "Build a node in network namespaces, start the dataplane on it, and drive real traffic through every flow: container-to-container, pod-to-pod, pod-to-service, across nodes.")

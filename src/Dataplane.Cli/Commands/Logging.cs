@@ -3,16 +3,43 @@ using Microsoft.Extensions.Logging.Console;
 
 namespace Dataplane.Cli.Commands;
 
+/// <summary>`--log-format` of `dataplane run`.</summary>
+internal enum LogFormat
+{
+    /// <summary>One line per event with a UTC timestamp.</summary>
+    Text,
+
+    /// <summary>One JSON object per line (the BCL's JSON console formatter), for log shippers.</summary>
+    Json,
+}
+
 /// <summary>One line per event, with a UTC timestamp; never per packet.</summary>
 internal static class Logging
 {
-    public static ILoggerFactory Create(LogLevel level) => LoggerFactory.Create(builder => builder
-        .SetMinimumLevel(level)
-        .AddSimpleConsole(options =>
+    private const string TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+
+    public static ILoggerFactory Create(LogLevel level, LogFormat format = LogFormat.Text) => LoggerFactory.Create(builder =>
+    {
+        builder.SetMinimumLevel(level);
+        // Kestrel's per-request and lifetime lines are not events of the dataplane; its warnings and errors are.
+        builder.AddFilter("Microsoft", level > LogLevel.Warning ? level : LogLevel.Warning);
+        if (format == LogFormat.Json)
+        {
+            builder.AddJsonConsole(options =>
+            {
+                options.TimestampFormat = TimestampFormat.TrimEnd();
+                options.UseUtcTimestamp = true;
+                options.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+            });
+            return;
+        }
+
+        builder.AddSimpleConsole(options =>
         {
             options.SingleLine = true;
-            options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            options.TimestampFormat = TimestampFormat;
             options.UseUtcTimestamp = true;
             options.ColorBehavior = LoggerColorBehavior.Disabled;
-        }));
+        });
+    });
 }

@@ -17,9 +17,9 @@ internal static class ReplayCommand
             Required = true,
             AllowMultipleArgumentsPerToken = false,
         };
-        var output = new Option<DirectoryInfo>("--out", "-o")
+        var output = new Option<DirectoryInfo>("--write", "-w", "--out")
         {
-            Description = "Directory for <port>.pcap (what each port sent) and summary.json (every counter).",
+            Description = "Directory for <port>.pcap (what each port sent) and summary.json (every counter). --out is the old name.",
             Required = true,
         };
         var trace = new Option<bool>("--trace") { Description = "Print every packet's path through the stages." };

@@ -18,9 +18,21 @@ internal static class RunCommand
             Description = "Run in this network namespace (a name under /var/run/netns, or a path) instead of the current one: TAPs are created and the uplink opened there.",
         };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error.", DefaultValueFactory = _ => LogLevel.Information };
+        var logFormat = new Option<LogFormat>("--log-format") { Description = "text (one line per event) or json (one JSON object per line).", DefaultValueFactory = _ => LogFormat.Text };
+        var metricsAddress = new Option<string?>("--metrics-address")
+        {
+            Description = "Serve /metrics (Prometheus), /healthz and /readyz over HTTP on IP:PORT, e.g. 127.0.0.1:9641 (overrides dataplane.metricsAddress; off by default).",
+        };
+        metricsAddress.Validators.Add(r =>
+        {
+            if (r.GetValue(metricsAddress) is { } address && DataplaneSettings.MetricsAddressProblem(address) is { } problem)
+            {
+                r.AddError($"--metrics-address: {problem}");
+            }
+        });
         var command = new Command("run", "Run the node daemon: a TAP per pod moved into its namespace, every frame forwarded by the pipeline.")
         {
-            config, netns, logLevel,
+            config, netns, logLevel, logFormat, metricsAddress,
         };
         command.SetAction(parse =>
         {
@@ -37,8 +49,8 @@ internal static class RunCommand
                 return 1;
             }
 
-            using ILoggerFactory loggers = Logging.Create(parse.GetValue(logLevel));
-            return Run(node, new DaemonOptions(parse.GetValue(netns), file.FullName), loggers);
+            using ILoggerFactory loggers = Logging.Create(parse.GetValue(logLevel), parse.GetValue(logFormat));
+            return Run(node, new DaemonOptions(parse.GetValue(netns), file.FullName, parse.GetValue(metricsAddress)), loggers);
         });
         return command;
     }

@@ -81,6 +81,9 @@ public sealed class ConntrackTable
     /// <summary>Called (under the table's write lock) for each removed service flow, so leastconn can release the backend.</summary>
     public Action<FlowEntry>? ServiceFlowEnded { get; set; }
 
+    /// <summary>Where entry creations and removals are reported while someone follows them (`ctl flows --follow`).</summary>
+    public FlowEventRing Events { get; } = new();
+
     public int Count => Capacity - Volatile.Read(ref _freeCount);
 
     /// <summary>Index buckets (64 bytes each), the unit <see cref="ConntrackSweeper"/> stripes are made of.</summary>
@@ -194,6 +197,11 @@ public sealed class ConntrackTable
                 Release(entry, ended: false);
                 entry = -1;
                 return InsertResult.Full;
+            }
+
+            if (Events.Active)
+            {
+                Events.TryPublish(FlowEventKind.New, in e);
             }
 
             return InsertResult.Inserted;
@@ -520,6 +528,11 @@ public sealed class ConntrackTable
         if (ended && (e.Flags & (FlowFlags.Service | FlowFlags.Released)) == FlowFlags.Service)
         {
             ServiceFlowEnded?.Invoke(e);
+        }
+
+        if (ended && Events.Active)
+        {
+            Events.TryPublish(FlowEventKind.End, in e);
         }
 
         e.Expires = 0;

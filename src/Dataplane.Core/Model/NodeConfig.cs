@@ -171,17 +171,28 @@ public sealed record DataplaneSettings(
     string ControlSocket,
     bool Offloads,
     int BusyPollMicroseconds,
-    WorkerIo Io = WorkerIo.Syscalls)
+    WorkerIo Io = WorkerIo.Syscalls,
+    string? MetricsAddress = null)
 {
     /// <summary>
     /// Offloads on: TAPs and the uplink carry virtio-net headers, so TCP moves as 64 KiB segments with partial checksums.
     /// BusyPollMicroseconds: after traffic, a worker polls its fds this long before sleeping in epoll_wait (Linux's
     /// net.core.busy_poll idea), so a request/response exchange does not pay a thread wake-up each way; 0 turns it off.
     /// Io: how workers move frames between the port fds and their batch (<see cref="WorkerIo"/>).
+    /// MetricsAddress: IP:PORT where /metrics, /healthz and /readyz are served over HTTP; null (the default) serves
+    /// them only through the control socket (`ctl metrics`).
     /// </summary>
     public static DataplaneSettings Default { get; } = new(
         BatchSize: 256, Workers: 1, MacTableCapacity: 4096, MacAgingSeconds: 300, IcmpErrorsPerSecond: 1000, IcmpErrorBurst: 50,
         ControlSocket: "/run/dataplane/{node}.sock", Offloads: true, BusyPollMicroseconds: 50);
+
+    /// <summary>An IP literal and a port (`127.0.0.1:9641`, `[::1]:9641`): the HTTP listener binds exactly there, no name lookup.</summary>
+    public static string? MetricsAddressProblem(string address) =>
+        !System.Net.IPEndPoint.TryParse(address, out System.Net.IPEndPoint? endpoint) || !address.Contains(':', StringComparison.Ordinal)
+            ? $"'{address}' is not IP:PORT (e.g. 127.0.0.1:9641 or [::1]:9641)"
+            : endpoint.Port == 0 || (endpoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !address.StartsWith('['))
+                ? $"'{address}' needs a port 1-65535 (IPv6 in brackets: [::1]:9641)"
+                : null;
 }
 
 /// <summary>Item-by-item equality for the model's list members.</summary>

@@ -70,6 +70,7 @@ public abstract class Node
         where TTrace : struct, ITraceMode
     {
         Counters.Drops[reason]++;
+        graph.PortCounters[graph.Batch.Meta(packet).RxPort].RxDrops++;
         if (TTrace.Enabled)
         {
             graph.TraceIfFlagged(packet, new TraceRecord(0, (ushort)Index, TraceRecord.Dropped, (ushort)reason, a, b));

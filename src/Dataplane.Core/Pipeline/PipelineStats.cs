@@ -8,7 +8,7 @@ public sealed record StageStats(
     IReadOnlyDictionary<string, long> Drops,
     IReadOnlyDictionary<string, long> Events);
 
-public sealed record PortStats(string Name, string Kind, long RxPackets, long RxBytes, long TxPackets, long TxBytes, long TxErrors);
+public sealed record PortStats(string Name, string Kind, long RxPackets, long RxBytes, long TxPackets, long TxBytes, long TxErrors, long RxDrops = 0);
 
 /// <summary>
 /// A point-in-time copy of every counter of every worker, summed: what `replay` writes to summary.json and
@@ -68,7 +68,7 @@ public sealed record PipelineStats(
             }
 
             received += sum.RxPackets;
-            portStats.Add(new PortStats(port.Name, port.Kind.ToString().ToLowerInvariant(), sum.RxPackets, sum.RxBytes, sum.TxPackets, sum.TxBytes, sum.TxErrors));
+            portStats.Add(new PortStats(port.Name, port.Kind.ToString().ToLowerInvariant(), sum.RxPackets, sum.RxBytes, sum.TxPackets, sum.TxBytes, sum.TxErrors, sum.RxDrops));
         }
 
         return new PipelineStats(workers.Sum(static w => w.Batches), received, drops, stages, portStats);

@@ -11,6 +11,9 @@ public struct PortCounters
     /// <summary>Frames that could not be written (full TAP queue, port gone), counted by the I/O layer.</summary>
     public long TxErrors;
 
+    /// <summary>Frames received on this port that a stage dropped (one increment on the drop path, none when forwarding).</summary>
+    public long RxDrops;
+
     public void Add(in PortCounters other)
     {
         RxPackets += other.RxPackets;
@@ -18,5 +21,6 @@ public struct PortCounters
         TxPackets += other.TxPackets;
         TxBytes += other.TxBytes;
         TxErrors += other.TxErrors;
+        RxDrops += other.RxDrops;
     }
 }

@@ -32,6 +32,33 @@ public static class ControlClient
     }
 
     /// <summary>
+    /// Sends one request and yields every response line until the daemon closes the connection or
+    /// <paramref name="cancel"/> (`ctl flows --follow`). Closing our end tells the daemon to stop.
+    /// </summary>
+    public static async IAsyncEnumerable<JsonDocument> StreamAsync(string socketPath, ControlRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel).ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            throw new IOException($"no dataplane is listening on {socketPath} ({ex.Message})", ex);
+        }
+
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, ReplayRun.JsonOptions.WithoutIndent());
+        await stream.WriteAsync(line, cancel).ConfigureAwait(false);
+        await stream.WriteAsync("\n"u8.ToArray(), cancel).ConfigureAwait(false);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        while (await reader.ReadLineAsync(cancel).ConfigureAwait(false) is { } response)
+        {
+            yield return JsonDocument.Parse(response);
+        }
+    }
+
+    /// <summary>
     /// The socket to talk to: the one given, else the config's, else the only one under /run/dataplane
     /// (a node runs one daemon, so usually there is exactly one).
     /// </summary>

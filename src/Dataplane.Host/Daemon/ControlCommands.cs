@@ -16,11 +16,14 @@ internal static class ControlCommands
         "stats" => daemon.Stats(),
         "services" => Services(daemon),
         "conntrack" => Conntrack(daemon, request),
+        "flows" => Conntrack(daemon, request).Flows,
+        "metrics" => await HttpAsync(daemon, "/metrics", cancel).ConfigureAwait(false),
+        "health" => new HealthResult(await HttpAsync(daemon, "/healthz", cancel).ConfigureAwait(false), await HttpAsync(daemon, "/readyz", cancel).ConfigureAwait(false)),
         "trace" => await TraceAsync(daemon, request, cancel).ConfigureAwait(false),
         "capture" => await CaptureAsync(daemon, request, cancel).ConfigureAwait(false),
         "service-apply" => daemon.ApplyServices(request.Yaml ?? throw new ArgumentException("service-apply needs yaml"), "ctl service apply"),
         "service-delete" => daemon.DeleteService(request.Name ?? throw new ArgumentException("service-delete needs a name")),
-        _ => throw new ArgumentException($"unknown command '{request.Command}' (status, ports, stats, services, conntrack, trace, capture, service-apply, service-delete)"),
+        _ => throw new ArgumentException($"unknown command '{request.Command}' (status, ports, stats, services, conntrack, flows, metrics, health, trace, capture, service-apply, service-delete)"),
     };
 
     /// <summary><see cref="Io"/>: what the workers use ("uring" or "syscalls"), which is "syscalls" after a fallback from a configured uring.</summary>
@@ -101,6 +104,24 @@ internal static class ControlCommands
         return new FlowInfo(protocol, e.Original.Source.ToString(), e.Original.SourcePort, e.Original.Destination.ToString(), e.Original.DestinationPort,
             dnat ? new IpAddress(new Ip6Address(e.NatHi, e.NatLo)).ToString() : null, dnat ? e.NatPort : null, snat, state,
             Math.Round((e.Expires - now) / 1e9, 1), (e.Flags & FlowFlags.SeenReply) != 0);
+    }
+
+    /// <summary>A flow event of `ctl flows --follow`: "new" or "end", with the flow as `ctl conntrack` shows it.</summary>
+    public sealed record FlowEventInfo(string Event, DateTime Time, FlowInfo Flow);
+
+    public static FlowEventInfo DescribeEvent(in FlowEvent e, DateTime time) =>
+        new(e.Kind == FlowEventKind.New ? "new" : "end", time, Describe(e.Entry, (time.Ticks - DateTime.UnixEpoch.Ticks) * 100));
+
+    public sealed record HttpResult(int Status, string Body);
+
+    public sealed record HealthResult(HttpResult Live, HttpResult Ready);
+
+    /// <summary>Asks the daemon's own HTTP side (over its Unix socket), so `ctl` sees exactly what Prometheus sees.</summary>
+    private static async Task<HttpResult> HttpAsync(NodeDaemon daemon, string path, CancellationToken cancel)
+    {
+        string socket = daemon.MetricsSocketPath ?? throw new InvalidOperationException("the HTTP side has no Unix socket (the control socket path is too long for one); use --metrics-address");
+        (int status, string body) = await Metrics.MetricsServer.GetAsync(socket, path, cancel).ConfigureAwait(false);
+        return new HttpResult(status, body);
     }
 
     public sealed record TraceResult(int Traced, string Text);

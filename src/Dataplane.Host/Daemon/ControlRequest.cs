@@ -6,7 +6,7 @@ namespace Dataplane.Daemon;
 /// </summary>
 public sealed record ControlRequest
 {
-    /// <summary>status | ports | stats | services | conntrack | trace | capture | service-apply | service-delete</summary>
+    /// <summary>status | ports | stats | services | conntrack | flows | metrics | health | trace | capture | service-apply | service-delete</summary>
     public required string Command { get; init; }
 
     /// <summary>conntrack: only flows with this address on either side (client, VIP or backend).</summary>
@@ -35,6 +35,9 @@ public sealed record ControlRequest
 
     /// <summary>service-delete: the service's name.</summary>
     public string? Name { get; init; }
+
+    /// <summary>flows: stream events (one response line each) until the client goes away, instead of listing flows.</summary>
+    public bool Follow { get; init; }
 }
 
 public sealed record ControlResponse(bool Ok, string? Error, object? Result);

@@ -73,6 +73,12 @@ public sealed class ControlServer : IDisposable
             {
                 string? line = await ReadLineAsync(PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true)), _stop.Token).ConfigureAwait(false);
                 ControlRequest? request = line is null ? null : JsonSerializer.Deserialize<ControlRequest>(line, ReplayRun.JsonOptions);
+                if (request is { Command: "flows", Follow: true })
+                {
+                    await FollowFlowsAsync(client, stream).ConfigureAwait(false);
+                    return;
+                }
+
                 response = request is null
                     ? new ControlResponse(false, "empty request", null)
                     : new ControlResponse(true, null, await ControlCommands.RunAsync(_daemon, request, _stop.Token).ConfigureAwait(false));
@@ -102,6 +108,55 @@ public sealed class ControlServer : IDisposable
             {
                 _logger.LogDebug(ex, "control client went away");
             }
+        }
+    }
+
+    /// <summary>
+    /// `ctl flows --follow`: one response line per flow event until the client closes its end (seen as EOF on a
+    /// read that runs alongside) or the daemon stops.
+    /// </summary>
+    private async Task FollowFlowsAsync(Socket client, NetworkStream stream)
+    {
+        using var gone = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        _ = WatchForCloseAsync(client, gone);
+        JsonSerializerOptions options = ReplayRun.JsonOptions.WithoutIndent();
+        try
+        {
+            await stream.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(new ControlResponse(true, null, "following"), options), gone.Token).ConfigureAwait(false);
+            await stream.WriteAsync("\n"u8.ToArray(), gone.Token).ConfigureAwait(false);
+            await foreach (Conntrack.FlowEvent e in _daemon.FlowEvents.FollowAsync(gone.Token).ConfigureAwait(false))
+            {
+                object info = ControlCommands.DescribeEvent(in e, DateTime.UtcNow);
+                byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(new ControlResponse(true, null, info), options);
+                await stream.WriteAsync(bytes, gone.Token).ConfigureAwait(false);
+                await stream.WriteAsync("\n"u8.ToArray(), gone.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            _logger.LogDebug("flow follower went away");
+        }
+    }
+
+    private static async Task WatchForCloseAsync(Socket client, CancellationTokenSource gone)
+    {
+        byte[] buffer = new byte[64];
+        try
+        {
+            while (await client.ReceiveAsync(buffer, SocketFlags.None, gone.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+
+        try
+        {
+            await gone.CancelAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
         }
     }
 

@@ -5,4 +5,5 @@ namespace Dataplane.Daemon;
 /// socket is opened there; null means the namespace the process runs in (the root one on a real node).
 /// </param>
 /// <param name="ConfigPath">Where the config came from, re-read on SIGHUP; null when it was built in memory.</param>
-public sealed record DaemonOptions(string? Netns = null, string? ConfigPath = null);
+/// <param name="MetricsAddress">IP:PORT for /metrics, /healthz and /readyz over TCP; overrides <c>dataplane.metricsAddress</c>.</param>
+public sealed record DaemonOptions(string? Netns = null, string? ConfigPath = null, string? MetricsAddress = null);

@@ -6,6 +6,7 @@ using Dataplane.Io.Netns;
 using Dataplane.Io.RawSocket;
 using Dataplane.Io.Tap;
 using Dataplane.Io.Uring;
+using Dataplane.Metrics;
 using Dataplane.Model;
 using Dataplane.Pipeline;
 using Dataplane.Tables;
@@ -27,6 +28,8 @@ public sealed class NodeDaemon : IDisposable
     private readonly PortDevice[] _devices;
     private readonly Worker[] _workers;
     private readonly ControlServer _control;
+    private MetricsServer? _metricsServer;
+    private volatile bool _started;
     private readonly Lock _configLock = new();
     private readonly NodeConfig _config;
     private int _disposed;
@@ -52,6 +55,9 @@ public sealed class NodeDaemon : IDisposable
         }
 
         _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
+        FlowEvents = new FlowEventFeed(dataplane.Conntrack.Events);
+        Metrics = new DataplaneMetrics(this);
+
         StartedAt = PipelineClock.Now();
     }
 
@@ -77,6 +83,51 @@ public sealed class NodeDaemon : IDisposable
     public CaptureSession?[] Captures { get; }
 
     public string ControlSocketPath => _control.Path;
+
+    /// <summary>Conntrack entry creations and removals, for `ctl flows --follow`.</summary>
+    public FlowEventFeed FlowEvents { get; }
+
+    public DataplaneMetrics Metrics { get; }
+
+    /// <summary>The HTTP side's Unix socket (/metrics, /healthz, /readyz), or null before it started.</summary>
+    public string? MetricsSocketPath => _metricsServer?.UnixSocketPath;
+
+    /// <summary>Why the node is not ready to serve its pods yet (empty when it is): what /readyz answers.</summary>
+    public IReadOnlyList<string> NotReadyReasons()
+    {
+        var reasons = new List<string>();
+        if (!_started)
+        {
+            reasons.Add("starting: workers not running yet");
+        }
+
+        foreach (Worker worker in _workers.Where(static w => Volatile.Read(ref w.Iterations) == 0))
+        {
+            reasons.Add($"worker {worker.Id}: has not entered its loop");
+        }
+
+        NodeConfig config = Config;
+        foreach (PodConfig pod in config.Pods.Where(p => _devices.All(d => Dataplane.Ports[d.Port].Name != p.Name)))
+        {
+            reasons.Add($"pod {pod.Name}: no TAP attached");
+        }
+
+        IReadOnlyCollection<string> programmed = Dataplane.Services.ServiceNames;
+        foreach (ServiceConfig service in config.Services.Where(s => !programmed.Contains(s.Name)))
+        {
+            reasons.Add($"service {service.Name}: not programmed");
+        }
+
+        foreach (ref readonly Tables.Adjacency adjacency in Dataplane.Adjacencies.Entries)
+        {
+            if (adjacency.Kind == Tables.AdjacencyKind.NextHop && Volatile.Read(in adjacency.Mac) == 0)
+            {
+                reasons.Add($"next hop {adjacency.NextHop}: not resolved yet (ARP/NDP on the uplink)");
+            }
+        }
+
+        return reasons;
+    }
 
     public PipelineStats Stats() => PipelineStats.From(Graphs, Dataplane.Ports);
 
@@ -128,6 +179,23 @@ public sealed class NodeDaemon : IDisposable
             foreach (Worker worker in daemon._workers)
             {
                 worker.Start();
+            }
+
+            daemon._started = true;
+            string? metricsAddress = options.MetricsAddress ?? config.Dataplane.MetricsAddress;
+            try
+            {
+                daemon._metricsServer = MetricsServer.Start(daemon, daemon.Metrics, metricsAddress, loggers);
+            }
+            catch
+            {
+                daemon.Dispose();
+                throw;
+            }
+
+            if (metricsAddress is not null)
+            {
+                logger.LogInformation("metrics: http://{Address}/metrics, /healthz, /readyz", metricsAddress);
             }
 
             logger.LogInformation("node {Node}: forwarding for {Pods} pods with {Workers} worker(s), offloads {Offloads}, io {Io}; control socket {Socket}",
@@ -239,7 +307,9 @@ public sealed class NodeDaemon : IDisposable
             return;
         }
 
+        _metricsServer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _control.Dispose();
+        Metrics.Dispose();
         foreach (Worker worker in _workers)
         {
             worker.Stop();

@@ -32,4 +32,10 @@ public sealed record NodeOptions
 
     /// <summary>`dataplane: { workers: N }`: forwarding threads; pods are dealt to them in config order.</summary>
     public int Workers { get; init; } = 1;
+
+    /// <summary>More `routes:` items (YAML flow mappings such as "{ cidr: 10.244.3.0/24, via: 192.168.77.99 }"); needs <see cref="Uplink"/>.</summary>
+    public IReadOnlyList<string> ExtraRoutes { get; init; } = [];
+
+    /// <summary>Extra arguments for `dataplane run` (e.g. --metrics-address, --log-format json).</summary>
+    public IReadOnlyList<string> RunArguments { get; init; } = [];
 }

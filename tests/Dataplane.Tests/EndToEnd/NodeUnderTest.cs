@@ -151,6 +151,10 @@ public sealed class NodeUnderTest : IDisposable
             // No viaMac: the dataplane resolves node-b with ARP on the uplink.
             yaml.AppendLine("routes:");
             yaml.AppendLine($"  - {{ cidr: {RemotePodCidr}, via: {RemoteUplinkIp} }}");
+            foreach (string route in _options.ExtraRoutes)
+            {
+                yaml.AppendLine($"  - {route}");
+            }
         }
 
         if (!string.IsNullOrWhiteSpace(services))
@@ -372,7 +376,7 @@ public sealed class NodeUnderTest : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string arg in (string[])[DataplaneDll, "run", "--config", ConfigPath, "--netns", Namespace])
+        foreach (string arg in (string[])[DataplaneDll, "run", "--config", ConfigPath, "--netns", Namespace, .. _options.RunArguments])
         {
             info.ArgumentList.Add(arg);
         }
