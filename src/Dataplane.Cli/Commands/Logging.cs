@@ -23,6 +23,9 @@ internal static class Logging
         builder.SetMinimumLevel(level);
         // Kestrel's per-request and lifetime lines are not events of the dataplane; its warnings and errors are.
         builder.AddFilter("Microsoft", level > LogLevel.Warning ? level : LogLevel.Warning);
+        // The host logs a failed start (e.g. the metrics address in use) with its stack trace; the daemon reports
+        // the same failure itself in one line ("metrics: cannot listen on ..."), so the host's copy is dropped.
+        builder.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         if (format == LogFormat.Json)
         {
             builder.AddJsonConsole(options =>
