@@ -105,7 +105,7 @@ public sealed class Graph
             ref PortCounters port = ref ports[meta.RxPort];
             port.RxPackets++;
             port.RxBytes += meta.Length;
-            if (tracing && Tracer.TryPick(ref meta, out _traceIds[i]))
+            if (tracing && Tracer.TryPick(ref meta, Batch.Frame(i), out _traceIds[i]))
             {
                 traced = true;
             }

@@ -11,6 +11,7 @@ public sealed class PacketTracer
     private long _written;
     private long _nextPacketId;
     private int _remaining;
+    private IFrameFilter? _filter;
 
     public PacketTracer(int recordCapacity = 8192, int packetCapacity = 1024)
     {
@@ -24,15 +25,34 @@ public sealed class PacketTracer
     /// <summary>Records lost to ring wrap-around since the last <see cref="Arm"/>.</summary>
     public long Overwritten => Math.Max(0, _written - _ring.Length);
 
+    /// <summary>Only packets this filter matches are picked (null: every packet); set by <see cref="Arm(int, IFrameFilter?)"/>.</summary>
+    public IFrameFilter? Filter => _filter;
+
     /// <summary>Trace the next <paramref name="packets"/> packets received (int.MaxValue: all of them); forgets older records.</summary>
-    public void Arm(int packets)
+    public void Arm(int packets) => Arm(packets, null);
+
+    /// <summary>Trace the next <paramref name="packets"/> packets received that <paramref name="filter"/> matches.</summary>
+    public void Arm(int packets, IFrameFilter? filter)
     {
         _written = 0;
+        _filter = filter;
         Volatile.Write(ref _remaining, packets);
     }
 
     /// <summary>Stops picking packets; the records stay for reading.</summary>
     public void Disarm() => Volatile.Write(ref _remaining, 0);
+
+    /// <summary>Called at receive: flags the packet when tracing is armed (and the filter, if any, matches <paramref name="frame"/>). Returns whether it did.</summary>
+    public bool TryPick(ref PacketMeta meta, ReadOnlySpan<byte> frame, out long id)
+    {
+        if (_filter is { } filter && _remaining > 0 && !filter.Matches(frame))
+        {
+            id = -1;
+            return false;
+        }
+
+        return TryPick(ref meta, out id);
+    }
 
     /// <summary>Called at receive: flags the packet when tracing is armed. Returns whether it did.</summary>
     public bool TryPick(ref PacketMeta meta, out long id)
