@@ -16,33 +16,66 @@ public static class TraceFormatter
 {
     public static string Format(Graph graph, IReadOnlyList<Port> ports)
     {
-        // A stage handles all its packets of a batch before the next stage runs, so the records of the packets
-        // of one batch interleave; gather each packet's records (in the order packets first appear) to tell its story.
-        var byPacket = new Dictionary<long, List<TraceRecord>>();
-        var order = new List<long>();
-        foreach (TraceRecord record in graph.Tracer.Records())
-        {
-            if (!byPacket.TryGetValue(record.PacketId, out List<TraceRecord>? records))
-            {
-                records = [];
-                byPacket.Add(record.PacketId, records);
-                order.Add(record.PacketId);
-            }
-
-            records.Add(record);
-        }
-
         var text = new StringBuilder();
-        foreach (long packetId in order)
+        foreach ((long packetId, List<TraceRecord> records) in ByPacket(graph.Tracer.Records()))
         {
             text.AppendLine(Header(graph.Tracer, packetId, ports));
-            foreach (TraceRecord record in byPacket[packetId])
+            foreach (TraceRecord record in records)
             {
                 text.AppendLine(Line(graph, in record));
             }
         }
 
         return text.ToString();
+    }
+
+    /// <summary>The same story as data (`ctl trace -o json`): per packet its arrival, per stage its verdict and detail.</summary>
+    public static List<TracePacketInfo> Packets(Graph graph, IReadOnlyList<Port> ports)
+    {
+        var packets = new List<TracePacketInfo>();
+        foreach ((long packetId, List<TraceRecord> records) in ByPacket(graph.Tracer.Records()))
+        {
+            bool known = graph.Tracer.TryGetPacket(packetId, out TracedPacket packet);
+            string? port = !known ? null : packet.RxPort < ports.Count ? ports[packet.RxPort].Name : packet.RxPort.ToString(CultureInfo.InvariantCulture);
+            var stages = new List<TraceStageInfo>(records.Count);
+            foreach (TraceRecord record in records)
+            {
+                Node node = graph.Nodes[record.Node];
+                (string verdict, string? next, string? drop) = record.Next switch
+                {
+                    TraceRecord.Dropped => ("drop", null, record.Code < node.DropReasons.Count ? node.DropReasons[record.Code].Name : "?"),
+                    TraceRecord.Transmitted => ("tx", null, null),
+                    _ when record.Next == record.Node => ("event", null, null),
+                    _ => ("next", graph.Nodes[record.Next].Name, (string?)null),
+                };
+                stages.Add(new TraceStageInfo(node.Name, verdict, next, drop, node.FormatTrace(in record)));
+            }
+
+            packets.Add(new TracePacketInfo(packetId, port, known ? packet.Timestamp : null, known ? packet.Length : null, stages));
+        }
+
+        return packets;
+    }
+
+    // A stage handles all its packets of a batch before the next stage runs, so the records of the packets of one
+    // batch interleave; gather each packet's records (in the order packets first appear) to tell its story.
+    private static List<(long PacketId, List<TraceRecord> Records)> ByPacket(IEnumerable<TraceRecord> all)
+    {
+        var byPacket = new Dictionary<long, List<TraceRecord>>();
+        var order = new List<(long, List<TraceRecord>)>();
+        foreach (TraceRecord record in all)
+        {
+            if (!byPacket.TryGetValue(record.PacketId, out List<TraceRecord>? records))
+            {
+                records = [];
+                byPacket.Add(record.PacketId, records);
+                order.Add((record.PacketId, records));
+            }
+
+            records.Add(record);
+        }
+
+        return order;
     }
 
     public static string Header(PacketTracer tracer, long packetId, IReadOnlyList<Port> ports)
@@ -71,3 +104,14 @@ public static class TraceFormatter
         return $"  {node.Name,-17} {verdict,-24} {detail}".TrimEnd();
     }
 }
+
+/// <summary>One traced packet as data: where and when it arrived, and what each stage did.</summary>
+/// <param name="TimestampNanoseconds">Arrival time, ns since the Unix epoch (null when the packet's entry was overwritten).</param>
+public sealed record TracePacketInfo(long Id, string? RxPort, long? TimestampNanoseconds, int? Length, IReadOnlyList<TraceStageInfo> Stages);
+
+/// <summary>
+/// What one stage did: <paramref name="Verdict"/> is "next" (handed to <paramref name="Next"/>), "drop" (counted
+/// under <paramref name="DropReason"/>), "tx" (queued for transmission) or "event" (noted, stays in the stage);
+/// <paramref name="Detail"/> is the stage's own text (addresses, rewrites, lookups).
+/// </summary>
+public sealed record TraceStageInfo(string Stage, string Verdict, string? Next, string? DropReason, string Detail);

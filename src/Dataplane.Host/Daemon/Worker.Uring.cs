@@ -214,7 +214,7 @@ public sealed partial class Worker
             }
         }
 
-        _captures[device.Port]?.Offer(space.Slice(header, length - header), now);
+        _captures[device.Port]?.Offer(device.Port, space.Slice(header, length - header), now);
         return true;
     }
 
@@ -286,7 +286,7 @@ public sealed partial class Worker
                 buffer.Slice(0, header).Clear();
             }
 
-            captures[port]?.Offer(buffer.Slice(header), meta.Timestamp);
+            captures[port]?.Offer(port, buffer.Slice(header), meta.Timestamp);
             int slot = batch.SlotOf(packet);
             ulong userData = WriteFlag | ((ulong)(uint)meta.Length << 32) | ((ulong)port << 16) | (uint)slot;
             byte* start = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffer));

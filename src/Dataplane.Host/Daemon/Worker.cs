@@ -188,7 +188,7 @@ public sealed partial class Worker : IDisposable
                 }
             }
 
-            capture?.Offer(space.Slice(header, n - header), now);
+            capture?.Offer(device.Port, space.Slice(header, n - header), now);
         }
     }
 
@@ -265,7 +265,7 @@ public sealed partial class Worker : IDisposable
                 buffer.Slice(0, header).Clear();
             }
 
-            captures[port]?.Offer(buffer.Slice(header), meta.Timestamp);
+            captures[port]?.Offer(port, buffer.Slice(header), meta.Timestamp);
             return device.Write(buffer) >= 0;
         }
     }
