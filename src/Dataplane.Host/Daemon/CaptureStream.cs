@@ -63,7 +63,8 @@ public static class CaptureStream
         {
             Flush();
             socket.Write(new byte[4]);
-            socket.Write(JsonSerializer.SerializeToUtf8Bytes(response, options));
+            // One line, whatever the options say: the client reads exactly one.
+            socket.Write(JsonSerializer.SerializeToUtf8Bytes(response, options.WriteIndented ? new JsonSerializerOptions(options) { WriteIndented = false } : options));
             socket.Write("\n"u8);
             socket.Flush();
         }

@@ -171,7 +171,7 @@ public sealed class PodTrafficTests : IClassFixture<PodTrafficTests.Node>
         try
         {
             WaitForReply(_client, _server.Ip);
-            JsonElement result = _node.CtlJson("capture", "c", "--out", pcap, "--count", "8", "--seconds", "10");
+            JsonElement result = _node.CtlJson("capture", "c", "-w", pcap, "--count", "8", "--seconds", "10");
 
             Assert.Equal(8, result.GetProperty("packets").GetInt64());
         }
