@@ -24,7 +24,8 @@ internal static class ReplayCommand
         };
         var map = new Option<string[]>("--map", "-m")
         {
-            Description = "IFACE=PORT: frames a pcapng file took on interface IFACE (its if_name, e.g. eth0) arrive on PORT. Repeatable.",
+            Description = "IFACE=PORT: frames a pcapng file took on interface IFACE (its if_name, e.g. eth0) arrive on PORT; a number is the "
+                + "interface index Linux SLL2 records carry (`tcpdump -i any`; see `ip -o link` on the node). Repeatable.",
             AllowMultipleArgumentsPerToken = false,
         };
         var trace = new Option<bool>("--trace") { Description = "Print every packet's path through the stages." };

@@ -1,10 +1,15 @@
+using System.Buffers.Binary;
 using Dataplane.Io.Pcap;
 using Dataplane.Packets;
 
 namespace Dataplane.Replay;
 
-/// <summary>One opened capture file: its default port (`--in PORT=FILE`, or none) and ports by interface name (`--map`).</summary>
-public sealed record ReplayFile(IPcapSource Source, ushort? DefaultPort, IReadOnlyDictionary<string, ushort> PortByInterface);
+/// <summary>
+/// One opened capture file: its default port (`--in PORT=FILE`, or none), ports by interface name (`--map eth0=web-1`)
+/// and by the interface index Linux SLL2 records carry (`--map 7=web-1`: `tcpdump -i any` names no interface).
+/// </summary>
+public sealed record ReplayFile(IPcapSource Source, ushort? DefaultPort, IReadOnlyDictionary<string, ushort> PortByInterface,
+    IReadOnlyDictionary<int, ushort>? PortByIfIndex = null);
 
 /// <summary>What each port's Ethernet side looks like, for turning cooked (SLL/SLL2) records into Ethernet frames.</summary>
 /// <param name="FallbackSource">Source MAC when the cooked record has no 6-byte address.</param>
@@ -55,7 +60,12 @@ public sealed class PcapReplaySource : IReplaySource, IDisposable
     {
         while (_merger.TryReadNext(out int input, out PcapRecord record))
         {
-            int resolved = PortOf(input, record.Interface);
+            uint linkType = _files[input].Source.Interfaces[record.Interface].LinkType;
+            int resolved = linkType == LinkTypes.LINKTYPE_LINUX_SLL2 && _files[input].PortByIfIndex is { Count: > 0 } byIndex
+                && record.Frame.Length >= CookedFrames.Sll2HeaderLength
+                && byIndex.TryGetValue(BinaryPrimitives.ReadInt32BigEndian(record.Frame.Span[CookedFrames.Sll2InterfaceIndexOffset..]), out ushort indexed)
+                ? indexed
+                : PortOf(input, record.Interface);
             if (resolved < 0)
             {
                 SkippedUnmapped++;
@@ -64,7 +74,6 @@ public sealed class PcapReplaySource : IReplaySource, IDisposable
 
             port = (ushort)resolved;
             timestampNanoseconds = record.TimestampNanoseconds;
-            uint linkType = _files[input].Source.Interfaces[record.Interface].LinkType;
             if (linkType == LinkTypes.LINKTYPE_ETHERNET)
             {
                 frame = record.Frame.Span;

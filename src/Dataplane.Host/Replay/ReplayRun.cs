@@ -156,6 +156,7 @@ public static class ReplayRun
     {
         string portList = string.Join(", ", engine.Dataplane.Ports.Select(static p => p.Name));
         var portByInterface = new Dictionary<string, ushort>(StringComparer.Ordinal);
+        var portByIfIndex = new Dictionary<int, ushort>();
         foreach ((string name, string portName) in interfaceMap)
         {
             if (!engine.Dataplane.TryGetPort(portName, out Port mapped))
@@ -163,7 +164,15 @@ public static class ReplayRun
                 return $"--map {name}={portName}: no port named '{portName}' (ports: {portList})";
             }
 
-            portByInterface[name] = mapped.Id;
+            // A number is the interface index of Linux SLL2 records (`tcpdump -i any` writes no interface names).
+            if (int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ifIndex))
+            {
+                portByIfIndex[ifIndex] = mapped.Id;
+            }
+            else
+            {
+                portByInterface[name] = mapped.Id;
+            }
         }
 
         foreach (ReplayInput input in inputs)
@@ -184,13 +193,14 @@ public static class ReplayRun
                 return openError!.ToString();
             }
 
-            files.Add(new ReplayFile(source, defaultPort, portByInterface));
+            files.Add(new ReplayFile(source, defaultPort, portByInterface, portByIfIndex));
             if (defaultPort is null)
             {
                 for (int i = 0; i < source.Interfaces.Count; i++)
                 {
                     PcapInterface iface = source.Interfaces[i];
-                    if (iface.Name is null || !portByInterface.ContainsKey(iface.Name))
+                    bool byIndex = iface.LinkType == LinkTypes.LINKTYPE_LINUX_SLL2 && portByIfIndex.Count > 0;
+                    if (!byIndex && (iface.Name is null || !portByInterface.ContainsKey(iface.Name)))
                     {
                         return $"--in {input.Path}: interface {i}{(iface.Name is null ? " (no name)" : $" '{iface.Name}'")} has no port: "
                             + (iface.Name is null ? "give the file one with --in PORT=FILE" : $"add --map {iface.Name}=PORT or give the file one with --in PORT=FILE");
@@ -200,7 +210,13 @@ public static class ReplayRun
         }
 
         var known = files.SelectMany(static f => f.Source.Interfaces).Select(static i => i.Name).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        foreach (string name in interfaceMap.Keys)
+        if (portByIfIndex.Count > 0 && !files.Any(static f => f.Source.Interfaces.Any(static i => i.LinkType == LinkTypes.LINKTYPE_LINUX_SLL2)))
+        {
+            string numeric = interfaceMap.Keys.First(static k => k.All(char.IsAsciiDigit));
+            return $"--map {numeric}={interfaceMap[numeric]}: a number maps the interface index of Linux SLL2 records, but no input is SLL2";
+        }
+
+        foreach (string name in portByInterface.Keys)
         {
             if (!known.Contains(name))
             {

@@ -147,6 +147,35 @@ public sealed class CookedReplayTests
     }
 
     [Fact]
+    public void Tcpdump_any_capture_of_several_interfaces_replays_each_interface_index_on_its_mapped_port()
+    {
+        using var dir = new TempDirectory();
+        var expected = EthernetBaseline(dir);
+        // One SLL2 file as `tcpdump -i any` writes it: client records from ifindex 7, uplink records from ifindex 9.
+        var records = ClientFrames().Select((f, i) => (T: i * 10, R: Sll2(f, ifIndex: 7)))
+            .Concat(UplinkFrames().Select((f, i) => (T: (i * 10) + 5, R: Sll2(f, packetType: 0, ifIndex: 9))))
+            .OrderBy(static r => r.T).ToList();
+        var bytes = new PcapBytes(nanoseconds: true, linkType: 276);
+        foreach ((int t, byte[] record) in records)
+        {
+            long ns = PipelineHarness.T0 + t * Millisecond;
+            bytes.Record((uint)(ns / 1_000_000_000), (uint)(ns % 1_000_000_000), record);
+        }
+
+        string pcap = bytes.WriteTo(dir.File("any.pcap"));
+        // Wireshark reads the hand-made SLL2 header as tcpdump's: interface index and addresses where expected.
+        (int exit, string fields, string stderr) = ReplayFiles.RunTshark("-r", pcap, "-T", "fields", "-E", "separator=,", "-e", "sll.ifindex", "-e", "ip.src");
+        Assert.True(exit == 0, stderr);
+        Assert.Equal($"7,{ClientIp}", fields.Split('\n')[0]);
+        Assert.Equal($"9,{RemotePodIp}", fields.Split('\n')[1]);
+
+        (var actual, ReplaySummary summary) = Replay(dir, "any-out", [new(null, pcap)], new() { ["7"] = "client", ["9"] = "uplink" });
+
+        AssertSameOutputs(expected, actual);
+        Assert.Equal(default, summary.Skipped);
+    }
+
+    [Fact]
     public void Sll2_broadcast_arp_request_gets_a_broadcast_destination_and_is_answered()
     {
         using var dir = new TempDirectory();

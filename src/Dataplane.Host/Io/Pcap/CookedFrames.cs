@@ -35,6 +35,7 @@ public static class CookedFrames
 {
     public const int SllHeaderLength = 16;
     public const int Sll2HeaderLength = 20;
+    public const int Sll2InterfaceIndexOffset = 4;
 
     private const ushort PacketBroadcast = 1;
     private const ushort PacketMulticast = 2;
