@@ -116,9 +116,22 @@ internal static class CtlCommand
             }
             else
             {
-                await using (var file = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.Read))
+                try
                 {
-                    response = await ControlClient.CaptureAsync(path, request, file, cancel).ConfigureAwait(false);
+                    await using (var file = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.Read))
+                    {
+                        response = await ControlClient.CaptureAsync(path, request, file, cancel).ConfigureAwait(false);
+                    }
+                }
+                catch (IOException)
+                {
+                    // No daemon: leave no empty file. (A daemon gone mid-capture leaves what it sent, as tcpdump would.)
+                    if (new FileInfo(target) is { Exists: true, Length: 0 })
+                    {
+                        File.Delete(target);
+                    }
+
+                    throw;
                 }
 
                 if (!response.RootElement.GetProperty("ok").GetBoolean())
