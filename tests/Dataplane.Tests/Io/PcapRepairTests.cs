@@ -55,4 +55,36 @@ public sealed class PcapRepairTests : IDisposable
             }
         }
     }
+
+    [Fact]
+    public void Pcapng_record_beyond_its_interfaces_snaplen_is_refused_as_libpcap_refuses_it_and_caplen_above_len_is_read()
+    {
+        string path = new PcapNgBytes().Interface(1, "eth0", snapLength: 64)
+            .Packet(0, 1_000_000_000, PcapBytes.Frame(50, 2), originalLength: 40)
+            .Packet(0, 2_000_000_000, PcapBytes.Frame(100, 1))
+            .WriteTo(_dir.File("repair.pcapng"));
+
+        Assert.True(SharpPcapFileReader.TryOpen(path, out SharpPcapFileReader? reference, out PcapFileError? referenceError), referenceError?.ToString());
+        string libpcapFirst, libpcapError;
+        using (reference)
+        {
+            Assert.True(reference.TryReadNext(out PcapRecord first));
+            libpcapFirst = Convert.ToHexString(first.Frame.Span);
+            Assert.False(reference.TryReadNext(out _));
+            libpcapError = reference.Failure!.Reason;
+        }
+
+        Assert.True(PcapFiles.TryOpen(path, out IPcapSource? source, out PcapFileError? error), error?.ToString());
+        using (source)
+        {
+            Assert.True(source.TryReadNext(out PcapRecord first));
+            Assert.Equal(libpcapFirst, Convert.ToHexString(first.Frame.Span));
+            Assert.Equal(40, first.OriginalLength);
+            Assert.False(source.TryReadNext(out _));
+            Assert.Equal(1, source.Failure!.RecordIndex);
+            Assert.Equal("invalid packet capture length 100, bigger than snaplen of 64", libpcapError);
+            Assert.Equal(libpcapError + "; the file is corrupt", source.Failure.Reason);
+            Assert.Equal(new PcapRepairs(TruncatedToSnaplen: 0, CaplenOverLen: 1), source.Repairs);
+        }
+    }
 }

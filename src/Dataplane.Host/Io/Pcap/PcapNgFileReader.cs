@@ -29,7 +29,7 @@ namespace Dataplane.Io.Pcap;
 /// different port (`--map eth0=web-1`). libpcap reads pcapng too (<see cref="SharpPcapFileReader"/>), but it
 /// refuses interfaces of different link types and does not tell which interface a record came from, which a
 /// capture of several interfaces needs. Follows libpcap's rules for bad lengths: a record longer than its
-/// interface's snaplen is cut to it, longer than 262144 bytes is an error.
+/// interface's snaplen is an error (libpcap's message), a captured length above the original one is read.
 /// </summary>
 public sealed class PcapNgFileReader : IPcapSource
 {
@@ -49,7 +49,6 @@ public sealed class PcapNgFileReader : IPcapSource
     private int _sectionBase;
     private long _offset;
     private PcapFileError? _error;
-    private long _truncated;
     private long _caplenOverLen;
 
     private PcapNgFileReader(string path, Stream stream)
@@ -66,7 +65,8 @@ public sealed class PcapNgFileReader : IPcapSource
 
     public IReadOnlyList<PcapInterface> Interfaces => _public;
 
-    public PcapRepairs Repairs => new(_truncated, _caplenOverLen);
+    /// <summary>Only caplen above len: libpcap refuses pcapng records beyond the snaplen, and so does this reader.</summary>
+    public PcapRepairs Repairs => new(0, _caplenOverLen);
 
     /// <summary>Opens the file and reads its first section's header and interfaces (those before the first record).</summary>
     public static bool TryOpen(string path, [NotNullWhen(true)] out PcapNgFileReader? reader, [NotNullWhen(false)] out PcapFileError? error)
@@ -165,8 +165,10 @@ public sealed class PcapNgFileReader : IPcapSource
                 case ObsoletePacketBlock when length >= 20:
                     return TakePacket(BinaryRead16(0), BinaryRead32(4), BinaryRead32(8), BinaryRead32(12), BinaryRead32(16), 20, length, out record);
                 case SimplePacketBlock when length >= 4:
+                    // No captured length: the original one cut to the snaplen (and to the block).
                     uint original = BinaryRead32(0);
-                    return TakePacket(0, 0, 0, Math.Min(original, (uint)(length - 4)), original, 4, length, out record);
+                    uint snap = _interfaces.Count > _sectionBase ? (uint)_interfaces[_sectionBase].SnapLength : PcapFormat.MaxRecordLength;
+                    return TakePacket(0, 0, 0, Math.Min(Math.Min(original, (uint)(length - 4)), snap), original, 4, length, out record);
                 case EnhancedPacketBlock or ObsoletePacketBlock or SimplePacketBlock:
                     Fail($"packet block of {length + 12} bytes is too short for its fields");
                     return false;
@@ -196,18 +198,16 @@ public sealed class PcapNgFileReader : IPcapSource
         }
 
         Interface iface = _interfaces[index];
-        if (captured > PcapFormat.MaxRecordLength)
+        // libpcap's rule for pcapng (sf-pcapng.c, pcap_ng_next_packet), unlike classic pcap's: a record beyond the
+        // snaplen is an error, not cut. (libpcap compares with the first interface's snaplen, as it refuses files
+        // whose interfaces differ; we read those, and compare with the record's own interface.)
+        if (captured > (uint)iface.SnapLength)
         {
-            Fail($"invalid packet capture length {captured}, bigger than maximum of {PcapFormat.MaxRecordLength}; the file is corrupt");
+            Fail($"invalid packet capture length {captured}, bigger than snaplen of {iface.SnapLength}; the file is corrupt");
             return false;
         }
 
-        int kept = (int)Math.Min(captured, (uint)iface.SnapLength);
-        if (kept < captured)
-        {
-            _truncated++;
-        }
-
+        int kept = (int)captured;
         if (captured > original)
         {
             _caplenOverLen++;
