@@ -122,7 +122,9 @@ internal static class ControlCommands
     {
         int count = Math.Clamp(request.Count ?? 10, 1, 1000);
         TimeSpan wait = TimeSpan.FromSeconds(request.Seconds ?? 10);
-        using PcapFilter? filter = CompileFilter(request);
+        // Not disposed here: a worker that read the tracer's state just before Disarm may still be matching with it.
+        // The BpfProgram is a SafeHandle, so libpcap's program is freed once nothing references it.
+        PcapFilter? filter = CompileFilter(request);
         IReadOnlyList<Graph> graphs = daemon.Graphs;
         long[] batchesBefore = [.. graphs.Select(static g => g.Batches)];
         foreach (Graph graph in graphs)
@@ -142,9 +144,6 @@ internal static class ControlCommands
             graph.Tracer.Disarm();
         }
 
-        // A worker that read the filter just before Disarm may still be matching with it; let its batch finish
-        // before the filter is freed (the same grace the capture gives).
-        await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
         var text = new System.Text.StringBuilder();
         var packets = new List<TracePacketInfo>();
         foreach (Graph graph in graphs)
@@ -261,7 +260,7 @@ internal static class ControlCommands
             // Let a worker that read the session just before it was cleared finish its copy.
             await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
             session.Dispose();
-            filter?.Dispose();
+            // The filter is left to its SafeHandle, as in TraceAsync: a late worker may still hold the session.
         }
 
         return new CaptureResult(name, request.All ? "pcapng" : "pcap", session.Written, session.Dropped,
