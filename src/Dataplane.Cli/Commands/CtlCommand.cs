@@ -73,32 +73,124 @@ internal static class CtlCommand
         return command;
     }
 
+    private static Option<string?> FilterOption() => new("--filter", "-f")
+    {
+        Description = "A pcap-filter expression, as tcpdump takes (e.g. 'tcp port 80 and host 10.244.1.12'); only matching frames.",
+    };
+
     private static Command Trace(Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
     {
         var count = new Argument<int>("count") { Description = "Packets to trace.", DefaultValueFactory = _ => 10 };
         var seconds = new Option<double>("--seconds") { Description = "Wait at most this long for them.", DefaultValueFactory = _ => 10 };
-        var command = new Command("trace", "Trace the next N packets and print each one's path through the stages.") { count, seconds };
-        command.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest
+        Option<string?> filter = FilterOption();
+        var command = new Command("trace", "Trace the next N packets (matching --filter) and print each one's path through the stages.") { count, seconds, filter };
+        command.SetAction(async (parse, cancel) =>
         {
-            Command = "trace", Count = parse.GetValue(count), Seconds = parse.GetValue(seconds),
-        }, cancel));
+            var request = new ControlRequest { Command = "trace", Count = parse.GetValue(count), Seconds = parse.GetValue(seconds), Filter = parse.GetValue(filter) };
+            // -o json prints the packets as data: per packet its arrival, per stage its verdict, next stage, drop reason and detail.
+            return await SendAsync(parse, socket, config, json, request, cancel).ConfigureAwait(false);
+        });
         return command;
     }
 
     private static Command Capture(Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
     {
-        var port = new Argument<string>("port") { Description = "A pod name or 'uplink'." };
-        var output = new Option<FileInfo>("--write", "-w") { Description = "The pcap file to write (tcpdump's -w).", Required = true };
-        output.Aliases.Add("--out");
+        var port = new Argument<string?>("port") { Description = "A pod name or 'uplink' (or --all).", Arity = ArgumentArity.ZeroOrOne };
+        var write = new Option<string>("--write", "-w") { Description = "The file to write, as tcpdump -w: '-' streams it to stdout (`| tshark -r -`).", Required = true };
+        var all = new Option<bool>("--all") { Description = "Every port, into one pcapng with one interface per port, named after it." };
+        Option<string?> filter = FilterOption();
         var count = new Option<int?>("--count") { Description = "Stop after this many frames." };
         var seconds = new Option<double>("--seconds") { Description = "Stop after this long.", DefaultValueFactory = _ => 10 };
-        var command = new Command("capture", "Write what a port sends and receives to a pcap file, like tcpdump on an internal port.") { port, output, count, seconds };
-        command.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest
+        var command = new Command("capture", "Capture what a port (or every port) sends and receives, like tcpdump on an internal port: pcap, or pcapng with --all.")
         {
-            Command = "capture", PortName = parse.GetValue(port), Out = parse.GetValue(output)!.FullName,
+            port, write, all, filter, count, seconds,
+        };
+        command.Validators.Add(r =>
+        {
+            if ((r.GetValue(port) is null) == !r.GetValue(all))
+            {
+                r.AddError("capture takes a port or --all (not both)");
+            }
+        });
+        command.SetAction((parse, cancel) => CaptureAsync(parse, socket, config, json, parse.GetValue(write)!, new ControlRequest
+        {
+            Command = "capture", PortName = parse.GetValue(port), All = parse.GetValue(all), Filter = parse.GetValue(filter),
             Count = parse.GetValue(count), Seconds = parse.GetValue(seconds),
         }, cancel));
         return command;
+    }
+
+    /// <summary>`ctl capture`: the daemon streams the capture; it goes to stdout ('-') or the file, and the summary to stderr or stdout.</summary>
+    private static async Task<int> CaptureAsync(ParseResult parse, Option<string?> socket, Option<FileInfo?> config, Option<bool> json, string target, ControlRequest request, CancellationToken cancel)
+    {
+        bool toStdout = target == "-";
+        TextWriter report = toStdout ? Console.Error : Console.Out;
+        try
+        {
+            if (SocketPath(parse, socket, config) is not { } path)
+            {
+                return ConfigOption.ExitConfigError;
+            }
+
+            JsonDocument response;
+            if (toStdout)
+            {
+                await using Stream stdout = Console.OpenStandardOutput();
+                response = await ControlClient.CaptureAsync(path, request, stdout, cancel).ConfigureAwait(false);
+            }
+            else
+            {
+                try
+                {
+                    await using (var file = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.Read))
+                    {
+                        response = await ControlClient.CaptureAsync(path, request, file, cancel).ConfigureAwait(false);
+                    }
+                }
+                catch (IOException)
+                {
+                    // No daemon: leave no empty file. (A daemon gone mid-capture leaves what it sent, as tcpdump would.)
+                    if (new FileInfo(target) is { Exists: true, Length: 0 })
+                    {
+                        File.Delete(target);
+                    }
+
+                    throw;
+                }
+
+                if (!response.RootElement.GetProperty("ok").GetBoolean())
+                {
+                    File.Delete(target);
+                }
+            }
+
+            using (response)
+            {
+                JsonElement root = response.RootElement;
+                if (!root.GetProperty("ok").GetBoolean())
+                {
+                    Console.Error.WriteLine($"dataplane ctl capture: {root.GetProperty("error").GetString()}");
+                    return 1;
+                }
+
+                JsonElement result = root.GetProperty("result");
+                if (parse.GetValue(json))
+                {
+                    report.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+                }
+                else
+                {
+                    CtlOutput.PrintCapture(result, toStdout ? "stdout" : target, report);
+                }
+            }
+
+            return 0;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"dataplane ctl capture: {ex.Message}");
+            return 1;
+        }
     }
 
     private static Command Service(Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
@@ -114,6 +206,24 @@ internal static class CtlCommand
         var delete = new Command("delete", "Delete a service and the flows it balanced.") { name };
         delete.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest { Command = "service-delete", Name = parse.GetValue(name) }, cancel));
         return new Command("service", "Change services at run time.") { apply, delete };
+    }
+
+    /// <summary>The control socket to use, or null when --config does not load (its errors are printed).</summary>
+    private static string? SocketPath(ParseResult parse, Option<string?> socket, Option<FileInfo?> config)
+    {
+        string? fromConfig = null;
+        if (parse.GetValue(config) is { } file)
+        {
+            NodeConfig? node = ConfigOption.Load(file, Console.Error);
+            if (node is null)
+            {
+                return null;
+            }
+
+            fromConfig = node.ControlSocketPath;
+        }
+
+        return ControlClient.ResolveSocket(parse.GetValue(socket), fromConfig);
     }
 
     private static async Task<int> SendAsync(ParseResult parse, Option<string?> socket, Option<FileInfo?> config, Option<bool> json, ControlRequest request, CancellationToken cancel)
@@ -220,22 +330,4 @@ internal static class CtlCommand
     }
 
     private static CtlFormat? Format(ParseResult parse, Option<bool> json) => parse.GetValue(s_output) ?? (parse.GetValue(json) ? CtlFormat.Json : null);
-
-    /// <summary>The control socket from --socket, the config, or /run/dataplane; null after printing a config error.</summary>
-    private static string? SocketPath(ParseResult parse, Option<string?> socket, Option<FileInfo?> config)
-    {
-        string? fromConfig = null;
-        if (parse.GetValue(config) is { } file)
-        {
-            NodeConfig? node = ConfigOption.Load(file, Console.Error);
-            if (node is null)
-            {
-                return null;
-            }
-
-            fromConfig = node.ControlSocketPath;
-        }
-
-        return ControlClient.ResolveSocket(parse.GetValue(socket), fromConfig);
-    }
 }

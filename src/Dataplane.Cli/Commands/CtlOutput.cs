@@ -21,6 +21,9 @@ internal static class CtlOutput
     {
         switch (format)
         {
+            case CtlFormat.Json when command == "trace":
+                PrintTraceJson(result, output);
+                break;
             case CtlFormat.Json:
                 output.WriteLine(JsonSerializer.Serialize(result, s_indented));
                 break;
@@ -143,9 +146,6 @@ internal static class CtlOutput
                 output.Write(S(result, "text"));
                 output.WriteLine($"{L(result, "traced")} packet(s) traced");
                 break;
-            case "capture":
-                output.WriteLine($"{L(result, "packets")} frames of {S(result, "port")} written to {S(result, "file")}{(L(result, "dropped") > 0 ? $" ({L(result, "dropped")} not kept: writer behind)" : "")}");
-                break;
             case "service-apply":
                 foreach (JsonElement line in result.EnumerateArray())
                 {
@@ -158,6 +158,19 @@ internal static class CtlOutput
                 break;
         }
     }
+
+    /// <summary>`ctl capture`'s summary line (to stderr when the capture itself goes to stdout).</summary>
+    public static void PrintCapture(JsonElement result, string target, TextWriter output)
+    {
+        string port = S(result, "port") == "all" ? "every port" : S(result, "port");
+        string dropped = L(result, "dropped") > 0 ? $" ({L(result, "dropped")} not kept: writer behind)" : "";
+        string stopped = result.TryGetProperty("stopped", out JsonElement s) && s.ValueKind == JsonValueKind.String ? $"; stopped early: {s.GetString()}" : "";
+        output.WriteLine($"{L(result, "packets")} frames of {port} written to {target} as {S(result, "format")}{dropped}{stopped}");
+    }
+
+    /// <summary>`ctl trace -o json`: the structured packets (id, rx port, time, stages), not the text.</summary>
+    public static void PrintTraceJson(JsonElement result, TextWriter output)
+        => output.WriteLine(JsonSerializer.Serialize(result.GetProperty("packets"), new JsonSerializerOptions { WriteIndented = true }));
 
     private static string S(JsonElement e, string name) => e.GetProperty(name) is { ValueKind: JsonValueKind.String } v ? v.GetString()! : e.GetProperty(name).ToString();
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.ComponentModel;
 using Dataplane.Packets;
 using Dataplane.Pipeline;
@@ -102,7 +103,16 @@ public sealed class Ip4Input : Node<Ip4Input.Next, Ip4Input.Drop, None>
                 meta.L4Offset = (ushort)l4Offset;
             }
 
-            Forward<TTrace>(graph, p, Next.SourceGuard, ip.Protocol, source.Value, ip.Destination.Value);
+            long traceSource = source.Value, traceDestination = ip.Destination.Value;
+            if (TTrace.Enabled && !ip.IsLaterFragment && ip.Protocol is IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp)
+            {
+                // L4HeaderFits checked that the ports are there; TCP, UDP and SCTP all start with them, as UDP lays them out.
+                ReadOnlySpan<byte> l4 = ip.Payload;
+                traceSource |= TraceHasPorts | ((long)BinaryPrimitives.ReadUInt16BigEndian(l4[UdpHeader.SourcePortOffset..]) << 32);
+                traceDestination |= (long)BinaryPrimitives.ReadUInt16BigEndian(l4[UdpHeader.DestinationPortOffset..]) << 32;
+            }
+
+            Forward<TTrace>(graph, p, Next.SourceGuard, ip.Protocol, traceSource, traceDestination);
         }
     }
 
@@ -132,7 +142,29 @@ public sealed class Ip4Input : Node<Ip4Input.Next, Ip4Input.Drop, None>
         _ => Drop.Truncated,
     };
 
-    public override string FormatTrace(in TraceRecord record) => record.Next == TraceRecord.Dropped
-        ? ""
-        : $"{new Ip4Address((uint)record.A)} > {new Ip4Address((uint)record.B)} proto {record.Code}";
+    // Trace record: A = source address, B = destination address, each with its L4 port in bits 32-47 when
+    // TraceHasPorts is set in A (TCP, UDP, SCTP, not a later fragment); Code = the IP protocol.
+    private const long TraceHasPorts = 1L << 48;
+
+    public override string FormatTrace(in TraceRecord record)
+    {
+        if (record.Next == TraceRecord.Dropped)
+        {
+            return "";
+        }
+
+        string protocol = record.Code switch
+        {
+            IpProtocol.Tcp => "tcp",
+            IpProtocol.Udp => "udp",
+            IpProtocol.Sctp => "sctp",
+            IpProtocol.Icmp => "icmp",
+            _ => $"proto {record.Code}",
+        };
+        var source = new Ip4Address((uint)record.A);
+        var destination = new Ip4Address((uint)record.B);
+        return (record.A & TraceHasPorts) != 0
+            ? $"{source}:{(ushort)(record.A >> 32)} > {destination}:{(ushort)(record.B >> 32)} {protocol}"
+            : $"{source} > {destination} {protocol}";
+    }
 }

@@ -19,7 +19,8 @@ public ref struct UdpHeader
 {
     public const int Size = 8;
     public const int ChecksumOffset = 6;
-    private const int DestinationPortOffset = 2;
+    public const int SourcePortOffset = 0;
+    public const int DestinationPortOffset = 2;
     private const int LengthOffset = 4;
 
     private readonly Span<byte> _data;

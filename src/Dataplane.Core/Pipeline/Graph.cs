@@ -96,7 +96,7 @@ public sealed class Graph
         for (int i = 0; i < count; i++)
         {
             ref PacketMeta meta = ref Batch.Meta(i);
-            if (tracing && Tracer.TryPick(ref meta, out _traceIds[i]))
+            if (tracing && Tracer.TryPick(ref meta, Batch.Frame(i), out _traceIds[i]))
             {
                 traced = true;
             }

@@ -28,6 +28,8 @@ public sealed class PacketTracer
     private bool _batchOverflowed;
     private long _nextPacketId;
     private int _remaining;
+    private IFrameFilter? _filter;
+    private IFrameFilter? _requestedFilter;
 
     // Arming: the reader sets the count and bumps the request; the worker takes it up at a batch start and says
     // when it has traced and published everything asked for.
@@ -49,18 +51,24 @@ public sealed class PacketTracer
     /// <summary>The worker has taken up the last <see cref="Arm"/>, picked all its packets and published their records.</summary>
     public bool Finished => Volatile.Read(ref _finished) == Volatile.Read(ref _request);
 
+    /// <summary>Only packets this filter matches are picked (null: every packet), as of the worker's last batch.</summary>
+    public IFrameFilter? Filter => Volatile.Read(ref _filter);
+
     /// <summary>
     /// Trace the next <paramref name="packets"/> packets received (int.MaxValue: all of them); forgets older records.
     /// The worker starts at its next batch.
     /// </summary>
-    public void Arm(int packets)
+    public void Arm(int packets) => Arm(packets, null);
+
+    /// <summary>Trace the next <paramref name="packets"/> packets received that <paramref name="filter"/> matches (null: any).</summary>
+    public void Arm(int packets, IFrameFilter? filter)
     {
         Clear();
-        Request(packets);
+        Request(packets, filter);
     }
 
     /// <summary>Stops picking packets (from the worker's next batch); the records stay for reading.</summary>
-    public void Disarm() => Request(0);
+    public void Disarm() => Request(0, null);
 
     /// <summary>Releases every published record to the worker (reader side).</summary>
     public void Clear()
@@ -136,6 +144,18 @@ public sealed class PacketTracer
         }
     }
 
+    /// <summary>Called at receive: flags the packet when tracing is armed (and the filter, if any, matches <paramref name="frame"/>). Returns whether it did.</summary>
+    public bool TryPick(ref PacketMeta meta, ReadOnlySpan<byte> frame, out long id)
+    {
+        if (_filter is { } filter && _remaining > 0 && !filter.Matches(frame))
+        {
+            id = -1;
+            return false;
+        }
+
+        return TryPick(ref meta, out id);
+    }
+
     /// <summary>Called at receive: flags the packet when tracing is armed. Returns whether it did.</summary>
     internal bool TryPick(ref PacketMeta meta, out long id)
     {
@@ -168,8 +188,9 @@ public sealed class PacketTracer
         _tail++;
     }
 
-    private void Request(int packets)
+    private void Request(int packets, IFrameFilter? filter)
     {
+        Volatile.Write(ref _requestedFilter, filter);
         Volatile.Write(ref _requestedPackets, packets);
         Interlocked.Increment(ref _request);
     }
@@ -177,6 +198,7 @@ public sealed class PacketTracer
     private void Adopt(int request)
     {
         _adopted = request;
+        Volatile.Write(ref _filter, Volatile.Read(ref _requestedFilter));
         Volatile.Write(ref _remaining, Volatile.Read(ref _requestedPackets));
         if (_remaining <= 0)
         {

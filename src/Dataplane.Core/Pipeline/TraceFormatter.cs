@@ -20,34 +20,13 @@ public static class TraceFormatter
     /// </summary>
     public static string Format(Graph graph, IReadOnlyList<Port> ports, Func<long, long>? toUnixNanoseconds = null)
     {
-        // A stage handles all its packets of a batch before the next stage runs, so the records of the packets
-        // of one batch interleave; gather each packet's records (in the order packets first appear) to tell its story.
         TraceSnapshot trace = graph.Tracer.Read();
-        var arrivals = new Dictionary<long, TracedPacket>();
-        foreach (TracedPacket packet in trace.Packets)
-        {
-            arrivals[packet.Id] = packet;
-        }
-
-        var byPacket = new Dictionary<long, List<TraceRecord>>();
-        var order = new List<long>();
-        foreach (TraceRecord record in trace.Records)
-        {
-            if (!byPacket.TryGetValue(record.PacketId, out List<TraceRecord>? records))
-            {
-                records = [];
-                byPacket.Add(record.PacketId, records);
-                order.Add(record.PacketId);
-            }
-
-            records.Add(record);
-        }
-
+        Dictionary<long, TracedPacket> arrivals = Arrivals(trace);
         var text = new StringBuilder();
-        foreach (long packetId in order)
+        foreach ((long packetId, List<TraceRecord> records) in ByPacket(trace.Records))
         {
             text.AppendLine(Header(packetId, arrivals, ports, toUnixNanoseconds));
-            foreach (TraceRecord record in byPacket[packetId])
+            foreach (TraceRecord record in records)
             {
                 text.AppendLine(Line(graph, in record));
             }
@@ -56,6 +35,72 @@ public static class TraceFormatter
         return text.ToString();
     }
 
+    /// <summary>The same story as data (`ctl trace -o json`): per packet its arrival, per stage its verdict and detail.</summary>
+    public static List<TracePacketInfo> Packets(Graph graph, IReadOnlyList<Port> ports, Func<long, long>? toUnixNanoseconds = null)
+    {
+        TraceSnapshot trace = graph.Tracer.Read();
+        Dictionary<long, TracedPacket> arrivals = Arrivals(trace);
+        var packets = new List<TracePacketInfo>();
+        foreach ((long packetId, List<TraceRecord> records) in ByPacket(trace.Records))
+        {
+            bool known = arrivals.TryGetValue(packetId, out TracedPacket packet);
+            string? port = !known ? null : PortName(packet.RxPort, ports);
+            var stages = new List<TraceStageInfo>(records.Count);
+            foreach (TraceRecord record in records)
+            {
+                Node node = graph.Nodes[record.Node];
+                (string verdict, string? next, string? drop) = record.Next switch
+                {
+                    TraceRecord.Dropped => ("drop", null, record.Code < node.DropReasons.Count ? node.DropReasons[record.Code].Name : "?"),
+                    TraceRecord.Transmitted => ("tx", null, null),
+                    _ when record.Next == record.Node => ("event", null, null),
+                    _ => ("next", graph.Nodes[record.Next].Name, (string?)null),
+                };
+                stages.Add(new TraceStageInfo(node.Name, verdict, next, drop, node.FormatTrace(in record)));
+            }
+
+            long? time = known ? (toUnixNanoseconds is null ? packet.Timestamp : toUnixNanoseconds(packet.Timestamp)) : null;
+            packets.Add(new TracePacketInfo(packetId, port, time, known ? packet.Length : null, stages));
+        }
+
+        return packets;
+    }
+
+    private static Dictionary<long, TracedPacket> Arrivals(TraceSnapshot trace)
+    {
+        var arrivals = new Dictionary<long, TracedPacket>();
+        foreach (TracedPacket packet in trace.Packets)
+        {
+            arrivals[packet.Id] = packet;
+        }
+
+        return arrivals;
+    }
+
+    // A stage handles all its packets of a batch before the next stage runs, so the records of the packets of one
+    // batch interleave; gather each packet's records (in the order packets first appear) to tell its story.
+    private static List<(long PacketId, List<TraceRecord> Records)> ByPacket(IEnumerable<TraceRecord> all)
+    {
+        var byPacket = new Dictionary<long, List<TraceRecord>>();
+        var order = new List<(long, List<TraceRecord>)>();
+        foreach (TraceRecord record in all)
+        {
+            if (!byPacket.TryGetValue(record.PacketId, out List<TraceRecord>? records))
+            {
+                records = [];
+                byPacket.Add(record.PacketId, records);
+                order.Add((record.PacketId, records));
+            }
+
+            records.Add(record);
+        }
+
+        return order;
+    }
+
+    private static string PortName(ushort rxPort, IReadOnlyList<Port> ports)
+        => rxPort == PortIds.None ? "(made here)" : rxPort < ports.Count ? ports[rxPort].Name : rxPort.ToString(CultureInfo.InvariantCulture);
+
     private static string Header(long packetId, Dictionary<long, TracedPacket> arrivals, IReadOnlyList<Port> ports, Func<long, long>? toUnixNanoseconds)
     {
         if (!arrivals.TryGetValue(packetId, out TracedPacket packet))
@@ -63,9 +108,8 @@ public static class TraceFormatter
             return $"packet {packetId}";
         }
 
-        string port = packet.RxPort == PortIds.None ? "(made here)" : packet.RxPort < ports.Count ? ports[packet.RxPort].Name : packet.RxPort.ToString(CultureInfo.InvariantCulture);
         double seconds = (toUnixNanoseconds is null ? packet.Timestamp : toUnixNanoseconds(packet.Timestamp)) / 1e9;
-        return string.Create(CultureInfo.InvariantCulture, $"packet {packetId} from {port} at {seconds:F6}: {packet.Length} bytes");
+        return string.Create(CultureInfo.InvariantCulture, $"packet {packetId} from {PortName(packet.RxPort, ports)} at {seconds:F6}: {packet.Length} bytes");
     }
 
     public static string Line(Graph graph, in TraceRecord record)
@@ -82,3 +126,14 @@ public static class TraceFormatter
         return $"  {node.Name,-17} {verdict,-24} {detail}".TrimEnd();
     }
 }
+
+/// <summary>One traced packet as data: where and when it arrived, and what each stage did.</summary>
+/// <param name="TimestampNanoseconds">Arrival time, ns since the Unix epoch (null when the packet's entry was overwritten).</param>
+public sealed record TracePacketInfo(long Id, string? RxPort, long? TimestampNanoseconds, int? Length, IReadOnlyList<TraceStageInfo> Stages);
+
+/// <summary>
+/// What one stage did: <paramref name="Verdict"/> is "next" (handed to <paramref name="Next"/>), "drop" (counted
+/// under <paramref name="DropReason"/>), "tx" (queued for transmission) or "event" (noted, stays in the stage);
+/// <paramref name="Detail"/> is the stage's own text (addresses, rewrites, lookups).
+/// </summary>
+public sealed record TraceStageInfo(string Stage, string Verdict, string? Next, string? DropReason, string Detail);

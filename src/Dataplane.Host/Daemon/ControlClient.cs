@@ -59,6 +59,36 @@ public static class ControlClient
     }
 
     /// <summary>
+    /// Sends a capture request, copies the capture file it streams back to <paramref name="output"/> as it comes,
+    /// and returns the final response (see <see cref="CaptureStream"/>).
+    /// </summary>
+    public static async Task<JsonDocument> CaptureAsync(string socketPath, ControlRequest request, Stream output, CancellationToken cancel = default)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel).ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            throw new IOException($"no dataplane is listening on {socketPath} ({ex.Message})", ex);
+        }
+
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, ReplayRun.JsonOptions.WithoutIndent());
+        await stream.WriteAsync(line, cancel).ConfigureAwait(false);
+        await stream.WriteAsync("\n"u8.ToArray(), cancel).ConfigureAwait(false);
+        try
+        {
+            return await CaptureStream.ReceiveAsync(stream, output, cancel).ConfigureAwait(false);
+        }
+        catch (EndOfStreamException ex)
+        {
+            throw new IOException($"the dataplane on {socketPath} closed the capture stream early", ex);
+        }
+    }
+
+    /// <summary>
     /// The socket to talk to: the one given, else the config's, else the only one under /run/dataplane
     /// (a node runs one daemon, so usually there is exactly one).
     /// </summary>

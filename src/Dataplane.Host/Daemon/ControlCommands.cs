@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dataplane.Conntrack;
 using Dataplane.Io.Pcap;
 using Dataplane.Packets;
@@ -20,7 +21,7 @@ internal static class ControlCommands
         "metrics" => await HttpAsync(daemon, "/metrics", cancel).ConfigureAwait(false),
         "health" => new HealthResult(await HttpAsync(daemon, "/healthz", cancel).ConfigureAwait(false), await HttpAsync(daemon, "/readyz", cancel).ConfigureAwait(false)),
         "trace" => await TraceAsync(daemon, request, cancel).ConfigureAwait(false),
-        "capture" => await CaptureAsync(daemon, request, cancel).ConfigureAwait(false),
+        "capture" => throw new ArgumentException("capture streams its file: the control server answers it with CaptureAsync"),
         "service-apply" => daemon.ApplyServices(request.Yaml ?? throw new ArgumentException("service-apply needs yaml"), "ctl service apply"),
         "service-delete" => daemon.DeleteService(request.Name ?? throw new ArgumentException("service-delete needs a name")),
         _ => throw new ArgumentException($"unknown command '{request.Command}' (status, ports, stats, services, conntrack, flows, metrics, health, trace, capture, service-apply, service-delete)"),
@@ -124,17 +125,32 @@ internal static class ControlCommands
         return new HttpResult(status, body);
     }
 
-    public sealed record TraceResult(int Traced, string Text);
+    /// <summary><see cref="Text"/> is the human story (`ctl trace`); <see cref="Packets"/> the same as data (`ctl trace -o json`).</summary>
+    public sealed record TraceResult(int Traced, string Text, IReadOnlyList<TracePacketInfo> Packets);
 
-    /// <summary>Arms every worker's tracer for the next packets and returns their paths once traced (or at the deadline).</summary>
+    /// <summary>Compiles the request's filter, if any; a filter that does not compile is the request's error (libpcap's words).</summary>
+    private static PcapFilter? CompileFilter(ControlRequest request)
+    {
+        if (string.IsNullOrWhiteSpace(request.Filter))
+        {
+            return null;
+        }
+
+        return PcapFilter.TryCompile(request.Filter, out PcapFilter? filter, out string? error) ? filter : throw new ArgumentException(error);
+    }
+
+    /// <summary>Arms every worker's tracer for the next packets (matching the filter) and returns their paths once traced (or at the deadline).</summary>
     private static async Task<TraceResult> TraceAsync(NodeDaemon daemon, ControlRequest request, CancellationToken cancel)
     {
         int count = Math.Clamp(request.Count ?? 10, 1, 1000);
         TimeSpan wait = TimeSpan.FromSeconds(request.Seconds ?? 10);
+        // Not disposed here: a worker that read the tracer's state just before Disarm may still be matching with it.
+        // The BpfProgram is a SafeHandle, so libpcap's program is freed once nothing references it.
+        PcapFilter? filter = CompileFilter(request);
         IReadOnlyList<Graph> graphs = daemon.Graphs;
         foreach (Graph graph in graphs)
         {
-            graph.Tracer.Arm(count);
+            graph.Tracer.Arm(count, filter);
         }
 
         var deadline = DateTime.UtcNow + wait;
@@ -150,44 +166,93 @@ internal static class ControlCommands
         }
 
         var text = new System.Text.StringBuilder();
-        int traced = 0;
+        var packets = new List<TracePacketInfo>();
         foreach (Graph graph in graphs)
         {
-            string formatted = TraceFormatter.Format(graph, daemon.Dataplane.Ports, PipelineClock.ToUnixNanoseconds);
-            traced += formatted.Split('\n').Count(static l => l.StartsWith("packet ", StringComparison.Ordinal));
-            text.Append(formatted);
+            text.Append(TraceFormatter.Format(graph, daemon.Dataplane.Ports, PipelineClock.ToUnixNanoseconds));
+            packets.AddRange(TraceFormatter.Packets(graph, daemon.Dataplane.Ports, PipelineClock.ToUnixNanoseconds));
             graph.Tracer.Clear();
         }
 
-        return new TraceResult(traced, text.ToString());
+        return new TraceResult(packets.Count, text.ToString(), packets);
     }
 
-    public sealed record CaptureResult(string Port, string File, long Packets, long Dropped);
+    /// <summary><see cref="Port"/> is the port's name, or "all".</summary>
+    public sealed record CaptureResult(string Port, string Format, long Packets, long Dropped, string? Stopped);
 
-    private static async Task<CaptureResult> CaptureAsync(NodeDaemon daemon, ControlRequest request, CancellationToken cancel)
+    /// <summary>
+    /// `ctl capture`: streams what the port (or every port, as pcapng) sends and receives to the client in
+    /// <see cref="CaptureStream"/> chunks, until enough frames, the deadline, or the client going away; then the
+    /// final response. Errors before the start (unknown port, bad filter, port busy) are that response.
+    /// </summary>
+    public static async Task CaptureAsync(NodeDaemon daemon, ControlRequest request, Stream socket, JsonSerializerOptions json, CancellationToken cancel)
     {
-        string portName = request.PortName ?? throw new ArgumentException("capture needs a port");
-        string file = request.Out ?? throw new ArgumentException("capture needs --out");
-        if (!daemon.Dataplane.TryGetPort(portName, out Port port))
-        {
-            throw new ArgumentException($"no port named '{portName}' (ports: {string.Join(", ", daemon.Dataplane.Ports.Select(static p => p.Name))})");
-        }
-
-        if (!PcapFileWriter.TryCreate(file, out PcapFileWriter? writer, out PcapFileError? error))
-        {
-            throw new IOException(error!.ToString());
-        }
-
-        var session = new CaptureSession(port.Id, writer!, request.Count ?? long.MaxValue);
-        if (Interlocked.CompareExchange(ref daemon.Captures[port.Id], session, null) is not null)
-        {
-            session.Dispose();
-            throw new InvalidOperationException($"port {portName} is already being captured");
-        }
-
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(request.Seconds ?? 10);
+        var chunks = new CaptureStream.ChunkWriter(socket);
+        ControlResponse response;
         try
         {
+            response = new ControlResponse(true, null, await CaptureAsync(daemon, request, chunks, cancel).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            response = new ControlResponse(false, ex.Message, null);
+        }
+
+        try
+        {
+            chunks.Finish(response, json);
+        }
+        catch (IOException)
+        {
+            // The client went away (Ctrl-C on `ctl capture -w - | tshark`): nothing to tell it.
+        }
+    }
+
+    private static async Task<CaptureResult> CaptureAsync(NodeDaemon daemon, ControlRequest request, CaptureStream.ChunkWriter chunks, CancellationToken cancel)
+    {
+        IReadOnlyList<Port> ports = daemon.Dataplane.Ports;
+        ushort[] captured;
+        string name;
+        if (request.All)
+        {
+            captured = [.. ports.Select(static p => p.Id)];
+            name = "all";
+        }
+        else
+        {
+            name = request.PortName ?? throw new ArgumentException("capture needs a port, or --all");
+            if (!daemon.Dataplane.TryGetPort(name, out Port port))
+            {
+                throw new ArgumentException($"no port named '{name}' (ports: {string.Join(", ", ports.Select(static p => p.Name))})");
+            }
+
+            captured = [port.Id];
+        }
+
+        PcapFilter? filter = CompileFilter(request);
+        ICaptureWriter writer = request.All
+            ? new PcapNgStreamWriter(chunks, [.. ports.Select(static p => p.Name)], ownsStream: false)
+            : new PcapStreamWriter(chunks, ownsStream: false);
+        // The file header goes out now, so that a reader (tshark -r -) starts even before the first frame.
+        writer.Flush();
+        var session = new CaptureSession(writer, request.Count ?? long.MaxValue, filter);
+        int claimed = 0;
+        for (; claimed < captured.Length; claimed++)
+        {
+            if (Interlocked.CompareExchange(ref daemon.Captures[captured[claimed]], session, null) is not null)
+            {
+                break;
+            }
+        }
+
+        try
+        {
+            if (claimed < captured.Length)
+            {
+                throw new InvalidOperationException($"port {ports[captured[claimed]].Name} is already being captured");
+            }
+
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(request.Seconds ?? 10);
             while (!session.IsComplete && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20, cancel).ConfigureAwait(false);
@@ -195,12 +260,18 @@ internal static class ControlCommands
         }
         finally
         {
-            Volatile.Write(ref daemon.Captures[port.Id], null);
+            for (int i = 0; i < claimed; i++)
+            {
+                Volatile.Write(ref daemon.Captures[captured[i]], null);
+            }
+
             // Let a worker that read the session just before it was cleared finish its copy.
             await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
             session.Dispose();
+            // The filter is left to its SafeHandle, as in TraceAsync: a late worker may still hold the session.
         }
 
-        return new CaptureResult(portName, file, session.Written, session.Dropped);
+        return new CaptureResult(name, request.All ? "pcapng" : "pcap", session.Written, session.Dropped,
+            session.WriteFailure is { } failure ? $"the reader went away: {failure.Message}" : null);
     }
 }

@@ -27,8 +27,11 @@ public sealed record ControlRequest
     /// <summary>capture: the port's name (a pod or "uplink").</summary>
     public string? PortName { get; init; }
 
-    /// <summary>capture: the pcap file to write (on the daemon's filesystem).</summary>
-    public string? Out { get; init; }
+    /// <summary>capture: every port, into one pcapng with an interface per port (instead of <see cref="PortName"/>).</summary>
+    public bool All { get; init; }
+
+    /// <summary>trace and capture: a pcap-filter expression (`tcp port 80 and host 10.244.1.12`); only matching frames.</summary>
+    public string? Filter { get; init; }
 
     /// <summary>service-apply: YAML with a `services:` list (same schema as the node config).</summary>
     public string? Yaml { get; init; }

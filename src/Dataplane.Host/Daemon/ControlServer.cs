@@ -79,6 +79,13 @@ public sealed class ControlServer : IDisposable
                     return;
                 }
 
+                if (request?.Command == "capture")
+                {
+                    // Not one answer line: the capture file streams in chunks, then the answer (see CaptureStream).
+                    await ControlCommands.CaptureAsync(_daemon, request, stream, ReplayRun.JsonOptions.WithoutIndent(), _stop.Token).ConfigureAwait(false);
+                    return;
+                }
+
                 response = request is null
                     ? new ControlResponse(false, "empty request", null)
                     : new ControlResponse(true, null, await ControlCommands.RunAsync(_daemon, request, _stop.Token).ConfigureAwait(false));

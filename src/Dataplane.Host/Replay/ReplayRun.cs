@@ -3,12 +3,13 @@ using System.Text.Json.Serialization;
 using Dataplane.Config;
 using Dataplane.Io.Pcap;
 using Dataplane.Model;
+using Dataplane.Packets;
 using Dataplane.Pipeline;
 
 namespace Dataplane.Replay;
 
-/// <summary>One `--in port=file` pair.</summary>
-public sealed record ReplayInput(string Port, string Path);
+/// <summary>One `--in [PORT=]FILE`: without a port, every interface of the file needs a `--map` entry.</summary>
+public sealed record ReplayInput(string? Port, string Path);
 
 /// <summary>What `dataplane replay` produced: written to summary.json and printed.</summary>
 public sealed record ReplaySummary(
@@ -17,9 +18,18 @@ public sealed record ReplaySummary(
     long FramesRead,
     long FramesTooLarge,
     IReadOnlyList<ReplayOutputSummary> Outputs,
-    PipelineStats Stats);
+    PipelineStats Stats)
+{
+    /// <summary>Records read although they break the pcap rules, as libpcap reads them (cut to the snaplen, or caplen above len).</summary>
+    public PcapRepairs Repaired { get; init; }
 
-public sealed record ReplayInputSummary(string Port, string File, long Frames);
+    /// <summary>Records not replayed: their interface has no port, or a cooked record carries no EtherType.</summary>
+    public ReplaySkipped Skipped { get; init; }
+}
+
+public readonly record struct ReplaySkipped(long UnmappedInterface, long NotEthernet);
+
+public sealed record ReplayInputSummary(string? Port, string File, long Frames);
 
 public sealed record ReplayOutputSummary(string Port, string File, long Frames);
 
@@ -41,22 +51,30 @@ public static class ReplayRun
     /// <summary>Runs the replay. Returns the summary, or null with <paramref name="error"/> set.</summary>
     public static ReplaySummary? Run(NodeConfig config, IReadOnlyList<ReplayInput> inputs, string outDirectory, int batchSize,
         TextWriter? trace, out string? error)
+        => Run(config, inputs, new Dictionary<string, string>(), outDirectory, batchSize, trace, out error);
+
+    /// <summary>Runs the replay; <paramref name="interfaceMap"/> sends the records of capture interfaces (by name) to ports (`--map eth0=web-1`).</summary>
+    public static ReplaySummary? Run(NodeConfig config, IReadOnlyList<ReplayInput> inputs, IReadOnlyDictionary<string, string> interfaceMap,
+        string outDirectory, int batchSize, TextWriter? trace, out string? error)
     {
         var engine = new ReplayEngine(config, batchSize);
-        var sources = new List<(ushort, IPcapSource)>();
-        error = OpenInputs(engine, inputs, sources);
+        var files = new List<ReplayFile>();
+        error = OpenInputs(engine, inputs, interfaceMap, files);
         if (error is not null)
         {
-            foreach ((_, IPcapSource opened) in sources)
+            foreach (ReplayFile opened in files)
             {
-                opened.Dispose();
+                opened.Source.Dispose();
             }
 
             return null;
         }
 
         Directory.CreateDirectory(outDirectory);
-        using var source = new PcapReplaySource(sources);
+        PortMacs[] macs = [.. engine.Dataplane.Ports.Select(p => p.Kind == PortKind.Uplink
+            ? new PortMacs(SyntheticUplinkPeer, p.Mac)
+            : new PortMacs(p.Mac, config.Node.Mac))];
+        using var source = new PcapReplaySource(files, macs);
         using var writers = new PcapPortWriters(outDirectory, engine.Dataplane.Ports);
         var sink = new PcapPortWriters.Sink(writers);
         if (trace is not null)
@@ -78,11 +96,15 @@ public static class ReplayRun
 
         var summary = new ReplaySummary(
             config.Node.Name,
-            inputs.Select((input, i) => new ReplayInputSummary(input.Port, input.Path, sources[i].Item2.RecordsRead)).ToList(),
+            inputs.Select((input, i) => new ReplayInputSummary(input.Port, input.Path, files[i].Source.RecordsRead)).ToList(),
             engine.FramesRead,
             engine.FramesTooLarge,
             writers.Written.Select(static w => new ReplayOutputSummary(w.Port, w.Path, w.Packets)).ToList(),
-            engine.Stats());
+            engine.Stats())
+        {
+            Repaired = files.Aggregate(default(PcapRepairs), static (sum, f) => sum + f.Source.Repairs),
+            Skipped = new ReplaySkipped(source.SkippedUnmapped, source.SkippedNotEthernet),
+        };
         File.WriteAllText(Path.Combine(outDirectory, "summary.json"), JsonSerializer.Serialize(summary, JsonOptions));
         error = null;
         return summary;
@@ -93,6 +115,15 @@ public static class ReplayRun
     {
         output.WriteLine($"node {summary.Node}: replayed {summary.FramesRead} frames from {summary.Inputs.Count} file(s)"
             + (summary.FramesTooLarge > 0 ? $", {summary.FramesTooLarge} too large for a buffer (skipped)" : ""));
+        if (summary.Repaired.TruncatedToSnaplen + summary.Repaired.CaplenOverLen > 0)
+        {
+            output.WriteLine($"  read as libpcap does: {summary.Repaired.TruncatedToSnaplen} record(s) cut to the snaplen, {summary.Repaired.CaplenOverLen} with caplen > len");
+        }
+
+        if (summary.Skipped.UnmappedInterface + summary.Skipped.NotEthernet > 0)
+        {
+            output.WriteLine($"  skipped: {summary.Skipped.UnmappedInterface} record(s) of interfaces without a port, {summary.Skipped.NotEthernet} cooked record(s) without an EtherType");
+        }
         output.WriteLine();
         output.WriteLine($"  {"port",-14} {"kind",-7} {"rx",8} {"tx",8}  output");
         foreach (PortStats port in summary.Stats.Ports)
@@ -119,13 +150,43 @@ public static class ReplayRun
         output.WriteLine($"  {summary.Stats.Drops} dropped in all; counters in {Path.Combine(outDirectory, "summary.json")}");
     }
 
-    private static string? OpenInputs(ReplayEngine engine, IReadOnlyList<ReplayInput> inputs, List<(ushort, IPcapSource)> sources)
+    /// <summary>Source MAC of cooked uplink records that carry no Ethernet address: a locally administered stand-in for the peer node.</summary>
+    public static readonly MacAddress SyntheticUplinkPeer = new(0x0200_0000_00FEUL);
+
+    private static string? OpenInputs(ReplayEngine engine, IReadOnlyList<ReplayInput> inputs, IReadOnlyDictionary<string, string> interfaceMap, List<ReplayFile> files)
     {
+        string portList = string.Join(", ", engine.Dataplane.Ports.Select(static p => p.Name));
+        var portByInterface = new Dictionary<string, ushort>(StringComparer.Ordinal);
+        var portByIfIndex = new Dictionary<int, ushort>();
+        foreach ((string name, string portName) in interfaceMap)
+        {
+            if (!engine.Dataplane.TryGetPort(portName, out Port mapped))
+            {
+                return $"--map {name}={portName}: no port named '{portName}' (ports: {portList})";
+            }
+
+            // A number is the interface index of Linux SLL2 records (`tcpdump -i any` writes no interface names).
+            if (int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ifIndex))
+            {
+                portByIfIndex[ifIndex] = mapped.Id;
+            }
+            else
+            {
+                portByInterface[name] = mapped.Id;
+            }
+        }
+
         foreach (ReplayInput input in inputs)
         {
-            if (!engine.Dataplane.TryGetPort(input.Port, out Port port))
+            ushort? defaultPort = null;
+            if (input.Port is not null)
             {
-                return $"--in {input.Port}={input.Path}: no port named '{input.Port}' (ports: {string.Join(", ", engine.Dataplane.Ports.Select(static p => p.Name))})";
+                if (!engine.Dataplane.TryGetPort(input.Port, out Port port))
+                {
+                    return $"--in {input.Port}={input.Path}: no port named '{input.Port}' (ports: {portList})";
+                }
+
+                defaultPort = port.Id;
             }
 
             if (!PcapFiles.TryOpen(input.Path, out IPcapSource? source, out PcapFileError? openError))
@@ -133,7 +194,35 @@ public static class ReplayRun
                 return openError!.ToString();
             }
 
-            sources.Add((port.Id, source!));
+            files.Add(new ReplayFile(source, defaultPort, portByInterface, portByIfIndex));
+            if (defaultPort is null)
+            {
+                for (int i = 0; i < source.Interfaces.Count; i++)
+                {
+                    PcapInterface iface = source.Interfaces[i];
+                    bool byIndex = iface.LinkType == LinkTypes.LINKTYPE_LINUX_SLL2 && portByIfIndex.Count > 0;
+                    if (!byIndex && (iface.Name is null || !portByInterface.ContainsKey(iface.Name)))
+                    {
+                        return $"--in {input.Path}: interface {i}{(iface.Name is null ? " (no name)" : $" '{iface.Name}'")} has no port: "
+                            + (iface.Name is null ? "give the file one with --in PORT=FILE" : $"add --map {iface.Name}=PORT or give the file one with --in PORT=FILE");
+                    }
+                }
+            }
+        }
+
+        var known = files.SelectMany(static f => f.Source.Interfaces).Select(static i => i.Name).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        if (portByIfIndex.Count > 0 && !files.Any(static f => f.Source.Interfaces.Any(static i => i.LinkType == LinkTypes.LINKTYPE_LINUX_SLL2)))
+        {
+            string numeric = interfaceMap.Keys.First(static k => k.All(char.IsAsciiDigit));
+            return $"--map {numeric}={interfaceMap[numeric]}: a number maps the interface index of Linux SLL2 records, but no input is SLL2";
+        }
+
+        foreach (string name in portByInterface.Keys)
+        {
+            if (!known.Contains(name))
+            {
+                return $"--map {name}={interfaceMap[name]}: no input has an interface named '{name}' (interfaces: {(known.Count == 0 ? "none named" : string.Join(", ", known.Order(StringComparer.Ordinal)))})";
+            }
         }
 
         return null;

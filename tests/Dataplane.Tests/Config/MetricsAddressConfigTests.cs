@@ -5,6 +5,7 @@ using static Dataplane.Tests.Config.ConfigYaml;
 namespace Dataplane.Tests.Config;
 
 /// <summary><c>dataplane.metricsAddress</c>: off by default, an IP:PORT when set, refused with its location otherwise.</summary>
+[Trait("Category", "unit")]
 public sealed class MetricsAddressConfigTests
 {
     [Fact]

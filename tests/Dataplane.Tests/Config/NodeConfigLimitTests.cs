@@ -10,6 +10,7 @@ namespace Dataplane.Tests.Config;
 /// are reported by the config layer with a position, so building the dataplane from a valid config cannot fail; and
 /// <c>ctl service apply</c> is checked against the services already running, not refused later by the table.
 /// </summary>
+[Trait("Category", "unit")]
 public sealed class NodeConfigLimitTests
 {
     [Fact]

@@ -14,6 +14,7 @@ namespace Dataplane.Tests.Control;
 /// The controller diffs a desired set against what it applied: the table sees only real changes, and flows of
 /// backends (or services) that went away leave conntrack at once.
 /// </summary>
+[Trait("Category", "unit")]
 public class ServiceControllerTests
 {
     private const string ApiVip = "10.96.0.11";

@@ -2,6 +2,7 @@ using Dataplane.Daemon;
 
 namespace Dataplane.Tests.Daemon;
 
+[Trait("Category", "unit")]
 public class PipelineClockTests
 {
     [Fact]

@@ -15,6 +15,7 @@ namespace Dataplane.Tests.Daemon;
 /// The worker's one loop over a transport that is neither read/write nor io_uring: frames come from and go to
 /// in-memory queues. If this works, the loop owes nothing to either real transport.
 /// </summary>
+[Trait("Category", "unit")]
 public class WorkerLoopTests
 {
     /// <summary>What the pipeline forwarded, without the next-hop probes the loop's graph makes on its own (Graph.Poll).</summary>
@@ -240,7 +241,7 @@ public class WorkerLoopTests
 
         public bool Send(ushort port, PacketBatch batch, ushort packet)
         {
-            _ = PortFrames.Outgoing(batch, packet, 0, capture: null);
+            _ = PortFrames.Outgoing(batch, packet, port, 0, capture: null);
             feed.Sent();
             return true;
         }
@@ -306,7 +307,7 @@ public class WorkerLoopTests
 
         public readonly bool Send(ushort port, PacketBatch batch, ushort packet)
         {
-            Span<byte> buffer = PortFrames.Outgoing(batch, packet, header, capture: null);
+            Span<byte> buffer = PortFrames.Outgoing(batch, packet, port, header, capture: null);
             sent.Enqueue((port, buffer.ToArray(), batch.Meta(packet).Flags));
             return true;
         }

@@ -33,7 +33,7 @@ public sealed class PcapNgTests : IDisposable
         Assert.True(PcapFiles.TryOpen(pcapng, out IPcapSource? source, out PcapFileError? error), error?.ToString());
         using (source)
         {
-            Assert.IsType<SharpPcapFileReader>(source);
+            Assert.IsType<PcapNgFileReader>(source);
             Assert.Equal(pcapng, source.Path);
             for (int i = 0; i < frames.Length; i++)
             {
@@ -45,15 +45,15 @@ public sealed class PcapNgTests : IDisposable
     }
 
     [Fact]
-    public void Pcapng_with_a_non_ethernet_link_type_is_reported()
+    public void Pcapng_with_an_unsupported_link_type_is_reported_by_number_and_name()
     {
         string pcap = PcapFileWriterTests.WriteFrames(_dir.File("in.pcap"), PcapFileWriterTests.PacketDotNetFrames());
-        string pcapng = _dir.File("sll.pcapng");
-        Editcap("-F", "pcapng", "-T", "linux-sll", pcap, pcapng);
+        string pcapng = _dir.File("wifi.pcapng");
+        Editcap("-F", "pcapng", "-T", "ieee-802-11", pcap, pcapng);
 
         Assert.False(PcapFiles.TryOpen(pcapng, out _, out PcapFileError? error));
         Assert.Equal(pcapng, error.Path);
-        Assert.Contains("link type is 113", error.Reason);
+        Assert.Contains("linktype 105 (IEEE 802.11) is not supported; replay reads Ethernet, Linux SLL and SLL2", error.Reason);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Dataplane.Pipeline;
 
 namespace Dataplane.Tests.Io;
 
+[Trait("Category", "unit")]
 public class VirtioNetHeaderTests
 {
     public static TheoryData<byte, byte, PacketFlags> Headers => new()

@@ -4,6 +4,7 @@ using Dataplane.Cli.Commands;
 namespace Dataplane.Tests.Metrics;
 
 /// <summary>`ctl -o yaml|wide` and the `flows --follow` line, from a daemon's JSON response (no daemon needed).</summary>
+[Trait("Category", "unit")]
 public sealed class CtlOutputTests
 {
     private const string FlowEvent = """

@@ -3,6 +3,7 @@ using Dataplane.Conntrack;
 namespace Dataplane.Tests.Metrics;
 
 /// <summary>The lock-free ring conntrack writes flow events into for `ctl flows --follow`.</summary>
+[Trait("Category", "unit")]
 public sealed class FlowEventRingTests
 {
     [Fact]

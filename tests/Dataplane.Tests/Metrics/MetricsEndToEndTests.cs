@@ -13,6 +13,7 @@ namespace Dataplane.Tests.Metrics;
 /// promtool; `ctl metrics`, `ctl health`, `-o yaml`, `--watch` and `flows --follow` against the same daemon.
 /// </summary>
 [SupportedOSPlatform("linux")]
+[Trait("Category", "e2e")]
 public sealed class MetricsEndToEndTests : IClassFixture<MetricsEndToEndTests.Node>
 {
     /// <summary>A service with no endpoints: each datagram to it is one `no-endpoints` event, nothing else counts there.</summary>

@@ -7,6 +7,7 @@ namespace Dataplane.Tests.Metrics;
 
 /// <summary>/readyz says why the node is not ready, while /healthz stays green.</summary>
 [SupportedOSPlatform("linux")]
+[Trait("Category", "e2e")]
 public sealed class ReadinessTests
 {
     [RootFact]

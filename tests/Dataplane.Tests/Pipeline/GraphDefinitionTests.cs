@@ -8,6 +8,7 @@ namespace Dataplane.Tests.Pipeline;
 /// order, each worker's graph, the benchmark variants, `dataplane graph` and the README's diagram. A broken
 /// definition (an edge to a missing stage, a cycle, two stages of one name) fails with the stages named.
 /// </summary>
+[Trait("Category", "unit")]
 public sealed class GraphDefinitionTests
 {
     [Fact]

@@ -48,6 +48,9 @@ internal static class ReplayFiles
         return stdout;
     }
 
+    /// <summary>Runs tshark with <paramref name="args"/> and returns its exit code and output.</summary>
+    public static (int ExitCode, string Stdout, string Stderr) RunTshark(params string[] args) => Run(Tshark(), TimeSpan.FromSeconds(60), args);
+
     private static string Tshark()
     {
         foreach (string directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))

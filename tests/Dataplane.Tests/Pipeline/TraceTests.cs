@@ -28,7 +28,7 @@ public sealed class TraceTests
         Assert.Equal(["ethernet-input", "ip4-input", "source-guard", "conntrack", "bridge", "ip4-lookup", "interface-output"], Stages(trace));
         Assert.Contains("-> ip4-input", lines[1]);
         Assert.Contains("02:00:0a:f4:01:14 > 02:00:00:00:01:01", lines[1]);
-        Assert.Contains("10.244.1.20 > 10.244.2.12 proto 17", lines[2]);
+        Assert.Contains("10.244.1.20:5000 > 10.244.2.12:6000 udp", lines[2]);
         Assert.Contains("new flow", lines[4]);
         Assert.Contains("to the gateway MAC: routed", lines[5]);
         Assert.Contains("ttl-1, to port 0 dst-mac 02:00:00:00:77:11", lines[6]);

@@ -24,17 +24,17 @@ public static class PortFrames
             meta.Flags |= VirtioNetHeader.ReadPacketFlags(space);
         }
 
-        capture?.Offer(space.Slice(header, meta.Length), now);
+        capture?.Offer(meta.RxPort, space.Slice(header, meta.Length), now);
     }
 
     /// <summary>
     /// The bytes to write for packet <paramref name="packet"/> to a port with <paramref name="header"/> bytes of
-    /// virtio-net header: the frame with its header in front. A frame that arrived offloaded keeps the header it
+    /// virtio-net header on port <paramref name="port"/>: the frame with its header in front. A frame that arrived offloaded keeps the header it
     /// came with (the receiver finishes the checksum or segments it); any other gets the "no offload" header.
     /// Offers the frame to the port's capture.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Span<byte> Outgoing(PacketBatch batch, ushort packet, int header, CaptureSession? capture)
+    public static Span<byte> Outgoing(PacketBatch batch, ushort packet, ushort port, int header, CaptureSession? capture)
     {
         Span<byte> buffer = batch.FrameWithPrefix(packet, header);
         ref PacketMeta meta = ref batch.Meta(packet);
@@ -43,7 +43,7 @@ public static class PortFrames
             VirtioNetHeader.WriteNone(buffer.Slice(0, header));
         }
 
-        capture?.Offer(buffer.Slice(header), meta.Timestamp);
+        capture?.Offer(port, buffer.Slice(header), meta.Timestamp);
         return buffer;
     }
 }

@@ -124,7 +124,7 @@ public struct SyscallTransport : IWorkerTransport
     public readonly bool Send(ushort port, PacketBatch batch, ushort packet)
     {
         PortDevice device = _devices[port];
-        Span<byte> buffer = PortFrames.Outgoing(batch, packet, device.HeaderSize, _captures[port]);
+        Span<byte> buffer = PortFrames.Outgoing(batch, packet, port, device.HeaderSize, _captures[port]);
         return device.Write(buffer) >= 0;
     }
 

@@ -201,7 +201,7 @@ public unsafe struct UringTransport : IWorkerTransport
     /// </summary>
     public readonly bool Send(ushort port, PacketBatch batch, ushort packet)
     {
-        Span<byte> buffer = PortFrames.Outgoing(batch, packet, _headers[port], _captures[port]);
+        Span<byte> buffer = PortFrames.Outgoing(batch, packet, port, _headers[port], _captures[port]);
         int slot = batch.SlotOf(packet);
         ulong userData = WriteFlag | ((ulong)(uint)batch.Meta(packet).Length << 32) | ((ulong)port << 16) | (uint)slot;
         byte* start = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffer));

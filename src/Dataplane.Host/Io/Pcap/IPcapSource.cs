@@ -1,7 +1,8 @@
 namespace Dataplane.Io.Pcap;
 
 /// <summary>
-/// Ethernet frames read from one capture file, in file order. <see cref="PcapFiles.TryOpen"/> picks the
+/// Frames read from one capture file, in file order: Ethernet, or Linux cooked (SLL, SLL2) as the record's
+/// interface says. <see cref="PcapFiles.TryOpen"/> picks the
 /// implementation from the file's magic number.
 /// </summary>
 public interface IPcapSource : IDisposable
@@ -11,6 +12,12 @@ public interface IPcapSource : IDisposable
 
     /// <summary>Records returned so far.</summary>
     long RecordsRead { get; }
+
+    /// <summary>The interfaces seen so far (pcapng may add some between records); <see cref="PcapRecord.Interface"/> indexes it.</summary>
+    IReadOnlyList<PcapInterface> Interfaces { get; }
+
+    /// <summary>Records read despite breaking the format's rules, as libpcap reads them.</summary>
+    PcapRepairs Repairs => default;
 
     /// <summary>Set once <see cref="TryReadNext"/> has returned false because the file is corrupt or unreadable.</summary>
     PcapFileError? Failure { get; }

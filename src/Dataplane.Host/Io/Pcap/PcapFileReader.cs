@@ -31,6 +31,8 @@ public sealed class PcapFileReader : IPcapSource
     private readonly bool _bigEndian;
     private readonly long _nanosecondsPerFraction;
     private readonly int _snapLength;
+    private readonly uint _linkType;
+    private readonly PcapInterface[] _interfaces;
 
     // What the last PipeReader.TryRead returned, minus the records consumed before the last rebase. It stays
     // valid, and so do the frames handed out from it, until we AdvanceTo past it when more data is needed.
@@ -45,8 +47,10 @@ public sealed class PcapFileReader : IPcapSource
     private long _recordOffset = PcapFormat.FileHeaderLength;
     private PcapFileError? _error;
 
-    private PcapFileReader(string path, FileStream stream, int readSize, bool bigEndian, bool nanoseconds, int snapLength)
+    private PcapFileReader(string path, FileStream stream, int readSize, bool bigEndian, bool nanoseconds, int snapLength, uint linkType)
     {
+        _linkType = linkType;
+        _interfaces = [new PcapInterface(null, linkType)];
         Path = path;
         _stream = stream;
         _readSize = readSize;
@@ -76,6 +80,19 @@ public sealed class PcapFileReader : IPcapSource
 
     public bool IsBigEndian => _bigEndian;
 
+    /// <summary>LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL or LINKTYPE_LINUX_SLL2 (see <see cref="LinkTypes"/>).</summary>
+    public uint LinkType => _linkType;
+
+    public IReadOnlyList<PcapInterface> Interfaces => _interfaces;
+
+    public PcapRepairs Repairs => new(TruncatedToSnaplen, CaplenOverLen);
+
+    /// <summary>Records whose captured length exceeded the file's snaplen: read cut to the snaplen, as libpcap does.</summary>
+    public long TruncatedToSnaplen { get; private set; }
+
+    /// <summary>Records whose captured length exceeded their original length: read as they are, as libpcap does.</summary>
+    public long CaplenOverLen { get; private set; }
+
     public static bool TryOpen(
         string path,
         [NotNullWhen(true)] out PcapFileReader? reader,
@@ -98,12 +115,12 @@ public sealed class PcapFileReader : IPcapSource
             stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
             Span<byte> header = stackalloc byte[PcapFormat.FileHeaderLength];
             int length = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
-            if (!TryParseFileHeader(path, header[..length], out bool bigEndian, out bool nanoseconds, out int snapLength, out error))
+            if (!TryParseFileHeader(path, header[..length], out bool bigEndian, out bool nanoseconds, out int snapLength, out uint linkType, out error))
             {
                 stream.Dispose();
                 return false;
             }
-            reader = new PcapFileReader(path, stream, readSize, bigEndian, nanoseconds, snapLength);
+            reader = new PcapFileReader(path, stream, readSize, bigEndian, nanoseconds, snapLength, linkType);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -120,8 +137,10 @@ public sealed class PcapFileReader : IPcapSource
         out bool bigEndian,
         out bool nanoseconds,
         out int snapLength,
+        out uint linkType,
         [NotNullWhen(false)] out PcapFileError? error)
     {
+        linkType = 0;
         bigEndian = false;
         nanoseconds = false;
         snapLength = 0;
@@ -148,10 +167,10 @@ public sealed class PcapFileReader : IPcapSource
                 return false;
         }
 
-        uint linkType = ReadUInt32(header[PcapFormat.LinkTypeOffset..], bigEndian) & PcapFormat.LinkTypeMask;
-        if (linkType != PcapFormat.LINKTYPE_ETHERNET)
+        linkType = ReadUInt32(header[PcapFormat.LinkTypeOffset..], bigEndian) & PcapFormat.LinkTypeMask;
+        if (!LinkTypes.IsSupported(linkType))
         {
-            error = new PcapFileError(path, $"link type is {linkType}, but only Ethernet (LINKTYPE_ETHERNET = 1) frames can be replayed");
+            error = new PcapFileError(path, LinkTypes.Unsupported(linkType));
             return false;
         }
 
@@ -192,12 +211,16 @@ public sealed class PcapFileReader : IPcapSource
         {
             uint captured = ReadUInt32(span[PcapFormat.CapturedLengthOffset..], _bigEndian);
             uint original = ReadUInt32(span[PcapFormat.OriginalLengthOffset..], _bigEndian);
-            if (captured <= (uint)_snapLength && captured <= original && original <= int.MaxValue
-                && (uint)(span.Length - PcapFormat.RecordHeaderLength) >= captured)
+            if (captured <= (uint)_snapLength && (uint)(span.Length - PcapFormat.RecordHeaderLength) >= captured)
             {
+                if (captured > original)
+                {
+                    CaplenOverLen++;
+                }
+
                 record = new PcapRecord(
                     Timestamp(span),
-                    (int)original,
+                    (int)Math.Min(original, int.MaxValue),
                     _first.Slice(_firstConsumed + PcapFormat.RecordHeaderLength, (int)captured));
                 Consumed(PcapFormat.RecordHeaderLength + (int)captured);
                 _firstConsumed += PcapFormat.RecordHeaderLength + (int)captured;
@@ -233,40 +256,50 @@ public sealed class PcapFileReader : IPcapSource
         _buffer.Slice(0, PcapFormat.RecordHeaderLength).CopyTo(header);
         uint captured = ReadUInt32(header[PcapFormat.CapturedLengthOffset..], _bigEndian);
         uint original = ReadUInt32(header[PcapFormat.OriginalLengthOffset..], _bigEndian);
-        string? invalid =
-            captured > PcapFormat.MaxRecordLength ? $"captured length {captured} exceeds the {PcapFormat.MaxRecordLength}-byte maximum; the file is corrupt"
-            : captured > (uint)_snapLength ? $"captured length {captured} exceeds the file's snaplen {_snapLength}"
-            : captured > original ? $"captured length {captured} exceeds the original length {original}"
-            : original > int.MaxValue ? $"original length {original} is too large"
-            : null;
-        if (invalid is not null)
+        // libpcap's rules (sf-pcap.c, pcap_next_packet): beyond the link type's maximum (262144 for the ones we
+        // read) the file is corrupt; beyond the snaplen the record is read cut to the snaplen; a captured length
+        // beyond the original length is not checked at all. tcpdump and Wireshark read such files, so do we.
+        if (captured > PcapFormat.MaxRecordLength)
         {
-            Fail(invalid);
+            Fail(captured > (uint)_snapLength
+                ? $"invalid packet capture length {captured}, bigger than snaplen of {_snapLength}; the file is corrupt"
+                : $"invalid packet capture length {captured}, bigger than maximum of {PcapFormat.MaxRecordLength}; the file is corrupt");
             return SlowPathResult.Failed;
         }
 
         int recordLength = PcapFormat.RecordHeaderLength + (int)captured;
+        int kept = (int)Math.Min(captured, (uint)_snapLength);
         if (_buffer.Length < recordLength)
         {
             _incompleteRecordLength = recordLength;
             return SlowPathResult.NeedMoreData;
         }
 
-        ReadOnlyMemory<byte> frame;
-        if (_first.Length >= recordLength)
+        if (kept < captured)
         {
-            frame = _first.Slice(PcapFormat.RecordHeaderLength, (int)captured);
+            TruncatedToSnaplen++;
+        }
+
+        if (captured > original)
+        {
+            CaplenOverLen++;
+        }
+
+        ReadOnlyMemory<byte> frame;
+        if (_first.Length >= PcapFormat.RecordHeaderLength + kept)
+        {
+            frame = _first.Slice(PcapFormat.RecordHeaderLength, kept);
         }
         else
         {
-            if (_straddleBuffer.Length < captured)
+            if (_straddleBuffer.Length < kept)
             {
-                _straddleBuffer = new byte[Math.Min(PcapFormat.MaxRecordLength, Math.Max(2048, (int)BitOperations.RoundUpToPowerOf2(captured)))];
+                _straddleBuffer = new byte[Math.Min(PcapFormat.MaxRecordLength, Math.Max(2048, (int)BitOperations.RoundUpToPowerOf2((uint)kept)))];
             }
-            _buffer.Slice(PcapFormat.RecordHeaderLength, captured).CopyTo(_straddleBuffer);
-            frame = _straddleBuffer.AsMemory(0, (int)captured);
+            _buffer.Slice(PcapFormat.RecordHeaderLength, kept).CopyTo(_straddleBuffer);
+            frame = _straddleBuffer.AsMemory(0, kept);
         }
-        record = new PcapRecord(Timestamp(header), (int)original, frame);
+        record = new PcapRecord(Timestamp(header), (int)Math.Min(original, int.MaxValue), frame);
         Consumed(recordLength);
         _buffer = _buffer.Slice(recordLength);
         _first = _buffer.First;

@@ -12,8 +12,8 @@ namespace Dataplane.Io.Pcap;
 /// (~150 Mpps) for 64-byte frames and 85 ns for 1500-byte ones, 0 B/packet; SharpPcap's GetNextPacket loop
 /// 120 and 386 ns with 64 B/packet; libpcap without SharpPcap's per-packet objects (SharpPcapFileReader)
 /// still 77 and 348 ns, as libpcap copies every record through stdio into its own buffer.</item>
-/// <item>pcapng (0A0D0D0A, what tshark and dumpcap write): <see cref="SharpPcapFileReader"/>, SharpPcap over
-/// libpcap, which parses pcapng's blocks and options; we do not re-implement that format.</item>
+/// <item>pcapng (0A0D0D0A, what tshark and dumpcap write): <see cref="PcapNgFileReader"/>, which keeps each
+/// record's interface (libpcap does not report it, and refuses interfaces of different link types).</item>
 /// </list>
 /// </summary>
 public static class PcapFiles
@@ -44,8 +44,8 @@ public static class PcapFiles
 
         if (magic == PcapFormat.PcapNgSectionHeaderBlock)
         {
-            bool opened = SharpPcapFileReader.TryOpen(path, out SharpPcapFileReader? libpcapReader, out error);
-            source = libpcapReader;
+            bool opened = PcapNgFileReader.TryOpen(path, out PcapNgFileReader? pcapng, out error);
+            source = pcapng;
             return opened;
         }
 

@@ -6,8 +6,9 @@ namespace Dataplane.Io.Pcap;
 /// </summary>
 public readonly struct PcapRecord
 {
-    public PcapRecord(long timestampNanoseconds, int originalLength, ReadOnlyMemory<byte> frame)
+    public PcapRecord(long timestampNanoseconds, int originalLength, ReadOnlyMemory<byte> frame, int interfaceIndex = 0)
     {
+        Interface = interfaceIndex;
         TimestampNanoseconds = timestampNanoseconds;
         OriginalLength = originalLength;
         Frame = frame;
@@ -19,8 +20,11 @@ public readonly struct PcapRecord
     /// <summary>Length of the frame on the wire; larger than <c>Frame.Length</c> when the capture was cut at the snaplen.</summary>
     public int OriginalLength { get; }
 
-    /// <summary>The captured bytes, starting at the Ethernet header.</summary>
+    /// <summary>The captured bytes, starting at the link-layer header (Ethernet, or SLL/SLL2: see the interface's link type).</summary>
     public ReadOnlyMemory<byte> Frame { get; }
+
+    /// <summary>Index into the source's <see cref="IPcapSource.Interfaces"/> (0 in a classic pcap file).</summary>
+    public int Interface { get; }
 
     public bool IsCutShort => Frame.Length < OriginalLength;
 }

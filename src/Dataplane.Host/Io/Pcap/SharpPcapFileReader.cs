@@ -7,8 +7,9 @@ using SharpPcap.LibPcap;
 namespace Dataplane.Io.Pcap;
 
 /// <summary>
-/// Reads any capture file libpcap reads, through SharpPcap's <see cref="CaptureFileReaderDevice"/>. We use it
-/// for pcapng (what tshark and dumpcap write), which libpcap parses and <see cref="PcapFileReader"/> does not.
+/// Reads Ethernet capture files through SharpPcap's <see cref="CaptureFileReaderDevice"/>. Replay reads pcapng
+/// with <see cref="PcapNgFileReader"/> instead, because libpcap does not say which interface a record was taken
+/// on; this one stays as the reference the benchmarks and tests compare against.
 /// </summary>
 /// <remarks>
 /// It calls <see cref="PcapDevice.GetNextPacketPointers"/> rather than <see cref="PcapDevice.GetNextPacket"/>,
@@ -33,6 +34,8 @@ public sealed class SharpPcapFileReader : IPcapSource
     public string Path { get; }
 
     public long RecordsRead { get; private set; }
+
+    public IReadOnlyList<PcapInterface> Interfaces { get; } = [new PcapInterface(null, LinkTypes.LINKTYPE_ETHERNET)];
 
     public PcapFileError? Failure => _error;
 
