@@ -21,9 +21,6 @@ internal static class CtlOutput
     {
         switch (format)
         {
-            case CtlFormat.Json when command == "trace":
-                PrintTraceJson(result, output);
-                break;
             case CtlFormat.Json:
                 output.WriteLine(JsonSerializer.Serialize(result, s_indented));
                 break;
@@ -169,9 +166,6 @@ internal static class CtlOutput
     }
 
     /// <summary>`ctl trace -o json`: the structured packets (id, rx port, time, stages), not the text.</summary>
-    public static void PrintTraceJson(JsonElement result, TextWriter output)
-        => output.WriteLine(JsonSerializer.Serialize(result.GetProperty("packets"), new JsonSerializerOptions { WriteIndented = true }));
-
     private static string S(JsonElement e, string name) => e.GetProperty(name) is { ValueKind: JsonValueKind.String } v ? v.GetString()! : e.GetProperty(name).ToString();
 
     private static long L(JsonElement e, string name) => e.GetProperty(name).GetInt64();

@@ -90,7 +90,8 @@ public sealed class CaptureAndTraceTests : IClassFixture<CaptureAndTraceTests.No
 
         Assert.True(trace.ExitCode == 0, $"{trace.StdErr}{Environment.NewLine}{_node.DaemonOutput()}");
         using JsonDocument json = JsonDocument.Parse(trace.StdOut);
-        JsonElement[] packets = [.. json.RootElement.EnumerateArray()];
+        // The whole result, as every `-o json`: the packets as data beside the text.
+        JsonElement[] packets = [.. json.RootElement.GetProperty("packets").EnumerateArray()];
         Assert.Equal(2, packets.Length);
         foreach (JsonElement packet in packets)
         {
