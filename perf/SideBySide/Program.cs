@@ -12,7 +12,8 @@ const string Usage = """
       --repeat N    measure every path N times, interleaved, and report medians (default 1)
       --threads N   connrate client threads (default 4)
       --only KEYS   some of: kernel, ceiling-vnet, ceiling-plain, dataplane, dataplane-plain,
-                    dataplane-uring, dataplane-uring-plain (default all; the -uring paths run `dataplane.io: uring`)
+                    dataplane-uring, dataplane-uring-plain, dataplane-scraped (default all; the -uring paths
+                    run `dataplane.io: uring`, dataplane-scraped has /metrics fetched every second)
       --out DIR     where the report goes (default perf/results)
       --no-build    skip `make -C native` and the Release build of dataplane
       --redraw F    rewrite the Markdown and the chart of an earlier run from its JSON, measuring nothing
@@ -86,6 +87,7 @@ List<TestPath> paths =
     new DataplanePath(runId, tools, workDir.FullName, offloads: false),
     new DataplanePath(runId, tools, workDir.FullName, offloads: true, io: "uring"),
     new DataplanePath(runId, tools, workDir.FullName, offloads: false, io: "uring"),
+    new DataplanePath(runId, tools, workDir.FullName, offloads: true, scraped: true),
 ];
 if (only?.Split(',').Except(paths.Select(p => p.Key)).ToList() is { Count: > 0 } unknown)
 {

@@ -11,20 +11,7 @@ public static class ControlClient
     /// <summary>Sends one request and returns the response's JSON document. Throws IOException when no daemon listens.</summary>
     public static async Task<JsonDocument> SendAsync(string socketPath, ControlRequest request, CancellationToken cancel = default)
     {
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel).ConfigureAwait(false);
-        }
-        catch (SocketException ex)
-        {
-            throw new IOException($"no dataplane is listening on {socketPath} ({ex.Message})", ex);
-        }
-
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
-        byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, ReplayRun.JsonOptions.WithoutIndent());
-        await stream.WriteAsync(line, cancel).ConfigureAwait(false);
-        await stream.WriteAsync("\n"u8.ToArray(), cancel).ConfigureAwait(false);
+        await using NetworkStream stream = await ConnectAndSendAsync(socketPath, request, cancel).ConfigureAwait(false);
         using var reader = new StreamReader(stream, Encoding.UTF8);
         string response = await reader.ReadLineAsync(cancel).ConfigureAwait(false)
             ?? throw new IOException($"the dataplane on {socketPath} closed the connection without answering");
@@ -37,20 +24,7 @@ public static class ControlClient
     /// </summary>
     public static async IAsyncEnumerable<JsonDocument> StreamAsync(string socketPath, ControlRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel = default)
     {
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel).ConfigureAwait(false);
-        }
-        catch (SocketException ex)
-        {
-            throw new IOException($"no dataplane is listening on {socketPath} ({ex.Message})", ex);
-        }
-
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
-        byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, ReplayRun.JsonOptions.WithoutIndent());
-        await stream.WriteAsync(line, cancel).ConfigureAwait(false);
-        await stream.WriteAsync("\n"u8.ToArray(), cancel).ConfigureAwait(false);
+        await using NetworkStream stream = await ConnectAndSendAsync(socketPath, request, cancel).ConfigureAwait(false);
         using var reader = new StreamReader(stream, Encoding.UTF8);
         while (await reader.ReadLineAsync(cancel).ConfigureAwait(false) is { } response)
         {
@@ -64,20 +38,7 @@ public static class ControlClient
     /// </summary>
     public static async Task<JsonDocument> CaptureAsync(string socketPath, ControlRequest request, Stream output, CancellationToken cancel = default)
     {
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel).ConfigureAwait(false);
-        }
-        catch (SocketException ex)
-        {
-            throw new IOException($"no dataplane is listening on {socketPath} ({ex.Message})", ex);
-        }
-
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
-        byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, ReplayRun.JsonOptions.WithoutIndent());
-        await stream.WriteAsync(line, cancel).ConfigureAwait(false);
-        await stream.WriteAsync("\n"u8.ToArray(), cancel).ConfigureAwait(false);
+        await using NetworkStream stream = await ConnectAndSendAsync(socketPath, request, cancel).ConfigureAwait(false);
         try
         {
             return await CaptureStream.ReceiveAsync(stream, output, cancel).ConfigureAwait(false);
@@ -111,5 +72,34 @@ public static class ControlClient
             0 => throw new IOException("no dataplane control socket under /run/dataplane; is `dataplane run` running? (or pass --socket / --config)"),
             _ => throw new IOException($"several dataplanes are running ({string.Join(", ", found)}); pick one with --socket or --config"),
         };
+    }
+
+    /// <summary>Connects to the daemon and sends one request line; the answer is read from the stream, which owns the socket.</summary>
+    private static async Task<NetworkStream> ConnectAndSendAsync(string socketPath, ControlRequest request, CancellationToken cancel)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel).ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new IOException($"no dataplane is listening on {socketPath} ({ex.Message})", ex);
+        }
+
+        var stream = new NetworkStream(socket, ownsSocket: true);
+        try
+        {
+            byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, ReplayRun.JsonOptions.WithoutIndent());
+            await stream.WriteAsync(line, cancel).ConfigureAwait(false);
+            await stream.WriteAsync("\n"u8.ToArray(), cancel).ConfigureAwait(false);
+            return stream;
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 }
