@@ -5,7 +5,7 @@ namespace Dataplane.Config;
 /// <summary>The optional <c>conntrack:</c> and <c>dataplane:</c> sections: numbers with ranges and defaults.</summary>
 internal sealed partial class NodeConfigParser
 {
-    private static readonly string[] s_conntrackKeys = ["maxEntries", "timeouts"];
+    private static readonly string[] s_conntrackKeys = ["maxEntries", "accounting", "timeouts"];
 
     private static readonly string[] s_timeoutKeys =
     [
@@ -30,11 +30,12 @@ internal sealed partial class NodeConfigParser
 
         // The table is fixed-size and preallocated, so the cap stops a typo from allocating gigabytes.
         int maxEntries = m.Int("maxEntries", 1024, 64 << 20, defaults.MaxEntries);
+        bool accounting = m.Bool("accounting", defaults.Accounting);
 
         ConntrackTimeouts d = defaults.Timeouts;
         if (m.Mapping("timeouts", s_timeoutKeys) is not { } t)
         {
-            return new ConntrackConfig(maxEntries, d);
+            return new ConntrackConfig(maxEntries, d, accounting);
         }
 
         var timeouts = new ConntrackTimeouts(
@@ -49,7 +50,7 @@ internal sealed partial class NodeConfigParser
             Udp: Timeout(t, "udp", d.Udp),
             UdpStream: Timeout(t, "udpStream", d.UdpStream),
             Icmp: Timeout(t, "icmp", d.Icmp));
-        return new ConntrackConfig(maxEntries, timeouts);
+        return new ConntrackConfig(maxEntries, timeouts, accounting);
     }
 
     private static int Timeout(ConfigMapping timeouts, string key, int defaultValue) => timeouts.Int(key, 1, MaxTimeoutSeconds, defaultValue);

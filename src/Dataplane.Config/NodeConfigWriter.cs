@@ -117,6 +117,7 @@ public static class NodeConfigWriter
         ConntrackTimeouts t = config.Conntrack.Timeouts;
         w.Append("conntrack:\n");
         Line(w, 1, "maxEntries", Int(config.Conntrack.MaxEntries));
+        Line(w, 1, "accounting", config.Conntrack.Accounting ? "true" : "false");
         w.Append("  timeouts:\n");
         Line(w, 2, "tcpEstablished", Int(t.TcpEstablished));
         Line(w, 2, "tcpSynSent", Int(t.TcpSynSent));

@@ -51,7 +51,7 @@ public sealed class NodeDataplane
 
         Services = new ServiceTable();
         Timeouts = new ConntrackTimeoutTable(config.Conntrack.Timeouts);
-        Conntrack = new ConntrackTable(config.Conntrack.MaxEntries, node.GatewayIp, node.GatewayIpV6 is { } g6 ? g6 : default(IpAddress))
+        Conntrack = new ConntrackTable(config.Conntrack.MaxEntries, node.GatewayIp, node.GatewayIpV6 is { } g6 ? g6 : default(IpAddress), config.Conntrack.Accounting)
         {
             ServiceFlowEnded = flow => Services.ReleaseConnection(
                 new ServiceKey(flow.Original.Destination, (L4Protocol)flow.Original.Protocol, flow.Original.DestinationPort), flow.BackendId),

@@ -71,8 +71,14 @@ internal static class CtlOutput
     {
         string backend = f.GetProperty("backend").ValueKind == JsonValueKind.Null ? "" : $" -> {S(f, "backend")}:{L(f, "backendPort")}";
         string snat = wide && f.GetProperty("snat").ValueKind != JsonValueKind.Null ? $" snat {S(f, "snat")}" : "";
-        return $"{S(f, "protocol"),-6} {S(f, "source")}:{L(f, "sourcePort")} > {S(f, "destination")}:{L(f, "destinationPort")}{backend}{snat}  {S(f, "state")}";
+        return $"{S(f, "protocol"),-6} {S(f, "source")}:{L(f, "sourcePort")} > {S(f, "destination")}:{L(f, "destinationPort")}{backend}{snat}  {S(f, "state")}{Counts(f)}";
     }
+
+    /// <summary>The flow's counts per direction as conntrack -E prints them with nf_conntrack_acct; nothing when accounting is off.</summary>
+    private static string Counts(JsonElement f)
+        => f.TryGetProperty("originalPackets", out JsonElement packets) && packets.ValueKind == JsonValueKind.Number
+            ? $"  packets={packets.GetInt64()} bytes={L(f, "originalBytes")} | packets={L(f, "replyPackets")} bytes={L(f, "replyBytes")}"
+            : "";
 
     public static void Print(string command, JsonElement result, TextWriter output, bool wide = false)
     {

@@ -45,6 +45,9 @@ public sealed class ConntrackTable
     private const int SlotsPerBucket = 8;
     private const int MaxProbe = 32;
 
+    /// <summary>Longs of <see cref="_counters"/> per entry.</summary>
+    private const int CountersPerEntry = 4;
+
     private readonly FlowEntry[] _entries;
     private readonly ulong[] _index;
     private readonly int _bucketMask;
@@ -52,13 +55,21 @@ public sealed class ConntrackTable
     private readonly Lock _writeLock = new();
     private readonly IpAddress _hairpin4;
     private readonly IpAddress _hairpin6;
+
+    /// <summary>
+    /// nf_conntrack_acct: per entry, <see cref="CountersPerEntry"/> longs (original packets, original bytes, reply
+    /// packets, reply bytes), beside the entries rather than in them so <see cref="FlowEntry"/> stays 80 bytes and a
+    /// table without accounting pays nothing. Null when accounting is off (the kernel's default, for its cost).
+    /// </summary>
+    private readonly long[]? _counters;
     private int _freeCount;
     private int _sweepCursor;
 
     /// <param name="maxEntries">Flows the table holds.</param>
     /// <param name="hairpinSource4">Source that hairpinned IPv4 flows are rewritten to (the gateway).</param>
     /// <param name="hairpinSource6">Same for IPv6 (the gateway's IPv6, or unspecified).</param>
-    public ConntrackTable(int maxEntries, IpAddress hairpinSource4, IpAddress hairpinSource6)
+    /// <param name="accounting">Count packets and bytes per flow and direction (<c>conntrack.accounting</c>): 32 more bytes per entry.</param>
+    public ConntrackTable(int maxEntries, IpAddress hairpinSource4, IpAddress hairpinSource6, bool accounting = false)
     {
         // Two keys per flow at a load of at most 2/3 of the 7 usable slots per bucket.
         long buckets = (long)BitOperations.RoundUpToPowerOf2((ulong)Math.Max(16, (maxEntries * 2L * 3 / 2 / 7) + 1));
@@ -72,11 +83,15 @@ public sealed class ConntrackTable
         }
 
         _freeCount = maxEntries;
+        _counters = accounting ? new long[(long)maxEntries * CountersPerEntry] : null;
         _hairpin4 = hairpinSource4;
         _hairpin6 = hairpinSource6;
     }
 
     public int Capacity => _entries.Length;
+
+    /// <summary>Whether packets and bytes are counted per flow (<c>conntrack.accounting</c>).</summary>
+    public bool Accounting => _counters is not null;
 
     /// <summary>Called (under the table's write lock) for each removed service flow, so leastconn can release the backend.</summary>
     public Action<FlowEntry>? ServiceFlowEnded { get; set; }
@@ -96,11 +111,47 @@ public sealed class ConntrackTable
     /// </summary>
     internal Action? BeforeInsertForTest { get; set; }
 
-    /// <summary>Bytes held by entries and index together.</summary>
-    public long MemoryBytes => ((long)_entries.Length * Unsafe.SizeOf<FlowEntry>()) + ((long)_index.Length * sizeof(ulong)) + ((long)_free.Length * sizeof(int));
+    /// <summary>Bytes held by entries, index, free list and (when accounting is on) the per-flow counters together.</summary>
+    public long MemoryBytes => ((long)_entries.Length * Unsafe.SizeOf<FlowEntry>()) + ((long)_index.Length * sizeof(ulong)) + ((long)_free.Length * sizeof(int))
+        + ((long)(_counters?.Length ?? 0) * sizeof(long));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref FlowEntry Entry(int index) => ref _entries[index];
+
+    /// <summary>
+    /// Counts one packet of <paramref name="bytes"/> for the entry's original or reply direction; nothing (one
+    /// predictable branch) when accounting is off. Plain adds, no lock and no Interlocked: the counters are shared
+    /// by all workers (like nf_conntrack_acct's, which are not per-cpu either), and two workers handling packets of
+    /// one flow at the same moment may lose an increment. The kernel pays an atomic64_add per packet to avoid that;
+    /// we keep the per-packet cost at two plain adds since the counts are for people, not for billing. A worker
+    /// still holding an entry number the table just reused may likewise count one packet to the new flow.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Account(int entry, bool reply, int bytes)
+    {
+        long[]? counters = _counters;
+        if (counters is null)
+        {
+            return;
+        }
+
+        int at = (entry * CountersPerEntry) + (reply ? 2 : 0);
+        counters[at]++;
+        counters[at + 1] += bytes;
+    }
+
+    /// <summary>The entry's packet and byte counts; null when accounting is off.</summary>
+    public FlowCounters? Counters(int entry)
+    {
+        long[]? counters = _counters;
+        if (counters is null)
+        {
+            return null;
+        }
+
+        int at = entry * CountersPerEntry;
+        return new FlowCounters(Volatile.Read(ref counters[at]), Volatile.Read(ref counters[at + 1]), Volatile.Read(ref counters[at + 2]), Volatile.Read(ref counters[at + 3]));
+    }
 
     /// <summary>
     /// Finds the live entry for a packet's tuple. <paramref name="reply"/> says whether the tuple is the flow's
@@ -182,6 +233,12 @@ public sealed class ConntrackTable
             StoreLoadFenceOnWeakMemory();
             candidate.Version = version;
             e = candidate;
+            if (_counters is { } counters)
+            {
+                // Zeroed before the entry is published, so no packet of the new flow is counted and then wiped.
+                Array.Clear(counters, entry * CountersPerEntry, CountersPerEntry);
+            }
+
             Volatile.Write(ref e.Version, version + 1);
 
             if (!TryPublish(hash, entry, reply: false))
@@ -201,7 +258,7 @@ public sealed class ConntrackTable
 
             if (Events.Active)
             {
-                Events.TryPublish(FlowEventKind.New, in e);
+                Events.TryPublish(FlowEventKind.New, in e, _counters is null ? null : default(FlowCounters));
             }
 
             return InsertResult.Inserted;
@@ -532,7 +589,7 @@ public sealed class ConntrackTable
 
         if (ended && Events.Active)
         {
-            Events.TryPublish(FlowEventKind.End, in e);
+            Events.TryPublish(FlowEventKind.End, in e, Counters(entry));
         }
 
         e.Expires = 0;

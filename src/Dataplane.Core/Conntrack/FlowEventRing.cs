@@ -11,8 +11,15 @@ public enum FlowEventKind : byte
     End,
 }
 
-/// <summary>A conntrack entry as it was created or removed (a copy: the slot may be reused at once).</summary>
-public readonly record struct FlowEvent(FlowEventKind Kind, FlowEntry Entry);
+/// <summary>
+/// A conntrack entry as it was created or removed (a copy: the slot may be reused at once), with its packet and
+/// byte counts when <c>conntrack.accounting</c> is on (null when off; zero for <see cref="FlowEventKind.New"/>,
+/// the totals at removal for <see cref="FlowEventKind.End"/>, as `conntrack -E` shows them on [DESTROY]).
+/// </summary>
+public readonly record struct FlowEvent(FlowEventKind Kind, FlowEntry Entry, FlowCounters? Counters = null);
+
+/// <summary>A flow's packets and bytes per direction (nf_conntrack_acct); bytes are the IP packets' lengths, as the kernel counts them.</summary>
+public readonly record struct FlowCounters(long OriginalPackets, long OriginalBytes, long ReplyPackets, long ReplyBytes);
 
 /// <summary>
 /// Flow start/end events for `ctl flows --follow` (what `conntrack -E` shows): a fixed ring the conntrack table
@@ -60,7 +67,7 @@ public sealed class FlowEventRing
     public void Unfollow() => Interlocked.Decrement(ref _followers);
 
     /// <summary>Any thread; never blocks. Returns false (and counts a loss) when the ring is full.</summary>
-    public bool TryPublish(FlowEventKind kind, in FlowEntry entry)
+    public bool TryPublish(FlowEventKind kind, in FlowEntry entry, FlowCounters? counters = null)
     {
         long position = Volatile.Read(ref _head);
         while (true)
@@ -85,7 +92,7 @@ public sealed class FlowEventRing
             }
         }
 
-        _events[position & _mask] = new FlowEvent(kind, entry);
+        _events[position & _mask] = new FlowEvent(kind, entry, counters);
         Volatile.Write(ref _sequence[position & _mask], position + 1);
         return true;
     }

@@ -119,8 +119,12 @@ public sealed record ServicePortConfig(string? Name, L4Protocol Protocol, ushort
 
 public sealed record EndpointConfig(IpAddress Ip, int Weight, bool Terminating);
 
-/// <summary>The <c>conntrack:</c> section. Timeouts in seconds.</summary>
-public sealed record ConntrackConfig(int MaxEntries, ConntrackTimeouts Timeouts)
+/// <summary>
+/// The <c>conntrack:</c> section. Timeouts in seconds. <see cref="Accounting"/> counts packets and bytes per flow
+/// and direction (nf_conntrack_acct; off by default like the kernel's, for its 32 bytes per entry and a counter
+/// write per packet).
+/// </summary>
+public sealed record ConntrackConfig(int MaxEntries, ConntrackTimeouts Timeouts, bool Accounting = false)
 {
     public static ConntrackConfig Default { get; } = new(1 << 20, ConntrackTimeouts.Default);
 }

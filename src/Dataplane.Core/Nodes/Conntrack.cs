@@ -247,6 +247,7 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         }
 
         e.Expires = now + timeout;
+        _table.Account(entry, reply, IpLength(in meta));
         if ((e.Flags & (FlowFlags.Dnat | FlowFlags.SnatAddress | FlowFlags.SnatPort)) != 0)
         {
             FlowKey to = _translator.Translated(in e, in key, reply);
@@ -255,6 +256,10 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
 
         return Verdict.Forward;
     }
+
+    /// <summary>What nf_conntrack_acct counts as a packet's bytes: the IP packet (skb->len at the IP layer), not the Ethernet frame.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int IpLength(in PacketMeta meta) => meta.Length - meta.L3Offset;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TcpFlags ReadTcpFlags(Span<byte> frame, in PacketMeta meta) => (TcpFlags)frame[meta.L4Offset + TcpHeader.FlagsOffset];
@@ -380,6 +385,7 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
                     Count(Event.ServiceFlows);
                 }
 
+                _table.Account(entry, reply: false, IpLength(in meta));
                 ref FlowEntry e = ref _table.Entry(entry);
                 if ((e.Flags & (FlowFlags.Dnat | FlowFlags.SnatAddress | FlowFlags.SnatPort)) != 0)
                 {

@@ -64,8 +64,13 @@ internal static class ControlCommands
         return result;
     }
 
+    /// <summary>
+    /// A flow as `ctl conntrack` and `ctl flows` show it. The packet and byte counts per direction (original, reply)
+    /// are there when <c>conntrack.accounting</c> is on, null when it is off.
+    /// </summary>
     public sealed record FlowInfo(string Protocol, string Source, int SourcePort, string Destination, int DestinationPort,
-        string? Backend, int? BackendPort, string? Snat, string State, double ExpiresInSeconds, bool SeenReply);
+        string? Backend, int? BackendPort, string? Snat, string State, double ExpiresInSeconds, bool SeenReply,
+        long? OriginalPackets = null, long? OriginalBytes = null, long? ReplyPackets = null, long? ReplyBytes = null);
 
     public sealed record ConntrackResult(int Total, int Matched, int Removed, IReadOnlyList<FlowInfo> Flows);
 
@@ -92,11 +97,12 @@ internal static class ControlCommands
         }
 
         int limit = request.Count ?? 100;
-        var flows = matched.Take(limit).Select(f => Describe(f.Entry, now)).ToList();
+        var flows = matched.Take(limit).Select(f => Describe(f.Entry, now, table.Counters(f.Index))).ToList();
         return new ConntrackResult(live.Count, matched.Count, 0, flows);
     }
 
-    private static FlowInfo Describe(in FlowEntry e, long now)
+    /// <param name="counters">Read after the snapshot, so a flow that ended meanwhile may show its successor's first packets.</param>
+    private static FlowInfo Describe(in FlowEntry e, long now, FlowCounters? counters)
     {
         bool dnat = (e.Flags & FlowFlags.Dnat) != 0;
         string protocol = FlowKey.ProtocolName(e.Original.Protocol);
@@ -104,14 +110,15 @@ internal static class ControlCommands
         string? snat = (e.Flags & FlowFlags.SnatAddress) != 0 ? "gateway" : (e.Flags & FlowFlags.SnatPort) != 0 ? $"port {e.SnatPort}" : null;
         return new FlowInfo(protocol, e.Original.Source.ToString(), e.Original.SourcePort, e.Original.Destination.ToString(), e.Original.DestinationPort,
             dnat ? new IpAddress(new Ip6Address(e.NatHi, e.NatLo)).ToString() : null, dnat ? e.NatPort : null, snat, state,
-            Math.Round((e.Expires - now) / 1e9, 1), (e.Flags & FlowFlags.SeenReply) != 0);
+            Math.Round((e.Expires - now) / 1e9, 1), (e.Flags & FlowFlags.SeenReply) != 0,
+            counters?.OriginalPackets, counters?.OriginalBytes, counters?.ReplyPackets, counters?.ReplyBytes);
     }
 
     /// <summary>A flow event of `ctl flows --follow`: "new" or "end", with the flow as `ctl conntrack` shows it.</summary>
     public sealed record FlowEventInfo(string Event, DateTime Time, FlowInfo Flow);
 
     public static FlowEventInfo DescribeEvent(in FlowEvent e, DateTime time) =>
-        new(e.Kind == FlowEventKind.New ? "new" : "end", time, Describe(e.Entry, (time.Ticks - DateTime.UnixEpoch.Ticks) * 100));
+        new(e.Kind == FlowEventKind.New ? "new" : "end", time, Describe(e.Entry, (time.Ticks - DateTime.UnixEpoch.Ticks) * 100, e.Counters));
 
     public sealed record HttpResult(int Status, string Body);
 

@@ -36,19 +36,25 @@ public sealed class ZeroAllocationTests(ITestOutputHelper output)
 
     private sealed record Traffic((ushort Port, byte[] Frame)[] Steady, (ushort Port, byte[] Frame)[][] NewFlows);
 
-    /// <summary>UDP flows live 1 s, so the rotating new-flow ports find their old entries expired and insert again.</summary>
-    private static NodeConfig Config()
+    /// <summary>
+    /// UDP flows live 1 s, so the rotating new-flow ports find their old entries expired and insert again.
+    /// <paramref name="accounting"/>: conntrack.accounting, whose per-packet counting must not allocate either.
+    /// </summary>
+    private static NodeConfig Config(bool accounting)
     {
         string yaml = Yaml();
         const string conntrack = "conntrack:\n  maxEntries: 4096\n";
         Assert.Contains(conntrack, yaml);
-        return NodeConfigLoader.Parse(yaml.Replace(conntrack, conntrack + "  timeouts: { udp: 1, udpStream: 1 }\n", StringComparison.Ordinal), "alloc.yaml").ThrowIfInvalid();
+        return NodeConfigLoader.Parse(yaml.Replace(conntrack, conntrack + (accounting ? "  accounting: true\n" : "") + "  timeouts: { udp: 1, udpStream: 1 }\n", StringComparison.Ordinal), "alloc.yaml").ThrowIfInvalid();
     }
 
-    [Fact]
-    public void Full_pipeline_allocates_nothing_per_packet_in_steady_state()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Full_pipeline_allocates_nothing_per_packet_in_steady_state(bool accounting)
     {
-        var dataplane = new NodeDataplane(Config());
+        var dataplane = new NodeDataplane(Config(accounting));
+        Assert.Equal(accounting, dataplane.Conntrack.Accounting);
         var batch = new PacketBatch(256);
         Graph graph = dataplane.CreateGraph(batch);
         var sink = new CountingSink();
