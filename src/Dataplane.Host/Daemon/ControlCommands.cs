@@ -117,8 +117,9 @@ internal static class ControlCommands
     /// <summary>A flow event of `ctl flows --follow`: "new" or "end", with the flow as `ctl conntrack` shows it.</summary>
     public sealed record FlowEventInfo(string Event, DateTime Time, FlowInfo Flow);
 
+    /// <param name="time">When the event is shown (wall clock); the flow's expiry is measured on the pipeline clock it was set on.</param>
     public static FlowEventInfo DescribeEvent(in FlowEvent e, DateTime time) =>
-        new(e.Kind == FlowEventKind.New ? "new" : "end", time, Describe(e.Entry, (time.Ticks - DateTime.UnixEpoch.Ticks) * 100, e.Counters));
+        new(e.Kind == FlowEventKind.New ? "new" : "end", time, Describe(e.Entry, PipelineClock.Now(), e.Counters));
 
     public sealed record HttpResult(int Status, string Body);
 
