@@ -3,6 +3,7 @@
 #   libpcap0.8            SharpPcap's native library (pcap files)
 #   iproute2, iputils-ping, iperf3, netcat-openbsd, curl   peers in the end-to-end tests
 #   tshark                checksum checks and capture reading in tests
+#   tcpdump               a user's own `tcpdump -i any` capture, replayed in a test
 #   nftables              the node-namespace-untouched check (nft list ruleset)
 #   iptables              only for the kernel-baseline side of the side-by-side benchmarks
 #   netsniff-ng, sockperf trafgen (the 64-byte packet blaster) and the latency ping-pong of the benchmarks
@@ -12,7 +13,7 @@
 # and checks for the .NET 10 SDK.
 set -euo pipefail
 
-packages=(libpcap0.8 nftables iproute2 iputils-ping iperf3 netcat-openbsd curl tshark iptables netsniff-ng sockperf gcc make libc6-dev liburing-dev procps prometheus)
+packages=(libpcap0.8 nftables iproute2 iputils-ping iperf3 netcat-openbsd curl tshark tcpdump iptables netsniff-ng sockperf gcc make libc6-dev liburing-dev procps prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -122,4 +122,30 @@ public sealed class CaptureAndTraceTests : IClassFixture<CaptureAndTraceTests.No
         Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.False(File.Exists(Path.Combine(_node.Directory, "never.pcap")));
     }
+
+    [RootFact]
+    public async Task A_capture_tcpdump_took_with_any_on_a_pod_replays_through_the_same_pipeline()
+    {
+        // What a user brings from a real node: `tcpdump -i any` (Linux cooked records) in the pod's namespace.
+        string capture = Path.Combine(_node.Directory, "c-any.pcap");
+        string output = Path.Combine(_node.Directory, "replayed");
+        await WhilePinging(() => ProcessRunner.Run(s_timeout, "ip", "netns", "exec", _client.Netns,
+            "tcpdump", "-i", "any", "-w", capture, "-c", "6", "icmp").EnsureSuccess());
+        ProcessResult linkType = ProcessRunner.Run(s_timeout, "tshark", "-r", capture, "-T", "fields", "-e", "frame.encap_type", "-c", "1").EnsureSuccess();
+        int requests = ProcessRunner.Run(s_timeout, "tshark", "-r", capture, "-Y", "icmp.type == 8").EnsureSuccess()
+            .StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+
+        ProcessResult replay = ProcessRunner.Run(s_timeout, NodeUnderTest.DotnetHost, NodeUnderTest.DataplaneDll, "replay",
+            "--config", _node.ConfigPath, "--in", $"c={capture}", "-w", output);
+
+        Assert.True(replay.ExitCode == 0, $"exit {replay.ExitCode}: {replay.StdErr}");
+        Assert.NotEqual("1", linkType.StdOut.Trim()); // not Ethernet: the cooked link type tcpdump writes for "any"
+        Assert.InRange(requests, 1, 6);
+        // The requests c sent enter c's port and are routed to s, as the live node forwarded them; the replies c
+        // received, replayed as if c sent them, carry s's address and are dropped by source-guard.
+        string[] forwarded = ProcessRunner.Run(s_timeout, "tshark", "-r", Path.Combine(output, "s.pcap"), "-T", "fields", "-E", "separator=,",
+            "-e", "ip.src", "-e", "ip.dst", "-e", "icmp.type").EnsureSuccess().StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(requests, forwarded.Length);
+        Assert.All(forwarded, f => Assert.Equal($"{_client.Ip},{_server.Ip},8", f));
+    }
 }
