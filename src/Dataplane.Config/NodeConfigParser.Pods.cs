@@ -23,18 +23,7 @@ internal sealed partial class NodeConfigParser
                 continue;
             }
 
-            string? name = m.String("name", required: true);
-            if (name is not null)
-            {
-                if (NameRules.DnsLabelProblem(name) is { } problem)
-                {
-                    m.Error("name", problem);
-                }
-                else if (!names.TryAdd(name, m.PathOf("name")))
-                {
-                    m.Error("name", Duplicate(name, names[name]));
-                }
-            }
+            string? name = UniqueName(m, names, required: true);
 
             Ip4Address? ip = m.Ip4("ip", required: true, v6Key: "ipV6");
             if (ip is { } address)

@@ -51,18 +51,7 @@ internal sealed partial class NodeConfigParser
                 continue;
             }
 
-            string? name = m.String("name", required: true);
-            if (name is not null)
-            {
-                if (NameRules.DnsLabelProblem(name) is { } problem)
-                {
-                    m.Error("name", problem);
-                }
-                else if (!names.TryAdd(name, m.PathOf("name")))
-                {
-                    m.Error("name", Duplicate(name, names[name]));
-                }
-            }
+            string? name = UniqueName(m, names, required: true);
 
             Ip4Address? clusterIp = m.Ip4("clusterIp", v6Key: "clusterIpV6");
             if (clusterIp is { } vip && ClusterIpProblem(vip) is { } vipProblem)
@@ -192,18 +181,7 @@ internal sealed partial class NodeConfigParser
                 continue;
             }
 
-            string? name = m.String("name");
-            if (name is not null)
-            {
-                if (NameRules.DnsLabelProblem(name) is { } problem)
-                {
-                    m.Error("name", problem);
-                }
-                else if (!names.TryAdd(name, m.PathOf("name")))
-                {
-                    m.Error("name", Duplicate(name, names[name]));
-                }
-            }
+            string? name = UniqueName(m, names, required: false);
 
             L4Protocol protocol = m.Choice("protocol", s_protocols, L4Protocol.Tcp);
             int? port = m.Int("port", 1, 65535, required: true);

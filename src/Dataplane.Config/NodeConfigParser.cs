@@ -251,4 +251,25 @@ internal sealed partial class NodeConfigParser
     private static string NetworkOrBroadcast(IpPrefix prefix, Ip4Address address) => address == prefix.Address.V4 ? "network" : "broadcast";
 
     private static string Duplicate(object value, string firstPath) => $"'{value}' is a duplicate of {firstPath}";
+
+    /// <summary>The mapping's <c>name</c>: a DNS label, unique among <paramref name="names"/> (name to where it first stood).</summary>
+    private static string? UniqueName(ConfigMapping m, Dictionary<string, string> names, bool required)
+    {
+        string? name = m.String("name", required: required);
+        if (name is null)
+        {
+            return null;
+        }
+
+        if (NameRules.DnsLabelProblem(name) is { } problem)
+        {
+            m.Error("name", problem);
+        }
+        else if (!names.TryAdd(name, m.PathOf("name")))
+        {
+            m.Error("name", Duplicate(name, names[name]));
+        }
+
+        return name;
+    }
 }
