@@ -25,7 +25,17 @@ if ((${#missing[@]})); then
   # tshark asks whether non-root users may capture; the answer does not matter here.
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get update -qq
+  # These are tools for the tests, not services: on a real node, prometheus' package would otherwise start a
+  # server on :9090. policy-rc.d forbids starting services during the install (unless the host has its own).
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+    systemctl disable -q prometheus || true
+  fi
 fi
 
 if ! command -v dotnet >/dev/null || ! dotnet --list-sdks | grep -q '^10\.'; then

@@ -70,7 +70,13 @@ public abstract class Node
         where TTrace : struct, ITraceMode
     {
         Counters.Drops[reason]++;
-        graph.PortCounters[graph.Batch.Meta(packet).RxPort].RxDrops++;
+        // A frame the graph made itself (neighbor-probe's) came from no port: its drop counts on the stage only.
+        ushort rxPort = graph.Batch.Meta(packet).RxPort;
+        PortCounters[] ports = graph.PortCounters;
+        if (rxPort < ports.Length)
+        {
+            ports[rxPort].RxDrops++;
+        }
         if (TTrace.Enabled)
         {
             graph.TraceIfFlagged(packet, new TraceRecord(0, (ushort)Index, TraceRecord.Dropped, (ushort)reason, a, b));

@@ -68,6 +68,10 @@ public sealed class DemoTopology : IDisposable
         string uplink = "up0";
         node.Run(() =>
         {
+            // A new namespace inherits the host's forwarding settings, and a Docker or Kubernetes host forwards:
+            // the node's kernel must not, so say so rather than rely on the host (this thread is in the namespace).
+            File.WriteAllText("/proc/sys/net/ipv4/ip_forward", "0");
+            File.WriteAllText("/proc/sys/net/ipv6/conf/all/forwarding", "0");
             using RtNetlink netlink = RtNetlink.Open(NodeNamespace);
             netlink.CreateVethPair(uplink, "nodeb0", nodeB.Handle);
             netlink.SetLinkUp(netlink.GetLinkIndex(uplink));

@@ -4,6 +4,7 @@ using Dataplane.Daemon;
 using Dataplane.Daemon.Transports;
 using Dataplane.Io.Tap;
 using Dataplane.Pipeline;
+using Dataplane.Tests.Infrastructure;
 using Dataplane.Tests.Pipeline;
 using Microsoft.Extensions.Logging.Abstractions;
 using PacketDotNet;
@@ -51,11 +52,7 @@ public class WorkerLoopTests
         thread.Start();
         try
         {
-            DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-            while (Forwarded(sent).Count < Frames && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(5);
-            }
+            Poll.Until(() => Forwarded(sent).Count >= Frames, TimeSpan.FromSeconds(10), "the worker to forward every frame");
         }
         finally
         {
@@ -103,11 +100,7 @@ public class WorkerLoopTests
         thread.Start();
         try
         {
-            DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-            while (Forwarded(sent).Count == 0 && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(5);
-            }
+            Poll.Until(() => Forwarded(sent).Count > 0, TimeSpan.FromSeconds(10), "the worker to forward the reply");
         }
         finally
         {
@@ -183,15 +176,8 @@ public class WorkerLoopTests
 
         public void Sent() => Interlocked.Increment(ref _sent);
 
-        public void AwaitSent(long count)
-        {
-            DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (Interlocked.Read(ref _sent) < count)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"sent {Interlocked.Read(ref _sent)} of {count}");
-                Thread.Sleep(2);
-            }
-        }
+        public void AwaitSent(long count) =>
+            Poll.Until(() => Interlocked.Read(ref _sent) >= count, TimeSpan.FromSeconds(30), $"{count} frames sent");
     }
 
     /// <summary>Delivers <see cref="Feed"/>'s frame as often as asked, counts what the graph sends, and nothing else.</summary>

@@ -342,6 +342,9 @@ public sealed class NodeUnderTest : IDisposable
     private void CreateNamespaces()
     {
         Namespace = _namespaces.Add();
+        // A new namespace inherits the host's ip_forward (1 on any Docker or Kubernetes host); the node's kernel
+        // must forward nothing, and tests check it does not, so set it rather than rely on the host.
+        TestNamespaces.Exec(Namespace, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0").EnsureSuccess();
         for (int i = 0; i < _options.Pods.Count; i++)
         {
             string name = _options.Pods[i];
