@@ -32,7 +32,6 @@ public static class DemoRunner
             steps.Add(await PingAsync("   pod-to-gateway", topology, "client", "10.244.1.1", cancel).ConfigureAwait(false));
             steps.Add(await ServiceAsync(topology, cancel).ConfigureAwait(false));
             steps.Add(await PingAsync("4. pod-to-pod across nodes (routed, uplink)", topology, "client", DemoTopology.RemotePod, cancel).ConfigureAwait(false));
-            steps.Add(new DemoStep("   external-to-NodePort", "not built yet (no NodePort data path)", true, "skipped"));
             steps.Add(await KernelUntouchedAsync(topology, cancel).ConfigureAwait(false));
         }
         finally
