@@ -1,3 +1,4 @@
+using Dataplane.Protocol;
 using System.CommandLine;
 using System.Text.Json;
 using Dataplane.Config;

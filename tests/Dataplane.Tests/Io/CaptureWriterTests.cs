@@ -1,3 +1,4 @@
+using Dataplane.Protocol;
 using Dataplane.Daemon;
 using Dataplane.Io.Pcap;
 using Dataplane.Tests.Pipeline;

@@ -1,4 +1,4 @@
-namespace Dataplane.Daemon;
+namespace Dataplane.Protocol;
 
 /// <summary>
 /// One request on the control socket: a single line of JSON, answered by a single line of JSON
@@ -6,7 +6,7 @@ namespace Dataplane.Daemon;
 /// </summary>
 public sealed record ControlRequest
 {
-    /// <summary>status | ports | stats | services | conntrack | flows | metrics | health | trace | capture | service-apply | service-delete</summary>
+    /// <summary>status | ports | stats | services | conntrack | flows | metrics | health | trace | capture | service-apply | service-delete | pod-add | pod-del | pod-check | pod-list | pod-show | pod-gc</summary>
     public required string Command { get; init; }
 
     /// <summary>conntrack: only flows with this address on either side (client, VIP or backend).</summary>
@@ -36,11 +36,17 @@ public sealed record ControlRequest
     /// <summary>service-apply: YAML with a `services:` list (same schema as the node config).</summary>
     public string? Yaml { get; init; }
 
-    /// <summary>service-delete: the service's name.</summary>
+    /// <summary>service-delete and pod-show: the service's or pod's name.</summary>
     public string? Name { get; init; }
 
     /// <summary>flows: stream events (one response line each) until the client goes away, instead of listing flows.</summary>
     public bool Follow { get; init; }
+
+    /// <summary>pod-add, pod-del, pod-check: the pod (pod-del and pod-check find it by container id and interface, or by name).</summary>
+    public PodRequest? Pod { get; init; }
+
+    /// <summary>pod-gc: the attachments the runtime still has; every other runtime-added pod is removed (CNI GC).</summary>
+    public IReadOnlyList<PodAttachment>? Valid { get; init; }
 }
 
 public sealed record ControlResponse(bool Ok, string? Error, object? Result);
