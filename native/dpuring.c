@@ -190,6 +190,19 @@ DPURING_EXPORT int dpuring_post_reads(struct dpuring *d, const int32_t *fds, con
     return i;
 }
 
+// Cancels every request on `fd` (its armed multishot read: a pod went away), so the ring drops its reference to
+// the file and closing the fd really closes the TAP. The cancelled read completes with -ECANCELED and the cancel
+// itself with `user_data`. Returns 0 when queued or -errno; it reaches the kernel with the next submit.
+DPURING_EXPORT int dpuring_cancel_fd(struct dpuring *d, int32_t fd, uint64_t user_data)
+{
+    struct io_uring_sqe *sqe = next_sqe(d);
+    if (sqe == NULL)
+        return -EBUSY;
+    io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
 // Queues `count` writes, in order; returns how many were queued or -errno. Writes to one fd from one call
 // run in queue order unless one has to wait (a full socket buffer), when io_uring retries it later.
 DPURING_EXPORT int dpuring_post_writes(struct dpuring *d, const struct dpuring_io *ios, int32_t count)

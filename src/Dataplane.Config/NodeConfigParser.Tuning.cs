@@ -13,7 +13,7 @@ internal sealed partial class NodeConfigParser
     ];
 
     private static readonly string[] s_dataplaneKeys =
-        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads", "busyPollMicroseconds", "io", "metricsAddress"];
+        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads", "busyPollMicroseconds", "io", "metricsAddress", "maxPods"];
 
     private static readonly (string, WorkerIo)[] s_workerIo = [("syscalls", WorkerIo.Syscalls), ("uring", WorkerIo.Uring)];
 
@@ -86,7 +86,8 @@ internal sealed partial class NodeConfigParser
             Offloads: m.Bool("offloads", d.Offloads),
             BusyPollMicroseconds: m.Int("busyPollMicroseconds", 0, 10_000, d.BusyPollMicroseconds),
             Io: m.Choice("io", s_workerIo, d.Io),
-            MetricsAddress: metricsAddress);
+            MetricsAddress: metricsAddress,
+            MaxPods: m.Int("maxPods", 1, NodeRules.MaxPodsAndNextHops, d.MaxPods));
     }
 
     private string? ControlSocketProblem(string path)

@@ -15,37 +15,25 @@ namespace Dataplane;
 /// </summary>
 public sealed class NodeDataplane
 {
-    private readonly Dictionary<string, Port> _portsByName = new(StringComparer.Ordinal);
     private TokenBucket? _icmpErrorLimit;
 
     public NodeDataplane(NodeConfig config)
     {
         Config = config;
         NodeSettings node = config.Node;
-        var ports = new List<Port>();
+        MaxPods = Math.Max(config.Dataplane.MaxPods, config.Pods.Count);
+        Ports = new PortTable((node.Uplink is null ? 0 : 1) + MaxPods);
         if (node.Uplink is { } uplink)
         {
-            Uplink = new Port((ushort)ports.Count, "uplink", PortKind.Uplink, uplink.Mac, uplink.Ip, uplink.IpV6, uplink.Mtu);
-            ports.Add(Uplink);
-        }
-
-        foreach (PodConfig pod in config.Pods)
-        {
-            ports.Add(new Port((ushort)ports.Count, pod.Name, PortKind.Pod, pod.Mac, pod.Ip, pod.IpV6, node.Mtu));
-        }
-
-        Ports = ports;
-        foreach (Port port in ports)
-        {
-            _portsByName.Add(port.Name, port);
+            Uplink = Ports.Add("uplink", PortKind.Uplink, uplink.Mac, uplink.Ip, uplink.IpV6, uplink.Mtu);
         }
 
         Local = new LocalAddresses(
             node.Mac, node.GatewayIp, node.GatewayIpV6,
             node.Uplink?.Mac ?? MacAddress.Zero, node.Uplink?.Ip ?? Ip4Address.Any, node.Uplink?.IpV6);
         MacTable = new MacTable(config.Dataplane.MacTableCapacity, config.Dataplane.MacAgingSeconds);
-        Adjacencies = new AdjacencyTable(capacity: 16 + ports.Count + config.Routes.Count);
-        (int groups, int nodes) = FibCapacity(config);
+        Adjacencies = new AdjacencyTable(capacity: 16 + MaxPods + config.Routes.Count);
+        (int groups, int nodes) = FibCapacity(config, MaxPods);
         Fib = new Fib(groups, nodes);
         BuildRoutes();
 
@@ -57,6 +45,13 @@ public sealed class NodeDataplane
                 new ServiceKey(flow.Original.Destination, (L4Protocol)flow.Original.Protocol, flow.Original.DestinationPort), flow.BackendId),
         };
         ServiceController = new ServiceController(Services, Conntrack);
+        PodController = new PodController(this);
+        foreach (PodConfig pod in config.Pods)
+        {
+            // The config layer checked what PodController checks (inside the pod CIDR, unique names, IPs and MACs).
+            PodController.Add(pod, node.Mtu);
+        }
+
         ServiceSync sync = ServiceController.Replace(config.Services, config.Source);
         if (sync.Failed is [var refused, ..])
         {
@@ -67,7 +62,11 @@ public sealed class NodeDataplane
 
     public NodeConfig Config { get; }
 
-    public IReadOnlyList<Port> Ports { get; }
+    /// <summary>Every port by id: the uplink and the pods; pods come and go through <see cref="PodController"/>.</summary>
+    public PortTable Ports { get; }
+
+    /// <summary>How many pods the node holds at once (<c>dataplane.maxPods</c>, at least the static pods).</summary>
+    public int MaxPods { get; }
 
     public Port? Uplink { get; }
 
@@ -88,7 +87,10 @@ public sealed class NodeDataplane
     /// <summary>The one writer of <see cref="Services"/>: every source of services goes through it.</summary>
     public ServiceController ServiceController { get; }
 
-    public bool TryGetPort(string name, out Port port) => _portsByName.TryGetValue(name, out port!);
+    /// <summary>The one writer of the pods' ports, routes and MAC entries: static pods at start, the rest at run time.</summary>
+    public PodController PodController { get; }
+
+    public bool TryGetPort(string name, out Port port) => Ports.TryGet(name, out port);
 
     /// <summary>Stage order, computed from <see cref="StageGraph"/>: every stage only sends to stages after it.</summary>
     public static IReadOnlyList<string> StageOrder => StageGraph.Definition.Order;
@@ -106,9 +108,9 @@ public sealed class NodeDataplane
         => StageGraph.Definition.Build(new StageContext(this, worker, workers), batch, Ports, tracer);
 
     /// <summary>
-    /// Our own addresses are host routes to ip-local; each pod is a host route straight to its port and MAC
-    /// (one lookup gives the whole rewrite, as DPDK's l3fwd does); the rest of the pod CIDR answers host
-    /// unreachable; other nodes' CIDRs go to their next hop on the uplink.
+    /// Our own addresses are host routes to ip-local; the pod CIDR answers host unreachable but where a pod is (each
+    /// pod's host route, straight to its port and MAC, is <see cref="PodController"/>'s); other nodes' CIDRs go to
+    /// their next hop on the uplink.
     /// </summary>
     private void BuildRoutes()
     {
@@ -136,17 +138,6 @@ public sealed class NodeDataplane
             AddRoute(podCidr6, subnet);
         }
 
-        foreach (PodConfig pod in Config.Pods)
-        {
-            ushort port = _portsByName[pod.Name].Id;
-            int adjacency = Adjacencies.Add(new Adjacency { Kind = AdjacencyKind.Pod, Port = port, Mac = pod.Mac.Value, Static = true });
-            AddRoute(new IpPrefix(pod.Ip, 32), adjacency);
-            if (pod.IpV6 is { } ip6)
-            {
-                AddRoute(new IpPrefix(ip6, 128), adjacency);
-            }
-        }
-
         foreach (RouteConfig route in Config.Routes)
         {
             int adjacency = Adjacencies.AddNextHop(route.Via, Uplink!.Id, route.ViaMac);
@@ -155,11 +146,12 @@ public sealed class NodeDataplane
     }
 
     /// <summary>
-    /// Room for every route <see cref="BuildRoutes"/> inserts, so a valid config never finds the FIB full: an IPv4
-    /// prefix longer than /24 takes the tbl8 group of its /24, an IPv6 one at most a trie node per level. At least
-    /// 1,024 groups and 4,096 nodes, what a node has always had.
+    /// Room for every route <see cref="BuildRoutes"/> and the pods insert, so a valid config never finds the FIB full:
+    /// an IPv4 prefix longer than /24 takes the tbl8 group of its /24 (every /24 of the pod CIDR may hold pods), an
+    /// IPv6 one at most a trie node per level (per pod: <paramref name="maxPods"/> of them). At least 1,024 groups and
+    /// 4,096 nodes, what a node has always had.
     /// </summary>
-    private static (int Ip4Groups, int Ip6Nodes) FibCapacity(NodeConfig config)
+    private static (int Ip4Groups, int Ip6Nodes) FibCapacity(NodeConfig config, int maxPods)
     {
         var blocks = new HashSet<uint>();
         long nodes = 0;
@@ -200,13 +192,11 @@ public sealed class NodeDataplane
             }
         }
 
-        foreach (PodConfig pod in config.Pods)
+        int podBlocks = node.PodCidr.Length >= 24 ? 1 : 1 << Math.Min(24 - node.PodCidr.Length, 16);
+        int groups = blocks.Count + Math.Min(podBlocks, maxPods);
+        if (node.PodCidrV6 is not null)
         {
-            Count(new IpPrefix(pod.Ip, 32));
-            if (pod.IpV6 is { } ip6)
-            {
-                Count(new IpPrefix(ip6, 128));
-            }
+            nodes += (long)maxPods * Fib6.MaxNodesFor(128);
         }
 
         foreach (RouteConfig route in config.Routes)
@@ -214,10 +204,10 @@ public sealed class NodeDataplane
             Count(route.Cidr);
         }
 
-        return (Math.Clamp(blocks.Count, 1024, Fib4.MaxGroupCapacity), (int)Math.Clamp(nodes, 4096, Fib6.MaxNodeCapacity));
+        return (Math.Clamp(groups, 1024, Fib4.MaxGroupCapacity), (int)Math.Clamp(nodes, 4096, Fib6.MaxNodeCapacity));
     }
 
-    private void AddRoute(IpPrefix prefix, int adjacency)
+    internal void AddRoute(IpPrefix prefix, int adjacency)
     {
         // Sized from the config (FibCapacity) and next hops limited by NodeRules, so only a bug gets here.
         FibResult result = Fib.Insert(prefix, adjacency);

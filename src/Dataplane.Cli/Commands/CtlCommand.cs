@@ -28,6 +28,7 @@ internal static class CtlCommand
         ctl.Subcommands.Add(Trace(socket, config, json));
         ctl.Subcommands.Add(Capture(socket, config, json));
         ctl.Subcommands.Add(Service(socket, config, json));
+        ctl.Subcommands.Add(Pod(socket, config, json));
         return ctl;
     }
 
@@ -207,6 +208,42 @@ internal static class CtlCommand
         var delete = new Command("delete", "Delete a service and the flows it balanced.") { name };
         delete.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest { Command = "service-delete", Name = parse.GetValue(name) }, cancel));
         return new Command("service", "Change services at run time.") { apply, delete };
+    }
+
+    /// <summary>`ctl pod add|del|list|show`: pods at run time, as the CNI plugin adds them (IPAM is the caller's: give the address).</summary>
+    private static Command Pod(Option<string?> socket, Option<FileInfo?> config, Option<bool> json)
+    {
+        var name = new Argument<string>("name") { Description = "The pod's name (its port's name)." };
+        var netns = new Option<string>("--netns") { Description = "Its network namespace: a name under /var/run/netns (made if absent, removed with the pod) or a path.", Required = true };
+        var ip = new Option<string>("--ip") { Description = "Its IPv4 address with prefix length, inside the node's pod CIDR (10.244.1.20/24).", Required = true };
+        var ip6 = new Option<string?>("--ip6") { Description = "Its IPv6 address with prefix length (needs node.podCidrV6)." };
+        var mac = new Option<string?>("--mac") { Description = "Its MAC (default: 0a:58 and the IPv4 address)." };
+        var mtu = new Option<int?>("--mtu") { Description = "Its MTU (default: node.mtu)." };
+        var ifName = new Option<string>("--ifname") { Description = "The interface's name in the namespace.", DefaultValueFactory = _ => "eth0" };
+        var add = new Command("add", "Attach a pod while the node runs: a TAP in its namespace with its address, MAC, MTU and default route.") { name, netns, ip, ip6, mac, mtu, ifName };
+        add.SetAction((parse, cancel) =>
+        {
+            List<PodAddress> ips = [new(parse.GetValue(ip)!, null)];
+            if (parse.GetValue(ip6) is { } v6)
+            {
+                ips.Add(new PodAddress(v6, null));
+            }
+
+            return SendAsync(parse, socket, config, json, new ControlRequest
+            {
+                Command = "pod-add",
+                Pod = new PodRequest { Name = parse.GetValue(name), Netns = parse.GetValue(netns), Ips = ips, Mac = parse.GetValue(mac), Mtu = parse.GetValue(mtu), IfName = parse.GetValue(ifName)! },
+            }, cancel);
+        });
+        var delName = new Argument<string>("name") { Description = "The pod to detach." };
+        var del = new Command("del", "Detach a pod: its TAP, routes, MAC entry and flows go.") { delName };
+        del.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest { Command = "pod-del", Pod = new PodRequest { Name = parse.GetValue(delName) } }, cancel));
+        var list = new Command("list", "The pods: static (node.yaml) and added at run time.") { s_watch };
+        list.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest { Command = "pod-list" }, cancel));
+        var showName = new Argument<string>("name") { Description = "The pod to show." };
+        var show = new Command("show", "One pod: port, namespace, addresses, MAC, MTU, worker, CNI container.") { showName };
+        show.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest { Command = "pod-show", Name = parse.GetValue(showName) }, cancel));
+        return new Command("pod", "Add, remove and list pods while the node runs.") { add, del, list, show };
     }
 
     /// <summary>The control socket to use, or null when --config does not load (its errors are printed).</summary>

@@ -149,6 +149,22 @@ internal static class CtlOutput
                 output.Write(S(result, "text"));
                 output.WriteLine($"{L(result, "traced")} packet(s) traced");
                 break;
+            case "pod-list":
+                output.WriteLine($"{"pod",-24} {"port",4} {"source",-7} {"addresses",-34} {"mac",-17} {"worker",6}{(wide ? $" {"namespace",-36} {"container",-12}" : "")}");
+                foreach (JsonElement p in result.EnumerateArray())
+                {
+                    output.WriteLine(PodLine(p, wide));
+                }
+
+                break;
+            case "pod-add" or "pod-show":
+                output.WriteLine($"pod {S(result, "name")}: port {L(result, "port")}, {S(result, "ifName")} in {S(result, "netns")}, {Addresses(result)}, MAC {S(result, "mac")}, MTU {L(result, "mtu")}, worker {L(result, "worker")} ({S(result, "source")})");
+                break;
+            case "pod-del":
+                output.WriteLine(result.GetProperty("removed").GetBoolean()
+                    ? $"pod {S(result, "name")} removed, {L(result, "flowsFlushed")} flow(s) flushed"
+                    : "no such pod: nothing to remove");
+                break;
             case "service-apply":
                 foreach (JsonElement line in result.EnumerateArray())
                 {
@@ -160,6 +176,14 @@ internal static class CtlOutput
                 output.WriteLine(result.ValueKind == JsonValueKind.String ? result.GetString() : JsonSerializer.Serialize(result, s_indented));
                 break;
         }
+    }
+
+    private static string Addresses(JsonElement pod) => string.Join(" ", pod.GetProperty("ips").EnumerateArray().Select(static a => S(a, "address")));
+
+    private static string PodLine(JsonElement p, bool wide)
+    {
+        string container = p.TryGetProperty("containerId", out JsonElement id) && id.ValueKind == JsonValueKind.String ? id.GetString()![..Math.Min(12, id.GetString()!.Length)] : "-";
+        return $"{S(p, "name"),-24} {L(p, "port"),4} {S(p, "source"),-7} {Addresses(p),-34} {S(p, "mac"),-17} {L(p, "worker"),6}{(wide ? $" {S(p, "netns"),-36} {container,-12}" : "")}";
     }
 
     /// <summary>`ctl capture`'s summary line (to stderr when the capture itself goes to stdout).</summary>

@@ -176,13 +176,20 @@ public sealed record DataplaneSettings(
     bool Offloads,
     int BusyPollMicroseconds,
     WorkerIo Io = WorkerIo.Syscalls,
-    string? MetricsAddress = null)
+    string? MetricsAddress = null,
+    int MaxPods = DataplaneSettings.DefaultMaxPods)
 {
+    /// <summary>Kubernetes' default max-pods is 110; room for twice that and more, at a few KiB per port.</summary>
+    public const int DefaultMaxPods = 256;
+
     /// <summary>
     /// Offloads on: TAPs and the uplink carry virtio-net headers, so TCP moves as 64 KiB segments with partial checksums.
     /// BusyPollMicroseconds: after traffic, a worker polls its fds this long before sleeping in epoll_wait (Linux's
     /// net.core.busy_poll idea), so a request/response exchange does not pay a thread wake-up each way; 0 turns it off.
     /// Io: how workers move frames between the port fds and their batch (<see cref="WorkerIo"/>).
+    /// MaxPods: ports kept for pods, static and added at run time (`ctl pod add`, the CNI plugin); every per-port
+    /// array of the pipeline is this long, so adding a pod never resizes anything a worker reads. At least the
+    /// number of static pods.
     /// MetricsAddress: IP:PORT where /metrics, /healthz and /readyz are served over HTTP; null (the default) serves
     /// them only through the control socket (`ctl metrics`).
     /// </summary>

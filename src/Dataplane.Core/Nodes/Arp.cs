@@ -45,7 +45,7 @@ public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
     private readonly AdjacencyTable _adjacencies;
     private readonly MacTable _macTable;
 
-    public Arp(IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies, MacTable macTable)
+    public Arp(PortTable ports, LocalAddresses local, AdjacencyTable adjacencies, MacTable macTable)
     {
         _local = local.PerPort(ports);
         _adjacencies = adjacencies;

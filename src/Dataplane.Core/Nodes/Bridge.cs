@@ -45,7 +45,7 @@ public sealed class Bridge : Node<Bridge.Next, Bridge.Drop, Bridge.Event>
     private readonly MacTable _macTable;
     private readonly LocalAddress[] _local;
 
-    public Bridge(IReadOnlyList<Port> ports, LocalAddresses local, MacTable macTable)
+    public Bridge(PortTable ports, LocalAddresses local, MacTable macTable)
     {
         _local = local.PerPort(ports);
         _macTable = macTable;

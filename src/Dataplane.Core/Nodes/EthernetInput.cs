@@ -35,12 +35,13 @@ public sealed class EthernetInput : Node<EthernetInput.Next, EthernetInput.Drop,
     private readonly PortKind[] _portKinds;
     private readonly MacAddress _uplinkMac;
 
-    public EthernetInput(IReadOnlyList<Port> ports, MacAddress uplinkMac)
+    /// <summary>The uplink is in place before the graph is built; every other id is a pod's (now or when added).</summary>
+    public EthernetInput(PortTable ports, MacAddress uplinkMac)
     {
-        _portKinds = new PortKind[ports.Count];
-        foreach (Port port in ports)
+        _portKinds = new PortKind[ports.Capacity];
+        if (ports.Uplink is { } uplink)
         {
-            _portKinds[port.Id] = port.Kind;
+            _portKinds[uplink.Id] = PortKind.Uplink;
         }
 
         _uplinkMac = uplinkMac;

@@ -46,7 +46,7 @@ public sealed class IcmpError : Node<IcmpError.Next, IcmpError.Drop, IcmpError.E
     private readonly TokenBucket _limit;
 
     /// <param name="limit">The node's ICMP error budget, shared by every worker's icmp-error.</param>
-    public IcmpError(IReadOnlyList<Port> ports, LocalAddresses local, TokenBucket limit)
+    public IcmpError(PortTable ports, LocalAddresses local, TokenBucket limit)
     {
         _local = local.PerPort(ports);
         _limit = limit;

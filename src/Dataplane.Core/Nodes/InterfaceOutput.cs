@@ -9,15 +9,11 @@ namespace Dataplane.Nodes;
 /// </summary>
 public sealed class InterfaceOutput : Node<None, None, None>
 {
-    private readonly string[] _portNames;
+    private readonly PortTable _ports;
 
-    public InterfaceOutput(IReadOnlyList<Port> ports)
+    public InterfaceOutput(PortTable ports)
     {
-        _portNames = new string[ports.Count];
-        foreach (Port port in ports)
-        {
-            _portNames[port.Id] = port.Name;
-        }
+        _ports = ports;
     }
 
     public override void Process<TTrace>(Graph graph, ReadOnlySpan<ushort> packets)
@@ -31,5 +27,5 @@ public sealed class InterfaceOutput : Node<None, None, None>
 
     public override string FormatTrace(in TraceRecord record) => record.A == PortIds.Flood
         ? "tx flood (all pod ports but the ingress)"
-        : $"tx {(record.A < _portNames.Length ? _portNames[record.A] : record.A.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
+        : $"tx {(record.A < _ports.Capacity && _ports[(int)record.A] is { } port ? port.Name : record.A.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
 }

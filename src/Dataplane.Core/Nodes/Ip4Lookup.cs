@@ -32,7 +32,7 @@ public sealed class Ip4Lookup : RouteLookup<Ip4Lookup.Drop, Ip4Lookup.Event>
 
     private readonly Fib4 _fib;
 
-    public Ip4Lookup(IReadOnlyList<Port> ports, LocalAddresses local, Fib fib, AdjacencyTable adjacencies)
+    public Ip4Lookup(PortTable ports, LocalAddresses local, Fib fib, AdjacencyTable adjacencies)
         : base(ports, local, adjacencies)
     {
         _fib = fib.V4;
@@ -77,7 +77,7 @@ public sealed class Ip4Lookup : RouteLookup<Ip4Lookup.Drop, Ip4Lookup.Event>
                 continue;
             }
 
-            int mtu = Mtu[adjacency.Port];
+            int mtu = Ports.Mtu[adjacency.Port];
             if (ip.TotalLength > mtu && (meta.Flags & PacketFlags.Offloaded) == 0)
             {
                 if (ip.DontFragment)

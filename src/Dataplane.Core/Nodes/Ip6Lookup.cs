@@ -29,7 +29,7 @@ public sealed class Ip6Lookup : RouteLookup<Ip6Lookup.Drop, Ip6Lookup.Event>
 
     private readonly Fib6 _fib;
 
-    public Ip6Lookup(IReadOnlyList<Port> ports, LocalAddresses local, Fib fib, AdjacencyTable adjacencies)
+    public Ip6Lookup(PortTable ports, LocalAddresses local, Fib fib, AdjacencyTable adjacencies)
         : base(ports, local, adjacencies)
     {
         _fib = fib.V6;
@@ -74,7 +74,7 @@ public sealed class Ip6Lookup : RouteLookup<Ip6Lookup.Drop, Ip6Lookup.Event>
                 continue;
             }
 
-            int mtu = Mtu[adjacency.Port];
+            int mtu = Ports.Mtu[adjacency.Port];
             if (ip.Datagram.Length > mtu && (meta.Flags & PacketFlags.Offloaded) == 0)
             {
                 meta.IcmpMtu = (ushort)mtu;

@@ -40,7 +40,7 @@ public sealed class IpLocal : Node<IpLocal.Next, IpLocal.Drop, IpLocal.Event>
 
     private readonly LocalAddress[] _local;
 
-    public IpLocal(IReadOnlyList<Port> ports, LocalAddresses local)
+    public IpLocal(PortTable ports, LocalAddresses local)
     {
         _local = local.PerPort(ports);
     }

@@ -67,7 +67,7 @@ public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
     private readonly LocalAddress[] _local;
     private readonly AdjacencyTable _adjacencies;
 
-    public Ndp(IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies)
+    public Ndp(PortTable ports, LocalAddresses local, AdjacencyTable adjacencies)
     {
         _local = local.PerPort(ports);
         _adjacencies = adjacencies;

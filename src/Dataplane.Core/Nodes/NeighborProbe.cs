@@ -42,17 +42,14 @@ public sealed class NeighborProbe : Node<NeighborProbe.Next, None, NeighborProbe
     /// <summary>Adjacency to resume a round at when the batch ran out of room; -1 between rounds.</summary>
     private int _cursor = -1;
 
-    public NeighborProbe(IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies)
+    public NeighborProbe(PortTable ports, LocalAddresses local, AdjacencyTable adjacencies)
     {
         _adjacencies = adjacencies;
         _uplink = PortIds.None;
-        foreach (Port port in ports)
+        if (ports.Uplink is { } uplink)
         {
-            if (port.Kind == PortKind.Uplink)
-            {
-                _uplink = port.Id;
-                _local = local.PerPort(ports)[port.Id];
-            }
+            _uplink = uplink.Id;
+            _local = local.PerPort(ports)[uplink.Id];
         }
     }
 

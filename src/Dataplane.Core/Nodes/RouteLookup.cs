@@ -29,15 +29,11 @@ public abstract class RouteLookup<TDrop, TEvent> : Node<RouteLookup<TDrop, TEven
     /// <summary>At most one ARP request / neighbor solicitation per next hop per second (Linux's retrans_time).</summary>
     protected const long SolicitIntervalNanoseconds = 1_000_000_000;
 
-    protected RouteLookup(IReadOnlyList<Port> ports, LocalAddresses local, AdjacencyTable adjacencies)
+    protected RouteLookup(PortTable ports, LocalAddresses local, AdjacencyTable adjacencies)
     {
         Adjacencies = adjacencies;
         Local = local.PerPort(ports);
-        Mtu = new int[ports.Count];
-        foreach (Port port in ports)
-        {
-            Mtu[port.Id] = port.Mtu;
-        }
+        Ports = ports;
     }
 
     protected AdjacencyTable Adjacencies { get; }
@@ -45,8 +41,8 @@ public abstract class RouteLookup<TDrop, TEvent> : Node<RouteLookup<TDrop, TEven
     /// <summary>Our MAC and addresses per port id.</summary>
     protected LocalAddress[] Local { get; }
 
-    /// <summary>Largest datagram per port id.</summary>
-    protected int[] Mtu { get; }
+    /// <summary>The ports, for their MTU (<see cref="PortTable.Mtu"/>).</summary>
+    protected PortTable Ports { get; }
 
     protected void SendIcmp<TTrace>(Graph graph, ushort p, ref PacketMeta meta, byte type, byte code)
         where TTrace : struct, ITraceMode

@@ -6,10 +6,12 @@ namespace Dataplane.Nodes;
 
 /// <summary>
 /// Anti-spoofing on pod ports: a pod may only send from its own MAC and its own IP (ARP sender included),
-/// so no pod can impersonate another or the gateway. For IPv6 its own addresses are its configured one and
-/// the link-local address Linux derives from its MAC (modified EUI-64, RFC 4291 appendix A), plus the
+/// so no pod can impersonate another or the gateway. For IPv6 its own addresses are its configured one, the
+/// link-local address Linux derives from its MAC (modified EUI-64, RFC 4291 appendix A) and the link-local it
+/// really has when that differs (<c>addr_gen_mode</c> stable_privacy: <see cref="Port.LinkLocal"/>), plus the
 /// unspecified address for duplicate address detection (RFC 4862 §5.4.2); a Neighbor Advertisement may only
 /// advertise those, the IPv6 twin of the ARP sender check. The uplink is not checked here: it is a router port.
+/// The binding is the port itself (<see cref="PortTable"/>), so a pod added at run time is guarded from its first frame.
 /// </summary>
 public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
 {
@@ -28,24 +30,20 @@ public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
         SpoofedArp,
         [Description("IPv4 source is not the pod's own address")]
         SpoofedIp4,
-        [Description("IPv6 source is not the pod's own, its EUI-64 link-local, or unspecified")]
+        [Description("IPv6 source is not the pod's own, its link-local, or unspecified")]
         SpoofedIp6,
         [Description("Neighbor Advertisement for an address that is not the pod's own")]
         SpoofedNeighborAdvertisement,
     }
 
-    private readonly PortBinding[] _bindings;
+    private readonly PortTable _ports;
 
     /// <summary>A Neighbor Advertisement's ICMPv6 body up to and including its target address (RFC 4861 §4.4).</summary>
     private const int NeighborAdvertisementTargetEnd = IcmpHeader.Size + Ip6Address.Size;
 
-    public SourceGuard(IReadOnlyList<Port> ports)
+    public SourceGuard(PortTable ports)
     {
-        _bindings = new PortBinding[ports.Count];
-        foreach (Port port in ports)
-        {
-            _bindings[port.Id] = new PortBinding(port.Kind == PortKind.Pod, port.Mac, port.Ip4, port.Ip6 ?? default, port.Ip6 is not null, LinkLocal(port.Mac));
-        }
+        _ports = ports;
     }
 
     public override void Process<TTrace>(Graph graph, ReadOnlySpan<ushort> packets)
@@ -54,11 +52,11 @@ public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
         foreach (ushort p in packets)
         {
             ref PacketMeta meta = ref batch.Meta(p);
-            ref readonly PortBinding binding = ref _bindings[meta.RxPort];
-            if (binding.Checked)
+            Port? port = _ports[meta.RxPort];
+            if (port is { Kind: PortKind.Pod })
             {
                 Span<byte> frame = batch.Frame(p);
-                if (!Check(in binding, ref meta, frame, out Drop reason))
+                if (!Check(port, ref meta, frame, out Drop reason))
                 {
                     Drop<TTrace>(graph, p, reason);
                     continue;
@@ -81,7 +79,7 @@ public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
     }
 
     /// <summary>Whether the packet may pass; if not, <paramref name="reason"/> says why.</summary>
-    private static bool Check(in PortBinding binding, ref PacketMeta meta, Span<byte> frame, out Drop reason)
+    private static bool Check(Port binding, ref PacketMeta meta, Span<byte> frame, out Drop reason)
     {
         if (MacAddress.Read(frame.Slice(EthernetHeader.SourceOffset)) != binding.Mac)
         {
@@ -99,7 +97,7 @@ public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
         if ((meta.Flags & PacketFlags.Ip6) != 0)
         {
             Ip6Address source = Ip6Address.Read(l3.Slice(Ipv6Header.SourceOffset));
-            if (!(IsOwn(in binding, source) || source.IsZero))
+            if (!(IsOwn(binding, source) || source.IsZero))
             {
                 reason = Drop.SpoofedIp6;
                 return false;
@@ -108,7 +106,7 @@ public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
             reason = Drop.SpoofedNeighborAdvertisement;
             Span<byte> icmp = frame.Slice(meta.L4Offset);
             return !((meta.Flags & PacketFlags.NeighborDiscovery) != 0 && icmp[IcmpHeader.TypeOffset] == Icmp6Type.NeighborAdvertisement
-                && icmp.Length >= NeighborAdvertisementTargetEnd && !IsOwn(in binding, Ip6Address.Read(icmp.Slice(IcmpHeader.Size))));
+                && icmp.Length >= NeighborAdvertisementTargetEnd && !IsOwn(binding, Ip6Address.Read(icmp.Slice(IcmpHeader.Size))));
         }
 
         ArpParse parse = ArpPacket.TryParse(l3, out ArpPacket arp);
@@ -116,16 +114,6 @@ public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
         return parse == ArpParse.Ok && arp.SenderMac == binding.Mac && (arp.SenderIp == binding.Ip4 || arp.SenderIp.IsZero);
     }
 
-    private static bool IsOwn(in PortBinding binding, Ip6Address address)
-        => (binding.HasIp6 && address == binding.Ip6) || address == binding.LinkLocal;
-
-    /// <summary>fe80::/64 with the MAC as a modified EUI-64 interface id: U/L bit flipped, ff:fe in the middle.</summary>
-    private static Ip6Address LinkLocal(MacAddress mac)
-    {
-        ulong m = mac.Value;
-        ulong interfaceId = ((((m >> 24) & 0xFFFFFF) ^ 0x020000) << 40) | (0xFFFEUL << 24) | (m & 0xFFFFFF);
-        return new Ip6Address(0xFE80_0000_0000_0000, interfaceId);
-    }
-
-    private readonly record struct PortBinding(bool Checked, MacAddress Mac, Ip4Address Ip4, Ip6Address Ip6, bool HasIp6, Ip6Address LinkLocal);
+    private static bool IsOwn(Port binding, Ip6Address address)
+        => (binding.Ip6 is { } own && address == own) || address == binding.LinkLocal || address == binding.Eui64LinkLocal;
 }

@@ -14,18 +14,19 @@ public sealed class Graph
     private readonly ushort[][] _frames;
     private readonly int[] _frameCounts;
     private readonly long[] _traceIds;
-    private readonly ushort[] _floodPorts;
+    private readonly PortTable _ports;
     private readonly ushort[] _origin;
     private readonly IOriginatingNode[] _originators;
 
     /// <summary>Built by <see cref="GraphDefinition{TContext}.Build"/>: <paramref name="edges"/>[i] are stage i's next stages by position.</summary>
-    internal Graph(Node[] nodes, int[][] edges, PacketBatch batch, IReadOnlyList<Port> ports, PacketTracer? tracer)
+    internal Graph(Node[] nodes, int[][] edges, PacketBatch batch, PortTable ports, PacketTracer? tracer)
     {
         _nodes = nodes;
         Batch = batch;
         Tracer = tracer ?? new PacketTracer();
-        PortCounters = new PortCounters[ports.Count];
-        _floodPorts = [.. ports.Where(static p => p.Kind == PortKind.Pod).Select(static p => p.Id)];
+        // One per possible port id: a pod added at run time has its counters already (PortTable.Capacity).
+        PortCounters = new PortCounters[ports.Capacity];
+        _ports = ports;
         _frames = new ushort[_nodes.Length][];
         _frameCounts = new int[_nodes.Length];
         _traceIds = new long[batch.Capacity];
@@ -192,6 +193,7 @@ public sealed class Graph
         where TSink : struct, ITransmitSink
     {
         PortCounters[] ports = PortCounters;
+        ushort[] floodPorts = _ports.FloodPorts;
         foreach (ushort p in Batch.Transmit)
         {
             ref PacketMeta meta = ref Batch.Meta(p);
@@ -201,7 +203,7 @@ public sealed class Graph
                 continue;
             }
 
-            foreach (ushort port in _floodPorts)
+            foreach (ushort port in floodPorts)
             {
                 if (port != meta.RxPort)
                 {

@@ -75,7 +75,7 @@ public sealed class GraphDefinition<TContext>
     }
 
     /// <summary>Builds one worker's graph: fresh stages (their own counters) over what <paramref name="context"/> shares.</summary>
-    public Graph Build(TContext context, PacketBatch batch, IReadOnlyList<Port> ports, PacketTracer? tracer = null)
+    public Graph Build(TContext context, PacketBatch batch, PortTable ports, PacketTracer? tracer = null)
     {
         Plan plan = _plan.Value;
         var nodes = new Node[plan.Stages.Length];

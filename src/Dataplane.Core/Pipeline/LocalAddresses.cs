@@ -14,13 +14,16 @@ public sealed record LocalAddresses(
     Ip4Address UplinkIp,
     Ip6Address? UplinkIp6)
 {
-    /// <summary>Per port id: which of our addresses that port's side of the link talks to.</summary>
-    public LocalAddress[] PerPort(IReadOnlyList<Port> ports)
+    /// <summary>
+    /// Per port id: which of our addresses that port's side of the link talks to. Every id but the uplink's is a
+    /// pod's (or free, and then a pod's when one is added), so the array never changes after the uplink is in place.
+    /// </summary>
+    public LocalAddress[] PerPort(PortTable ports)
     {
-        var result = new LocalAddress[ports.Count];
-        foreach (Port port in ports)
+        var result = new LocalAddress[ports.Capacity];
+        for (int id = 0; id < result.Length; id++)
         {
-            result[port.Id] = port.Kind == PortKind.Uplink
+            result[id] = id == ports.Uplink?.Id
                 ? new LocalAddress(true, UplinkMac, UplinkIp, UplinkIp6 ?? default, UplinkIp6 is not null)
                 : new LocalAddress(false, GatewayMac, GatewayIp, GatewayIp6 ?? default, GatewayIp6 is not null);
         }

@@ -21,7 +21,7 @@ public sealed record PipelineStats(
     IReadOnlyList<StageStats> Stages,
     IReadOnlyList<PortStats> Ports)
 {
-    public static PipelineStats From(IReadOnlyList<Graph> workers, IReadOnlyList<Port> ports)
+    public static PipelineStats From(IReadOnlyList<Graph> workers, PortTable ports)
     {
         Graph first = workers[0];
         var stages = new List<StageStats>(first.Nodes.Count);

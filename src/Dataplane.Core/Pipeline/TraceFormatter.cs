@@ -18,7 +18,7 @@ public static class TraceFormatter
     /// <paramref name="toUnixNanoseconds"/> turns packet timestamps into Unix time for display when they are on
     /// another clock (the daemon's is monotonic); null shows them as they are (replay's are the pcap's).
     /// </summary>
-    public static string Format(Graph graph, IReadOnlyList<Port> ports, Func<long, long>? toUnixNanoseconds = null)
+    public static string Format(Graph graph, PortTable ports, Func<long, long>? toUnixNanoseconds = null)
     {
         TraceSnapshot trace = graph.Tracer.Read();
         Dictionary<long, TracedPacket> arrivals = Arrivals(trace);
@@ -36,7 +36,7 @@ public static class TraceFormatter
     }
 
     /// <summary>The same story as data (`ctl trace -o json`): per packet its arrival, per stage its verdict and detail.</summary>
-    public static List<TracePacketInfo> Packets(Graph graph, IReadOnlyList<Port> ports, Func<long, long>? toUnixNanoseconds = null)
+    public static List<TracePacketInfo> Packets(Graph graph, PortTable ports, Func<long, long>? toUnixNanoseconds = null)
     {
         TraceSnapshot trace = graph.Tracer.Read();
         Dictionary<long, TracedPacket> arrivals = Arrivals(trace);
@@ -98,10 +98,10 @@ public static class TraceFormatter
         return order;
     }
 
-    private static string PortName(ushort rxPort, IReadOnlyList<Port> ports)
-        => rxPort == PortIds.None ? "(made here)" : rxPort < ports.Count ? ports[rxPort].Name : rxPort.ToString(CultureInfo.InvariantCulture);
+    private static string PortName(ushort rxPort, PortTable ports)
+        => rxPort == PortIds.None ? "(made here)" : rxPort < ports.Capacity && ports[rxPort] is { } port ? port.Name : rxPort.ToString(CultureInfo.InvariantCulture);
 
-    private static string Header(long packetId, Dictionary<long, TracedPacket> arrivals, IReadOnlyList<Port> ports, Func<long, long>? toUnixNanoseconds)
+    private static string Header(long packetId, Dictionary<long, TracedPacket> arrivals, PortTable ports, Func<long, long>? toUnixNanoseconds)
     {
         if (!arrivals.TryGetValue(packetId, out TracedPacket packet))
         {

@@ -12,6 +12,7 @@ public sealed class AdjacencyTable(int capacity)
 {
     private readonly Adjacency[] _entries = new Adjacency[capacity];
     private readonly Dictionary<IpAddress, int> _byNextHop = [];
+    private readonly Stack<int> _free = new();
 
     public int Count { get; private set; }
 
@@ -23,6 +24,12 @@ public sealed class AdjacencyTable(int capacity)
 
     public int Add(in Adjacency adjacency)
     {
+        if (adjacency.Kind != AdjacencyKind.NextHop && _free.TryPop(out int reused))
+        {
+            _entries[reused] = adjacency;
+            return reused;
+        }
+
         if (Count == _entries.Length)
         {
             throw new InvalidOperationException($"adjacency table full ({_entries.Length})");
@@ -74,6 +81,21 @@ public sealed class AdjacencyTable(int capacity)
 
         Volatile.Write(ref adjacency.Mac, mac.Value);
         return true;
+    }
+
+    /// <summary>
+    /// Frees a pod's adjacency (the pod went away) for the next pod to reuse. Its slot turns into "host unreachable"
+    /// until then, so a route the caller failed to remove first still answers sensibly. Next hops stay for the node's life.
+    /// </summary>
+    public void Remove(int index)
+    {
+        if (_entries[index].Kind != AdjacencyKind.Pod)
+        {
+            throw new InvalidOperationException($"adjacency {index} is a {_entries[index].Kind}, not a pod's");
+        }
+
+        _entries[index] = new Adjacency { Kind = AdjacencyKind.PodSubnet, Port = Pipeline.PortIds.None, Static = true };
+        _free.Push(index);
     }
 
     public ReadOnlySpan<Adjacency> Entries => _entries.AsSpan(0, Count);

@@ -15,6 +15,9 @@ public sealed class MacTable
     private const int Ways = 8;
     private const ulong EmptySlot = 0;
 
+    /// <summary>The last-seen time of a static entry: never older than the aging time, never refreshed.</summary>
+    private const long Static = long.MaxValue;
+
     private readonly ulong[] _slots;
     private readonly long[] _lastSeen;
     private readonly int _bucketMask;
@@ -70,6 +73,11 @@ public sealed class MacTable
             ulong slot = _slots[i];
             if ((slot & ~0xFFFFUL) == key && slot != EmptySlot)
             {
+                if (_lastSeen[i] == Static)
+                {
+                    return true;
+                }
+
                 if (slot != value)
                 {
                     Volatile.Write(ref _slots[i], value);
@@ -106,6 +114,42 @@ public sealed class MacTable
         }
 
         _lastSeen[victim] = now;
+        Volatile.Write(ref _slots[victim], value);
+        return true;
+    }
+
+    /// <summary>
+    /// A MAC known from config or the pod's attachment, not from traffic: never ages, never moves to another port by
+    /// learning, never evicted, so a frame to a pod is never flooded to the others, even before the pod has sent
+    /// anything. False when the MAC's bucket is full of static entries.
+    /// </summary>
+    public bool AddStatic(MacAddress mac, ushort port)
+    {
+        int bucket = Bucket(mac) * Ways;
+        ulong key = mac.Value << 16;
+        ulong value = key | (ushort)(port + 1);
+        int victim = -1;
+        for (int i = bucket; i < bucket + Ways; i++)
+        {
+            ulong slot = _slots[i];
+            if ((slot & ~0xFFFFUL) == key && slot != EmptySlot)
+            {
+                victim = i;
+                break;
+            }
+
+            if (victim < 0 && (slot == EmptySlot || _lastSeen[i] != Static))
+            {
+                victim = i;
+            }
+        }
+
+        if (victim < 0)
+        {
+            return false;
+        }
+
+        _lastSeen[victim] = Static;
         Volatile.Write(ref _slots[victim], value);
         return true;
     }

@@ -24,7 +24,13 @@ internal static class ControlCommands
         "capture" => throw new ArgumentException("capture streams its file: the control server answers it with CaptureAsync"),
         "service-apply" => daemon.ApplyServices(request.Yaml ?? throw new ArgumentException("service-apply needs yaml"), "ctl service apply"),
         "service-delete" => daemon.DeleteService(request.Name ?? throw new ArgumentException("service-delete needs a name")),
-        _ => throw new ArgumentException($"unknown command '{request.Command}' (status, ports, stats, services, conntrack, flows, metrics, health, trace, capture, service-apply, service-delete)"),
+        "pod-add" => daemon.Pods.Add(request.Pod ?? throw new ArgumentException("pod-add needs a pod")),
+        "pod-del" => daemon.Pods.Delete(request.Pod ?? throw new ArgumentException("pod-del needs a pod (container id and interface, or name)")),
+        "pod-check" => daemon.Pods.Check(request.Pod ?? throw new ArgumentException("pod-check needs a pod (container id and interface, or name)")),
+        "pod-list" => daemon.Pods.List(),
+        "pod-show" => daemon.Pods.Show(request.Name ?? throw new ArgumentException("pod-show needs a name")),
+        "pod-gc" => daemon.Pods.Collect(request.Valid ?? []),
+        _ => throw new ArgumentException($"unknown command '{request.Command}' (status, ports, stats, services, conntrack, flows, metrics, health, trace, capture, service-apply, service-delete, pod-add, pod-del, pod-check, pod-list, pod-show, pod-gc)"),
     };
 
     /// <summary><see cref="Io"/>: what the workers use ("uring" or "syscalls"), which is "syscalls" after a fallback from a configured uring.</summary>
@@ -35,7 +41,7 @@ internal static class ControlCommands
     {
         PipelineStats stats = daemon.Stats();
         return new StatusResult(daemon.Config.Node.Name, Environment.ProcessId, daemon.Uptime.TotalSeconds,
-            daemon.Workers.Count, daemon.Devices.Count, daemon.Config.Pods.Count, daemon.Config.Dataplane.Offloads,
+            daemon.Workers.Count, daemon.Dataplane.Ports.Count, daemon.Config.Pods.Count, daemon.Config.Dataplane.Offloads,
             daemon.Workers.All(static w => w.Io == Model.WorkerIo.Uring) ? "uring" : "syscalls",
             daemon.Dataplane.Conntrack.Count, daemon.Dataplane.Conntrack.Capacity, daemon.Dataplane.Services.Count, stats.Packets, stats.Drops);
     }
@@ -216,9 +222,26 @@ internal static class ControlCommands
         }
     }
 
+    /// <summary>pcapng interface ids are port ids: a name per id up to the highest, "unused-N" where a removed pod's was.</summary>
+    private static string[] InterfaceNames(IReadOnlyList<Port> ports)
+    {
+        string[] names = new string[ports.Count == 0 ? 0 : ports[^1].Id + 1];
+        for (int id = 0; id < names.Length; id++)
+        {
+            names[id] = $"unused-{id}";
+        }
+
+        foreach (Port port in ports)
+        {
+            names[port.Id] = port.Name;
+        }
+
+        return names;
+    }
+
     private static async Task<CaptureResult> CaptureAsync(NodeDaemon daemon, ControlRequest request, CaptureStream.ChunkWriter chunks, CancellationToken cancel)
     {
-        IReadOnlyList<Port> ports = daemon.Dataplane.Ports;
+        IReadOnlyList<Port> ports = daemon.Dataplane.Ports.Current;
         ushort[] captured;
         string name;
         if (request.All)
@@ -239,7 +262,7 @@ internal static class ControlCommands
 
         PcapFilter? filter = CompileFilter(request);
         ICaptureWriter writer = request.All
-            ? new PcapNgStreamWriter(chunks, [.. ports.Select(static p => p.Name)], ownsStream: false)
+            ? new PcapNgStreamWriter(chunks, InterfaceNames(ports), ownsStream: false)
             : new PcapStreamWriter(chunks, ownsStream: false);
         // The file header goes out now, so that a reader (tshark -r -) starts even before the first frame.
         writer.Flush();
@@ -257,7 +280,7 @@ internal static class ControlCommands
         {
             if (claimed < captured.Length)
             {
-                throw new InvalidOperationException($"port {ports[captured[claimed]].Name} is already being captured");
+                throw new InvalidOperationException($"port {daemon.Dataplane.Ports[captured[claimed]]?.Name} is already being captured");
             }
 
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(request.Seconds ?? 10);

@@ -17,15 +17,15 @@ namespace Dataplane.Daemon;
 /// <summary>
 /// `dataplane run`: one node's forwarding daemon. Creates a TAP per pod in the node's namespace, moves it into
 /// the pod's namespace as eth0 with the pod's MAC, addresses and default route, opens the uplink, and runs the
-/// workers and the control socket. Disposing stops everything and removes every TAP and every namespace it
-/// created (and only those). A failed start undoes what it did before it throws.
+/// workers and the control socket. Pods come and go at run time too (<see cref="Pods"/>: `ctl pod`, the CNI
+/// plugin). Disposing stops everything and removes every TAP and every namespace it created (and only those).
+/// A failed start undoes what it did before it throws.
 /// </summary>
 public sealed class NodeDaemon : IDisposable
 {
     private readonly ILogger _logger;
     private readonly FileStream _lock;
-    private readonly List<PodNetwork> _podNetworks;
-    private readonly PortDevice[] _devices;
+    private readonly PortDevice?[] _devices;
     private readonly Worker[] _workers;
     private readonly ControlServer _control;
     private MetricsServer? _metricsServer;
@@ -35,24 +35,26 @@ public sealed class NodeDaemon : IDisposable
     private int _disposed;
 
     private NodeDaemon(NodeConfig config, DaemonOptions options, NodeDataplane dataplane, FileStream instanceLock,
-        List<PodNetwork> podNetworks, PortDevice[] devices, ILoggerFactory loggers)
+        PortDevice?[] devices, List<AttachedPod> staticPods, NetworkNamespace? nodeNamespace, ILoggerFactory loggers)
     {
         _config = config;
         Options = options;
         Dataplane = dataplane;
         _lock = instanceLock;
-        _podNetworks = podNetworks;
         _devices = devices;
         _logger = loggers.CreateLogger("dataplane");
         Captures = new CaptureSession?[devices.Length];
-        int workerCount = Math.Min(config.Dataplane.Workers, Math.Max(1, devices.Length));
-        WorkerIo io = ChooseIo(config.Dataplane.Io, devices, _logger);
+        PortDevice[] present = [.. devices.OfType<PortDevice>()];
+        int workerCount = config.Dataplane.Workers;
+        WorkerIo io = ChooseIo(config.Dataplane.Io, present, _logger);
         _workers = new Worker[workerCount];
         for (int w = 0; w < workerCount; w++)
         {
-            PortDevice[] owned = [.. devices.Where((_, i) => i % workerCount == w)];
+            IEnumerable<PortDevice> owned = present.Where((_, i) => i % workerCount == w);
             _workers[w] = new Worker(w, workerCount, dataplane, devices, owned, Captures, config.Dataplane.BatchSize, io, loggers.CreateLogger("dataplane.worker"));
         }
+
+        Pods = new PodAttacher(this, dataplane, devices, _workers, staticPods, nodeNamespace, loggers.CreateLogger("dataplane.pods"));
 
         _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
         FlowEvents = new FlowEventFeed(dataplane.Conntrack.Events);
@@ -65,8 +67,8 @@ public sealed class NodeDaemon : IDisposable
 
     public DaemonOptions Options { get; }
 
-    /// <summary>The node's config as started, with the services the controller holds now.</summary>
-    public NodeConfig Config => _config with { Services = Dataplane.ServiceController.Services };
+    /// <summary>The node's config as started, with the pods and services the node has now.</summary>
+    public NodeConfig Config => _config with { Services = Dataplane.ServiceController.Services, Pods = Dataplane.PodController.Pods };
 
     /// <summary>When the daemon started, on the <see cref="PipelineClock"/> (so uptime does not jump with the wall clock).</summary>
     public long StartedAt { get; }
@@ -77,7 +79,14 @@ public sealed class NodeDaemon : IDisposable
 
     public IReadOnlyList<Graph> Graphs => [.. _workers.Select(static w => w.Graph)];
 
-    public IReadOnlyList<PortDevice> Devices => _devices;
+    /// <summary>The ports' devices by port id (null where no port is).</summary>
+    public IReadOnlyList<PortDevice?> Devices => _devices;
+
+    /// <summary>The pods, static and added at run time: `ctl pod`, the CNI plugin.</summary>
+    public PodAttacher Pods { get; }
+
+    /// <summary>Whether the workers run (pods may be added and removed from then on).</summary>
+    public bool Started => _started;
 
     /// <summary>Active `ctl capture` sessions by port id (workers read this array every packet).</summary>
     public CaptureSession?[] Captures { get; }
@@ -107,7 +116,7 @@ public sealed class NodeDaemon : IDisposable
         }
 
         NodeConfig config = Config;
-        foreach (PodConfig pod in config.Pods.Where(p => _devices.All(d => Dataplane.Ports[d.Port].Name != p.Name)))
+        foreach (PodConfig pod in config.Pods.Where(p => !Dataplane.TryGetPort(p.Name, out Port port) || _devices[port.Id] is null))
         {
             reasons.Add($"pod {pod.Name}: no TAP attached");
         }
@@ -136,7 +145,7 @@ public sealed class NodeDaemon : IDisposable
     {
         ILogger logger = loggers.CreateLogger("dataplane");
         FileStream instanceLock = AcquireLock(config);
-        var podNetworks = new List<PodNetwork>();
+        var staticPods = new List<AttachedPod>();
         var devices = new List<PortDevice>();
         NetworkNamespace? nodeNamespace = null;
         try
@@ -144,6 +153,7 @@ public sealed class NodeDaemon : IDisposable
             nodeNamespace = options.Netns is null ? null : NetworkNamespace.Open(options.Netns);
             var dataplane = new NodeDataplane(config);
             bool offloads = config.Dataplane.Offloads;
+            var byId = new PortDevice?[dataplane.Ports.Capacity];
             foreach (Port port in dataplane.Ports)
             {
                 if (port.Kind == PortKind.Uplink)
@@ -151,21 +161,23 @@ public sealed class NodeDaemon : IDisposable
                     string iface = config.Node.Uplink!.Interface;
                     var socketOptions = new PacketSocketOptions { Promiscuous = true, QdiscBypass = true, VnetHeader = offloads };
                     PacketSocket socket = InNamespace(nodeNamespace, () => PacketSocket.Open(iface, socketOptions));
-                    devices.Add(new UplinkPortDevice(port.Id, socket, offloads));
+                    devices.Add(byId[port.Id] = new UplinkPortDevice(port.Id, socket, offloads));
                     logger.LogInformation("uplink: packet socket on {Interface}{Namespace}", iface, options.Netns is null ? "" : $" in namespace {options.Netns}");
                     continue;
                 }
 
                 PodConfig pod = config.Pods.First(p => p.Name == port.Name);
-                PodNetworkSpec spec = PodSpec(config, pod, port, offloads);
+                PodNetworkSpec spec = PodAttacher.Spec(config, pod, port.Mtu, pod.Netns ?? $"{config.Node.Name}-{pod.Name}", "eth0", createNamespace: true, []);
                 PodNetwork network = InNamespace(nodeNamespace, () => PodNetwork.Create(spec));
-                podNetworks.Add(network);
-                devices.Add(new TapPortDevice(port.Id, port.Name, network.Tap));
+                var device = new TapPortDevice(port.Id, port.Name, network.Tap);
+                staticPods.Add(new AttachedPod(pod, network, device, "config", null));
+                devices.Add(byId[port.Id] = device);
                 logger.LogInformation("pod {Pod}: {Tap} is eth0 in namespace {Namespace}{Created}, {Ip} via {Gateway}",
                     pod.Name, spec.TapName, spec.Namespace, network.CreatedNamespace ? " (created)" : "", pod.Ip, config.Node.GatewayIp);
             }
 
-            var daemon = new NodeDaemon(config, options, dataplane, instanceLock, podNetworks, [.. devices], loggers);
+            var daemon = new NodeDaemon(config, options, dataplane, instanceLock, byId, staticPods, nodeNamespace, loggers);
+            nodeNamespace = null; // the daemon's now: pods added at run time get their TAPs there
             try
             {
                 daemon._control.Start();
@@ -204,7 +216,7 @@ public sealed class NodeDaemon : IDisposable
         }
         catch (Exception ex) when (ex is not DaemonStartException)
         {
-            Undo(devices, podNetworks, instanceLock, logger);
+            Undo(devices, [.. staticPods.Select(static p => p.Network)], instanceLock, logger);
             throw new DaemonStartException($"node {config.Node.Name}: could not start: {ex.Message}", ex);
         }
         finally
@@ -321,7 +333,8 @@ public sealed class NodeDaemon : IDisposable
             capture?.Dispose();
         }
 
-        Undo([.. _devices], _podNetworks, _lock, _logger);
+        Pods.Dispose();
+        Undo([.. _devices.OfType<UplinkPortDevice>()], [], _lock, _logger);
         _logger.LogInformation("node {Node}: stopped; TAPs and created namespaces removed", _config.Node.Name);
     }
 
@@ -354,7 +367,7 @@ public sealed class NodeDaemon : IDisposable
     /// buffers are shared by all of a worker's fds); without either the daemon says why and uses read/write. A
     /// kernel without io_uring (or without multishot reads) is found by each worker as it starts, with the same result.
     /// </summary>
-    private static WorkerIo ChooseIo(WorkerIo requested, PortDevice[] devices, ILogger logger)
+    private static WorkerIo ChooseIo(WorkerIo requested, IReadOnlyList<PortDevice> devices, ILogger logger)
     {
         if (requested != WorkerIo.Uring)
         {
@@ -376,7 +389,7 @@ public sealed class NodeDaemon : IDisposable
         return requested;
     }
 
-    private static T InNamespace<T>(NetworkNamespace? ns, Func<T> action) => ns is null ? action() : ns.Run(action);
+    internal static T InNamespace<T>(NetworkNamespace? ns, Func<T> action) => ns is null ? action() : ns.Run(action);
 
     /// <summary>
     /// One daemon per node: an exclusive lock next to the control socket. .NET takes FileShare.None on Unix as
@@ -395,25 +408,4 @@ public sealed class NodeDaemon : IDisposable
             throw new DaemonStartException($"node {config.Node.Name}: a dataplane for this node is already running (it holds {path})", ex);
         }
     }
-
-    private static PodNetworkSpec PodSpec(NodeConfig config, PodConfig pod, Port port, bool offloads) => new()
-    {
-        // The TAP is renamed eth0 as it moves; its temporary name only has to be unique in the node namespace (<= 15 chars).
-        TapName = $"dp{port.Id}p{Environment.ProcessId % 1_000_000}",
-        Namespace = pod.Netns ?? $"{config.Node.Name}-{pod.Name}",
-        Mac = PhysicalAddress.Parse(pod.Mac.ToString().Replace(':', '-').ToUpperInvariant()),
-        Mtu = config.Node.Mtu,
-        IPv4 = pod.Ip.ToIPAddress(),
-        IPv4PrefixLength = config.Node.PodCidr.Length,
-        GatewayV4 = config.Node.GatewayIp.ToIPAddress(),
-        IPv6 = pod.IpV6?.ToIPAddress(),
-        IPv6PrefixLength = config.Node.PodCidrV6?.Length ?? 64,
-        GatewayV6 = pod.IpV6 is null ? null : config.Node.GatewayIpV6?.ToIPAddress(),
-        Tap = new TapOptions
-        {
-            VnetHeader = offloads,
-            VnetHeaderSize = PortDevice.VirtioHeaderSize,
-            Offloads = offloads ? TapOffloads.Checksum | TapOffloads.Tso4 | TapOffloads.Tso6 | TapOffloads.TsoEcn : TapOffloads.None,
-        },
-    };
 }

@@ -75,7 +75,7 @@ public static class ReplayRun
             ? new PortMacs(SyntheticUplinkPeer, p.Mac)
             : new PortMacs(p.Mac, config.Node.Mac))];
         using var source = new PcapReplaySource(files, macs);
-        using var writers = new PcapPortWriters(outDirectory, engine.Dataplane.Ports);
+        using var writers = new PcapPortWriters(outDirectory, engine.Dataplane.Ports.Current);
         var sink = new PcapPortWriters.Sink(writers);
         if (trace is not null)
         {

@@ -24,6 +24,81 @@ public class WorkerLoopTests
         => [.. sent.Where(static s => (s.Flags & PacketFlags.Originated) == 0)];
 
     [Fact]
+    public void A_pause_holds_the_worker_between_batches_and_applies_port_changes_on_its_thread_before_it_goes_on()
+    {
+        NodeConfig config = TestNode.Config();
+        var dataplane = new NodeDataplane(config);
+        ushort client = Port(dataplane, "client");
+        var inbound = new ConcurrentQueue<(ushort Port, byte[] Frame)>();
+        var sent = new ConcurrentQueue<(ushort Port, byte[] Frame, PacketFlags Flags)>();
+        var events = new ConcurrentQueue<string>();
+        using var worker = new Worker(0, 1, dataplane, new PortDevice?[dataplane.Ports.Capacity], [], new CaptureSession?[dataplane.Ports.Capacity], batchSize: 4, WorkerIo.Syscalls, NullLogger.Instance);
+        int workerThread = 0;
+        var thread = new Thread(() =>
+        {
+            workerThread = Environment.CurrentManagedThreadId;
+            var transport = new QueueTransport(inbound, sent, new ConcurrentQueue<long>(), header: 0, events);
+            _ = worker.Run(ref transport);
+        });
+        thread.Start();
+        try
+        {
+            Poll.Until(() => worker.LoopPasses > 0, TimeSpan.FromSeconds(10), "the worker to enter its loop");
+            var device = new NullDevice(7, "late-pod");
+            long batchesBefore = 0;
+            long batchesAfterChange = -1;
+            Worker.Pause([worker], TimeSpan.FromSeconds(10), () =>
+            {
+                batchesBefore = worker.Graph.Batches;
+                // Queued while paused: the worker must not take it before the change is over and applied.
+                inbound.Enqueue((client, Pipeline.Frames.ArpRequest(ClientMac, ClientIp, GatewayIp)));
+                worker.Post(device, added: true, owns: true);
+                batchesAfterChange = worker.Graph.Batches;
+            });
+
+            Assert.Equal(batchesBefore, batchesAfterChange);
+            Assert.Contains(device, worker.OwnedPorts);
+            Poll.Until(() => Forwarded(sent).Count >= 1, TimeSpan.FromSeconds(10), "the frame queued during the pause to be forwarded");
+            string[] seen = [.. events];
+            Assert.Equal($"added late-pod owned=True on {workerThread}", seen[0]);
+            Assert.StartsWith("sent to ", seen[1], StringComparison.Ordinal);
+
+            Worker.Pause([worker], TimeSpan.FromSeconds(10), () => worker.Post(device, added: false, owns: true));
+            Assert.DoesNotContain(device, worker.OwnedPorts);
+            Assert.Contains($"removed late-pod owned=True on {workerThread}", events);
+        }
+        finally
+        {
+            worker.Stop();
+            thread.Join();
+        }
+    }
+
+    [Fact]
+    public void A_pause_does_not_wait_for_a_worker_whose_loop_is_not_running()
+    {
+        var dataplane = new NodeDataplane(TestNode.Config());
+        using var worker = new Worker(0, 1, dataplane, new PortDevice?[dataplane.Ports.Capacity], [], new CaptureSession?[dataplane.Ports.Capacity], batchSize: 4, WorkerIo.Syscalls, NullLogger.Instance);
+        bool changed = false;
+        Worker.Pause([worker], TimeSpan.FromSeconds(10), () => changed = true);
+        Assert.True(changed);
+    }
+
+    /// <summary>A port device that is never read or written: what a paused worker is told about.</summary>
+    private sealed class NullDevice(ushort port, string name) : PortDevice(port, name, 0)
+    {
+        public override Dataplane.Io.SafeFileDescriptor Fd => throw new InvalidOperationException("not a real device");
+
+        public override int Read(Span<byte> buffer) => -Dataplane.Io.Errno.EAGAIN;
+
+        public override int Write(ReadOnlySpan<byte> buffer) => buffer.Length;
+
+        public override void Dispose()
+        {
+        }
+    }
+
+    [Fact]
     public void One_loop_drives_an_in_memory_transport_across_several_batches()
     {
         NodeConfig config = TestNode.Config();
@@ -236,6 +311,14 @@ public class WorkerLoopTests
         {
         }
 
+        public void PortAdded(PortDevice device, bool owned)
+        {
+        }
+
+        public void PortRemoved(PortDevice device, bool owned)
+        {
+        }
+
         public void Dispose()
         {
         }
@@ -249,7 +332,8 @@ public class WorkerLoopTests
         ConcurrentQueue<(ushort Port, byte[] Frame)> inbound,
         ConcurrentQueue<(ushort Port, byte[] Frame, PacketFlags Flags)> sent,
         ConcurrentQueue<long> stamps,
-        int header) : IWorkerTransport
+        int header,
+        ConcurrentQueue<string>? events = null) : IWorkerTransport
     {
         public int Flushes { get; private set; }
 
@@ -295,10 +379,21 @@ public class WorkerLoopTests
         {
             Span<byte> buffer = PortFrames.Outgoing(batch, packet, port, header, capture: null);
             sent.Enqueue((port, buffer.ToArray(), batch.Meta(packet).Flags));
+            if ((batch.Meta(packet).Flags & PacketFlags.Originated) == 0)
+            {
+                events?.Enqueue($"sent to {port}");
+            }
+
             return true;
         }
 
         public void Flushed(PacketBatch batch) => Flushes++;
+
+        public readonly void PortAdded(PortDevice device, bool owned)
+            => events?.Enqueue($"added {device.Name} owned={owned} on {Environment.CurrentManagedThreadId}");
+
+        public readonly void PortRemoved(PortDevice device, bool owned)
+            => events?.Enqueue($"removed {device.Name} owned={owned} on {Environment.CurrentManagedThreadId}");
 
         public readonly void Dispose()
         {

@@ -95,13 +95,13 @@ internal sealed class PipelineHarness
         }
     }
 
-    private readonly struct CaptureSink(IReadOnlyList<Port> ports, List<Sent> sent) : ITransmitSink
+    private readonly struct CaptureSink(PortTable ports, List<Sent> sent) : ITransmitSink
     {
         public List<Sent> Sent => sent;
 
         public bool Send(ushort port, PacketBatch batch, ushort packet)
         {
-            sent.Add(new Sent(ports[port].Name, batch.Frame(packet).ToArray()));
+            sent.Add(new Sent(ports[port]!.Name, batch.Frame(packet).ToArray()));
             return true;
         }
     }

@@ -38,4 +38,16 @@ public interface IWorkerTransport : ITransmitSink, IDisposable
 
     /// <summary>Why the transport gave up, after <see cref="ReceiveStatus.Failed"/>; the worker then falls back to read/write.</summary>
     string? Failure { get; }
+
+    /// <summary>
+    /// A port came (a pod added at run time): frames may now be sent to it, and when <paramref name="owned"/> this
+    /// worker receives from it too. Called on the worker's thread between batches (<see cref="Worker"/>'s pause).
+    /// </summary>
+    void PortAdded(PortDevice device, bool owned);
+
+    /// <summary>
+    /// A port went: no frame is sent to it any more, and its owner stops receiving from it. Called on the worker's
+    /// thread between batches; the device is closed only after every worker has turned its loop again.
+    /// </summary>
+    void PortRemoved(PortDevice device, bool owned);
 }

@@ -20,7 +20,7 @@ public struct SyscallTransport : IWorkerTransport
 
     private readonly EpollLoop _epoll;
     private readonly EpollEvent[] _events;
-    private readonly PortDevice[] _devices;
+    private readonly PortDevice?[] _devices;
     private readonly CaptureSession?[] _captures;
     private readonly WorkerWakeup _wakeup;
     private readonly WorkerIoCounters _counters;
@@ -28,8 +28,11 @@ public struct SyscallTransport : IWorkerTransport
     private int _next;
     private int _burstLeft;
 
-    /// <summary>Watches <paramref name="owned"/> and the wakeup; writes go to any of <paramref name="devices"/> by port id.</summary>
-    public SyscallTransport(PortDevice[] devices, PortDevice[] owned, CaptureSession?[] captures, WorkerWakeup wakeup, WorkerIoCounters counters)
+    /// <summary>
+    /// Watches <paramref name="owned"/> and the wakeup; writes go to any of <paramref name="devices"/> by port id (the
+    /// daemon's array, one slot per possible port, filled and cleared as pods come and go).
+    /// </summary>
+    public SyscallTransport(PortDevice?[] devices, IReadOnlyList<PortDevice> owned, CaptureSession?[] captures, WorkerWakeup wakeup, WorkerIoCounters counters)
     {
         _epoll = new EpollLoop();
         try
@@ -47,8 +50,8 @@ public struct SyscallTransport : IWorkerTransport
             throw;
         }
 
-        // The EpollLoop's own wakeup can show too (no one signals it): room for it as well.
-        _events = new EpollEvent[owned.Length + 2];
+        // Room for every port this worker may come to own, and the EpollLoop's own wakeup too (no one signals it).
+        _events = new EpollEvent[devices.Length + 2];
         _devices = devices;
         _captures = captures;
         _wakeup = wakeup;
@@ -78,12 +81,11 @@ public struct SyscallTransport : IWorkerTransport
                 continue;
             }
 
-            if (token < 0)
+            if (token < 0 || _devices[token] is not { } device)
             {
                 continue;
             }
 
-            PortDevice device = _devices[token];
             int header = device.HeaderSize;
             CaptureSession? capture = _captures[device.Port];
             while (_burstLeft > 0)
@@ -123,13 +125,29 @@ public struct SyscallTransport : IWorkerTransport
 
     public readonly bool Send(ushort port, PacketBatch batch, ushort packet)
     {
-        PortDevice device = _devices[port];
+        PortDevice device = _devices[port]!;
         Span<byte> buffer = PortFrames.Outgoing(batch, packet, port, device.HeaderSize, _captures[port]);
         return device.Write(buffer) >= 0;
     }
 
     public readonly void Flushed(PacketBatch batch)
     {
+    }
+
+    public readonly void PortAdded(PortDevice device, bool owned)
+    {
+        if (owned)
+        {
+            _epoll.Add(device.Fd, device.Port);
+        }
+    }
+
+    public readonly void PortRemoved(PortDevice device, bool owned)
+    {
+        if (owned)
+        {
+            _epoll.Remove(device.Fd);
+        }
     }
 
     public readonly void Dispose() => _epoll.Dispose();

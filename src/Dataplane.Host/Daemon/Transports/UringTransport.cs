@@ -18,12 +18,22 @@ namespace Dataplane.Daemon.Transports;
 /// </summary>
 public unsafe struct UringTransport : IWorkerTransport
 {
-    /// <summary>Set in the user data of writes; reads carry the index of their fd in the owned ports (or the wakeup's, after them).</summary>
+    /// <summary>
+    /// Set in the user data of writes. A read's user data is its port id and that port's generation (bits 16..47),
+    /// so a completion of a removed pod's cancelled read is never taken for a new pod that got the same id.
+    /// </summary>
     private const ulong WriteFlag = 1UL << 63;
+
+    /// <summary>The user data of a cancel (a port removed): nothing to do when it completes.</summary>
+    private const ulong CancelFlag = 1UL << 62;
+
+    /// <summary>The wakeup's read: a port id no port has.</summary>
+    private const ulong WakeupData = PortIds.Flood;
 
     private readonly UringRing _ring;
     private readonly UringCompletion[] _completions;
-    private readonly PortDevice[] _owned;
+    private readonly PortDevice?[] _owned;
+    private readonly uint[] _generations;
     private readonly int[] _fds;
     private readonly int[] _headers;
     private readonly int[] _slotWrites;
@@ -38,15 +48,17 @@ public unsafe struct UringTransport : IWorkerTransport
     private bool _anyFrame;
     private string? _failure;
 
-    private UringTransport(UringRing ring, PacketBatch batch, PortDevice[] devices, PortDevice[] owned, CaptureSession?[] captures,
+    private UringTransport(UringRing ring, PacketBatch batch, PortDevice?[] devices, CaptureSession?[] captures,
         PortCounters[] portCounters, WorkerWakeup wakeup, WorkerIoCounters counters, int header)
     {
         _ring = ring;
         // Never more completions than the batch takes reads: a reap cannot overflow the batch.
         _completions = new UringCompletion[batch.Capacity];
-        _owned = owned;
-        _fds = [.. devices.Select(static d => d.Fd.Value)];
-        _headers = [.. devices.Select(static d => d.HeaderSize)];
+        // One slot per possible port id: pods added later fill them (PortAdded).
+        _owned = new PortDevice?[devices.Length];
+        _generations = new uint[devices.Length];
+        _fds = [.. devices.Select(static d => d?.Fd.Value ?? -1)];
+        _headers = [.. devices.Select(static d => d?.HeaderSize ?? 0)];
         // Origin slots (frames the graph makes, Graph.Poll) are counted too but never handed to the kernel's pool:
         // their frames are rewritten at most once a second, long after their writes completed.
         _slotWrites = new int[batch.SlotCount + PacketBatch.OriginSlots];
@@ -70,16 +82,16 @@ public unsafe struct UringTransport : IWorkerTransport
     /// <summary>
     /// Sets up the ring, gives it <paramref name="batch"/>'s slots as the receive pool and arms a read on every
     /// owned fd and the wakeup. Null and why not when io_uring cannot start here (the worker falls back). Every
-    /// port must have the same virtio-net header size (the pool's buffers are shared by all fds; the daemon checks).
+    /// port has the virtio-net header of <paramref name="header"/> bytes (the pool's buffers are shared by all fds;
+    /// the daemon checks).
     /// </summary>
-    public static string? TryCreate(PacketBatch batch, PortDevice[] devices, PortDevice[] owned, CaptureSession?[] captures,
+    public static string? TryCreate(PacketBatch batch, PortDevice?[] devices, IReadOnlyList<PortDevice> owned, int header, CaptureSession?[] captures,
         PortCounters[] portCounters, WorkerWakeup wakeup, WorkerIoCounters counters, out UringTransport transport)
     {
         transport = default;
-        int header = owned.Length == 0 ? 0 : owned[0].HeaderSize;
         int slots = batch.SlotCount;
         // Enough submission entries for a batch's writes (floods take more; the shim submits early when full).
-        int created = UringRing.Create(entries: 2 * batch.Capacity, fds: owned.Length + 1, writes: 2 * batch.Capacity, buffers: slots, out UringRing? ring);
+        int created = UringRing.Create(entries: 2 * batch.Capacity, fds: devices.Length + 1, writes: 2 * batch.Capacity, buffers: slots, out UringRing? ring);
         if (created < 0)
         {
             return $"io_uring setup: {Errno.Describe(-created)}";
@@ -93,13 +105,13 @@ public unsafe struct UringTransport : IWorkerTransport
             return $"io_uring provided buffers: {Errno.Describe(-provided)}";
         }
 
-        for (int i = 0; i < owned.Length; i++)
+        transport = new UringTransport(ring, batch, devices, captures, portCounters, wakeup, counters, header);
+        foreach (PortDevice device in owned)
         {
-            ring.QueueRead(owned[i].Fd.Value, (ulong)i);
+            transport.PortAdded(device, owned: true);
         }
 
-        ring.QueueRead(wakeup.Fd.Value, (ulong)owned.Length);
-        transport = new UringTransport(ring, batch, devices, owned, captures, portCounters, wakeup, counters, header);
+        ring.QueueRead(wakeup.Fd.Value, WakeupData);
         return null;
     }
 
@@ -118,7 +130,6 @@ public unsafe struct UringTransport : IWorkerTransport
 
     public ReceiveStatus Receive(PacketBatch batch, long now)
     {
-        int wakeupIndex = _owned.Length;
         bool received = false;
         for (; _next < _reaped; _next++)
         {
@@ -135,11 +146,28 @@ public unsafe struct UringTransport : IWorkerTransport
                 continue;
             }
 
-            int owner = (int)c.UserData;
+            if ((c.UserData & CancelFlag) != 0)
+            {
+                continue;
+            }
+
+            bool wakeup = c.UserData == WakeupData;
+            PortDevice? device = wakeup ? null : _owned[(int)(c.UserData & 0xFFFF)];
+            if (!wakeup && (device is null || (uint)(c.UserData >> 16) != _generations[device.Port]))
+            {
+                // A read of a port that went away (cancelled, or a frame it took before the cancel): not re-armed.
+                if (c.HasBuffer)
+                {
+                    _ring.Recycle(c.BufferId);
+                }
+
+                continue;
+            }
+
             if (!c.More)
             {
                 // The multishot read ended (the pool ran dry, or an error): arm it again.
-                _ring.QueueRead(owner == wakeupIndex ? _wakeup.Fd.Value : _owned[owner].Fd.Value, (ulong)owner);
+                _ring.QueueRead(wakeup ? _wakeup.Fd.Value : device!.Fd.Value, c.UserData);
             }
 
             if (c.Result <= 0 || !c.HasBuffer)
@@ -165,14 +193,14 @@ public unsafe struct UringTransport : IWorkerTransport
             }
 
             _anyFrame = true;
-            if (owner == wakeupIndex)
+            if (wakeup)
             {
                 _ring.Recycle(c.BufferId);
                 continue;
             }
 
             received = true;
-            if (!ReceiveInSlot(batch, _owned[owner], c.BufferId, c.Result, now))
+            if (!ReceiveInSlot(batch, device!, c.BufferId, c.Result, now))
             {
                 _ring.Recycle(c.BufferId);
             }
@@ -243,6 +271,28 @@ public unsafe struct UringTransport : IWorkerTransport
         if (--_slotWrites[slot] == 0 && slot < _poolSlots)
         {
             _ring.Recycle(slot);
+        }
+    }
+
+    public readonly void PortAdded(PortDevice device, bool owned)
+    {
+        _fds[device.Port] = device.Fd.Value;
+        _headers[device.Port] = device.HeaderSize;
+        if (owned)
+        {
+            _owned[device.Port] = device;
+            _ring.QueueRead(device.Fd.Value, ((ulong)++_generations[device.Port] << 16) | device.Port);
+        }
+    }
+
+    public readonly void PortRemoved(PortDevice device, bool owned)
+    {
+        _fds[device.Port] = -1;
+        if (owned && _owned[device.Port] is not null)
+        {
+            _owned[device.Port] = null;
+            // The ring holds the file while a read is armed: without the cancel the TAP would outlive its close.
+            _ = _ring.CancelReads(device.Fd.Value, CancelFlag);
         }
     }
 

@@ -65,6 +65,13 @@ public sealed class EpollLoop : IDisposable
         Control(Interop.Libc.EPOLL_CTL_ADD, fd, token, events, $"token {token}");
     }
 
+    /// <summary>Stops watching <paramref name="fd"/> (a pod went away); its fd is still open, so EPOLL_CTL_DEL finds it.</summary>
+    public void Remove(SafeHandle fd)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        Control(Interop.Libc.EPOLL_CTL_DEL, fd, 0, EpollEvents.In, "remove");
+    }
+
     /// <summary>
     /// Waits up to <paramref name="timeoutMs"/> (-1: forever, 0: poll) and fills <paramref name="events"/>.
     /// Returns how many are ready; 0 on timeout or when a signal interrupted the wait (EINTR). A wakeup shows

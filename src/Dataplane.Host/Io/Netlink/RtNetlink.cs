@@ -272,7 +272,50 @@ public sealed class RtNetlink : IDisposable
     }
 
     /// <summary>
-    /// Adds the default route (0.0.0.0/0 or ::/0, by the gateway's family) via <paramref name="gateway"/> out of
+    /// The addresses on link <paramref name="index"/> (RTM_GETADDR dump, like `ip addr show dev`), with their prefix
+    /// lengths: how the daemon reads the IPv6 link-local address the kernel gave a pod's interface, and how CHECK
+    /// sees what the pod has.
+    /// </summary>
+    public List<(IPAddress Address, int PrefixLength)> GetAddresses(int index)
+    {
+        var w = new NetlinkMessageWriter(_request, Interop.Libc.RTM_GETADDR, Interop.Libc.NLM_F_REQUEST | Interop.Libc.NLM_F_DUMP);
+        w.Put<Interop.Libc.ifaddrmsg>().ifa_index = (uint)index;
+        var found = new List<(IPAddress, int)>();
+        Transact(ref w, () => $"get addresses of link {DescribeLink(index)}", (type, payload) =>
+        {
+            int fixedSize = Unsafe.SizeOf<Interop.Libc.ifaddrmsg>();
+            if (type != Interop.Libc.RTM_NEWADDR || payload.Length < fixedSize)
+            {
+                return;
+            }
+
+            var ifa = MemoryMarshal.Read<Interop.Libc.ifaddrmsg>(payload);
+            if (ifa.ifa_index != (uint)index)
+            {
+                return; // a dump filters by index only on newer kernels
+            }
+
+            var attributes = new NetlinkAttributeReader(payload.Slice(fixedSize));
+            IPAddress? address = null;
+            while (attributes.MoveNext())
+            {
+                // IFA_LOCAL is the interface's own address where it differs from IFA_ADDRESS (point-to-point).
+                if (attributes.Type == Interop.Libc.IFA_LOCAL || (attributes.Type == Interop.Libc.IFA_ADDRESS && address is null))
+                {
+                    address = new IPAddress(attributes.Value);
+                }
+            }
+
+            if (address is not null)
+            {
+                found.Add((address, ifa.ifa_prefixlen));
+            }
+        });
+        return found;
+    }
+
+    /// <summary>
+    /// Adds the default route (0.0.0.0/0, by the gateway's family) via <paramref name="gateway"/> out of
     /// the link. <paramref name="onLink"/> (RTNH_F_ONLINK) tells the kernel the gateway is reachable on the
     /// link even though no connected prefix covers it (a /32 pod address, a 169.254.1.1 gateway).
     /// </summary>

@@ -15,13 +15,14 @@ public sealed class PodNetwork : IDisposable
 {
     private bool _disposed;
 
-    private PodNetwork(PodNetworkSpec spec, NetworkNamespace ns, bool createdNamespace, TapDevice tap, int interfaceIndex)
+    private PodNetwork(PodNetworkSpec spec, NetworkNamespace ns, bool createdNamespace, TapDevice tap, int interfaceIndex, IPAddress? linkLocal)
     {
         Spec = spec;
         Namespace = ns;
         CreatedNamespace = createdNamespace;
         Tap = tap;
         InterfaceIndex = interfaceIndex;
+        LinkLocal = linkLocal;
     }
 
     public PodNetworkSpec Spec { get; }
@@ -37,6 +38,13 @@ public sealed class PodNetwork : IDisposable
 
     /// <summary>The interface's ifindex inside the pod namespace.</summary>
     public int InterfaceIndex { get; }
+
+    /// <summary>
+    /// The IPv6 link-local address the kernel gave the interface as it came up (null when IPv6 is off there). It is
+    /// derived from the MAC by default, from a secret under <c>addr_gen_mode</c> stable_privacy or random, so it is
+    /// read back rather than assumed: the source guard lets the pod send from it.
+    /// </summary>
+    public IPAddress? LinkLocal { get; }
 
     /// <summary>
     /// Builds the pod's network: open (or create) the namespace, create the TAP in the calling thread's
@@ -64,6 +72,7 @@ public sealed class PodNetwork : IDisposable
             }
 
             int index;
+            IPAddress? linkLocal;
             using (RtNetlink pod = ns.OpenNetlink())
             {
                 // The ifindex may change on the move (it is kept only if free in the target), so look again.
@@ -91,9 +100,16 @@ public sealed class PodNetwork : IDisposable
                     bool onLink = !spec.GatewayV6.IsIPv6LinkLocal && !InPrefix(spec.GatewayV6, spec.IPv6!, spec.IPv6PrefixLength);
                     pod.AddDefaultRoute(spec.GatewayV6, index, onLink);
                 }
+
+                foreach ((IPAddress destination, int prefixLength, IPAddress? gateway) in spec.Routes)
+                {
+                    pod.AddRoute(destination, prefixLength, gateway, index, onLink: gateway is not null);
+                }
+
+                linkLocal = pod.GetAddresses(index).Select(static a => a.Address).FirstOrDefault(static a => a.IsIPv6LinkLocal);
             }
 
-            return new PodNetwork(spec, ns, createdNamespace, tap, index);
+            return new PodNetwork(spec, ns, createdNamespace, tap, index, linkLocal);
         }
         catch (Exception failure)
         {
@@ -127,6 +143,47 @@ public sealed class PodNetwork : IDisposable
         {
             throw new AggregateException($"tearing down pod network (namespace '{Namespace.Label}') failed", failures);
         }
+    }
+
+    /// <summary>
+    /// What is wrong with the pod's interface now (CNI CHECK): gone, renamed, down, another MAC or MTU, an address
+    /// missing. Empty when it is as <see cref="Create"/> left it.
+    /// </summary>
+    public List<string> Problems()
+    {
+        var problems = new List<string>();
+        using RtNetlink pod = Namespace.OpenNetlink();
+        if (pod.TryGetLink(InterfaceIndex) is not { } link || link.Name != Spec.InterfaceName)
+        {
+            problems.Add($"no interface {Spec.InterfaceName} (index {InterfaceIndex}) in namespace {Namespace.Label}");
+            return problems;
+        }
+
+        if (!link.IsUp)
+        {
+            problems.Add($"{link.Name} is down");
+        }
+
+        if (link.Address is { } mac && !mac.Equals(Spec.Mac))
+        {
+            problems.Add($"{link.Name} has MAC {mac}, not {Spec.Mac}");
+        }
+
+        if (link.Mtu != Spec.Mtu)
+        {
+            problems.Add($"{link.Name} has MTU {link.Mtu}, not {Spec.Mtu}");
+        }
+
+        List<(IPAddress Address, int PrefixLength)> addresses = pod.GetAddresses(InterfaceIndex);
+        foreach ((IPAddress? expected, int length) in new[] { (Spec.IPv4, Spec.IPv4PrefixLength), (Spec.IPv6, Spec.IPv6PrefixLength) })
+        {
+            if (expected is not null && !addresses.Contains((expected, length)))
+            {
+                problems.Add($"{link.Name} lacks {expected}/{length}");
+            }
+        }
+
+        return problems;
     }
 
     public override string ToString() =>

@@ -43,6 +43,9 @@ public sealed record PodNetworkSpec
     /// else the route is added "onlink".</summary>
     public IPAddress? GatewayV6 { get; init; }
 
+    /// <summary>Routes besides the default ones (CNI's IPAM may hand some): destination, prefix length, optional gateway.</summary>
+    public IReadOnlyList<(IPAddress Destination, int PrefixLength, IPAddress? Gateway)> Routes { get; init; } = [];
+
     /// <summary>TAP options (virtio-net header, offloads).</summary>
     public TapOptions Tap { get; init; } = TapOptions.Default;
 

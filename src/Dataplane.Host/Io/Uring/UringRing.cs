@@ -61,6 +61,16 @@ public sealed unsafe class UringRing : IDisposable
         Interop.Dpuring.dpuring_provide_buffers(_ring, (ulong)first, (uint)stride, (uint)length, (uint)count);
 
     /// <summary>
+    /// Cancels the read armed on <paramref name="fd"/> (its port went away). Reads queued before it reach the kernel
+    /// first, so none outlives the cancel. The read completes with -ECANCELED, the cancel with <paramref name="userData"/>.
+    /// </summary>
+    public int CancelReads(int fd, ulong userData)
+    {
+        FlushReads();
+        return Interop.Dpuring.dpuring_cancel_fd(_ring, fd, userData);
+    }
+
+    /// <summary>
     /// Arms a multishot read on <paramref name="fd"/>; every frame it reads completes with <paramref name="userData"/>.
     /// False only when the queue is full and the kernel takes none of it.
     /// </summary>
