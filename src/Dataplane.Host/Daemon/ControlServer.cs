@@ -40,7 +40,8 @@ public sealed class ControlServer : IDisposable
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(Path));
         File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        listener.Listen(16);
+        // A runtime starting many pods at once connects once per pod (CNI ADD): room for a burst of them.
+        listener.Listen(512);
         _listener = listener;
         _acceptLoop = AcceptLoopAsync(listener);
     }

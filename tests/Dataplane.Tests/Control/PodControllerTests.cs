@@ -41,6 +41,9 @@ public class PodControllerTests
         Assert.Equal(["late"], Ports(routed));
         Assert.Equal(MacAddress.Parse(LateMac), MacAddress.Read(routed[0].Frame));
 
+        // And over IPv6 (dual-stack pods): its /128 goes to it too.
+        Assert.Equal(["late"], Ports(harness.Send("web-1", Frames.Udp6(Web1Mac, GatewayMac, Web1Ip6, LateIp6, 5001, 6000))));
+
         // A broadcast reaches it like any pod.
         Assert.Contains("late", Ports(harness.Send("web-2", Frames.Udp4(Web2Mac, "ff:ff:ff:ff:ff:ff", Web2Ip, "10.244.1.255", 68, 67))));
 
