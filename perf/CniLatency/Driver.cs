@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Dataplane.CniLatency;
+
+/// <summary>Where things are: the repository (tests/cni-driver, src/Dataplane.Cni, the dataplane CLI) and the tools the run needs.</summary>
+internal sealed record Tools(string Root)
+{
+    public const string DebianPlugins = "/usr/lib/cni";
+    public const string DebianGoPath = "/usr/share/gocode";
+
+    /// <summary>Programs and files the run needs (scripts/setup.sh installs them).</summary>
+    public static readonly string[] Required = ["ip", "go", "dotnet", $"{DebianPlugins}/bridge", $"{DebianPlugins}/host-local",
+        $"{DebianGoPath}/src/github.com/containernetworking/cni/libcni/api.go"];
+
+    public string DataplaneDll => Path.Combine(Root, "src", "Dataplane.Cli", "bin", "Release", "net10.0", "dataplane.dll");
+
+    public string PluginProject => Path.Combine(Root, "src", "Dataplane.Cni");
+
+    public static Tools Find()
+    {
+        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (DirectoryInfo? dir = new(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Dataplane.sln")))
+                {
+                    return new Tools(dir.FullName);
+                }
+            }
+        }
+
+        throw new InvalidOperationException("run from inside the repository: no Dataplane.sln above the working directory");
+    }
+
+    public static IEnumerable<string> Missing() => Required.Where(tool => tool.StartsWith('/')
+        ? !File.Exists(tool)
+        : !Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(dir => File.Exists(Path.Combine(dir, tool))));
+
+    /// <summary>Builds tests/cni-driver (GOPATH mode against Debian's libcni, offline) into <paramref name="dir"/>.</summary>
+    public string BuildDriver(string dir)
+    {
+        string output = Path.Combine(dir, "cni-driver");
+        string gopath = Directory.CreateDirectory(Path.Combine(dir, "gopath")).FullName;
+        try
+        {
+            Shell.Run(["env", "-C", Path.Combine(Root, "tests", "cni-driver"), "GO111MODULE=off", $"GOPATH={gopath}:{DebianGoPath}",
+                $"GOCACHE={Path.Combine(gopath, "cache")}", "GOFLAGS=", "GOPROXY=off", "CGO_ENABLED=0", "go", "build", "-o", output, "."],
+                TimeSpan.FromMinutes(5));
+        }
+        finally
+        {
+            Shell.Cleanup("chmod", "-R", "u+w", gopath);
+            Directory.Delete(gopath, recursive: true);
+        }
+
+        return output;
+    }
+
+    /// <summary>`dotnet build` of the daemon's CLI in Release (quick when up to date).</summary>
+    public void BuildDataplane() =>
+        Shell.Run(["dotnet", "build", Path.Combine(Root, "src", "Dataplane.Cli"), "-c", "Release", "-v", "quiet", "-nologo"], TimeSpan.FromMinutes(10));
+
+    /// <summary>`dotnet publish src/Dataplane.Cni -c Release -o DIR`; returns DIR (a CNI bin dir with dataplane-cni).</summary>
+    public string PublishPlugin(string dir)
+    {
+        if (!Directory.Exists(PluginProject))
+        {
+            throw new InvalidOperationException($"{PluginProject} does not exist yet: the dataplane-cni path runs once the CNI plugin lands");
+        }
+
+        Shell.Run(["dotnet", "publish", PluginProject, "-c", "Release", "-o", dir, "-v", "quiet", "-nologo"], TimeSpan.FromMinutes(15));
+        return File.Exists(Path.Combine(dir, "dataplane-cni"))
+            ? dir
+            : throw new InvalidOperationException($"publishing {PluginProject} left no {dir}/dataplane-cni");
+    }
+}
+
+/// <summary>How one `cni-driver bench` runs.</summary>
+internal sealed record BenchRun(string Prefix, int Count, int Parallel, bool ReadyPing, string? WatchNetns, string? WatchIp)
+{
+    public IEnumerable<string> Arguments()
+    {
+        List<string> args = ["--count", Invariant(Count), "--parallel", Invariant(Parallel), "--netns-prefix", Prefix, "--create-netns"];
+        if (ReadyPing)
+        {
+            args.AddRange(["--ready-ping", "--ready-timeout", "120s"]);
+        }
+
+        if (WatchNetns is not null)
+        {
+            args.AddRange(["--watch-netns", WatchNetns, "--watch-ip", WatchIp!, "--watch-interval", "50ms"]);
+        }
+
+        return args;
+    }
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>`cni-driver bench`'s report (see tests/cni-driver/main.go).</summary>
+internal sealed record Bench
+{
+    [JsonPropertyName("network")] public string Network { get; init; } = "";
+
+    [JsonPropertyName("plugins")] public IReadOnlyList<string> Plugins { get; init; } = [];
+
+    [JsonPropertyName("count")] public int Count { get; init; }
+
+    [JsonPropertyName("parallel")] public int Parallel { get; init; }
+
+    [JsonPropertyName("add")] public OpStats Add { get; init; } = new();
+
+    [JsonPropertyName("del")] public OpStats Del { get; init; } = new();
+
+    [JsonPropertyName("ready")] public Ready? Ready { get; init; }
+
+    [JsonPropertyName("watch")] public Watch? Watch { get; init; }
+
+    [JsonPropertyName("ips")] public IReadOnlyList<string> Ips { get; init; } = [];
+
+    [JsonPropertyName("errors")] public IReadOnlyList<string> Errors { get; init; } = [];
+
+    public int DuplicateIps => Ips.Count - Ips.Distinct().Count();
+
+    /// <summary>Runs the driver (inside <paramref name="netns"/> when given) and parses its report; throws when it printed none.</summary>
+    public static Bench Run(string driver, string? netns, IEnumerable<string> common, BenchRun run)
+    {
+        string[] argv = [.. netns is null ? Array.Empty<string>() : ["ip", "netns", "exec", netns], driver, "bench", .. common, .. run.Arguments()];
+        (int exit, string stdout, string stderr) = Shell.Capture(argv, TimeSpan.FromMinutes(15));
+        if (!stdout.TrimStart().StartsWith('{'))
+        {
+            throw new InvalidOperationException($"cni-driver bench exited {exit} without a report: {Shell.Tail(stderr + stdout)}");
+        }
+
+        return JsonSerializer.Deserialize<Bench>(stdout) ?? throw new InvalidOperationException("cni-driver bench printed null");
+    }
+}
+
+internal sealed record OpStats
+{
+    [JsonPropertyName("ok")] public int Ok { get; init; }
+
+    [JsonPropertyName("failed")] public int Failed { get; init; }
+
+    [JsonPropertyName("p50_ms")] public double P50Ms { get; init; }
+
+    [JsonPropertyName("p90_ms")] public double P90Ms { get; init; }
+
+    [JsonPropertyName("p99_ms")] public double P99Ms { get; init; }
+
+    [JsonPropertyName("max_ms")] public double MaxMs { get; init; }
+
+    [JsonPropertyName("mean_ms")] public double MeanMs { get; init; }
+
+    [JsonPropertyName("wall_ms")] public double WallMs { get; init; }
+}
+
+internal sealed record Ready
+{
+    [JsonPropertyName("target")] public string? Target { get; init; }
+
+    [JsonPropertyName("ok")] public int Ok { get; init; }
+
+    [JsonPropertyName("failed")] public int Failed { get; init; }
+
+    [JsonPropertyName("p50_ms")] public double P50Ms { get; init; }
+
+    [JsonPropertyName("p90_ms")] public double P90Ms { get; init; }
+
+    [JsonPropertyName("max_ms")] public double MaxMs { get; init; }
+
+    [JsonPropertyName("all_ms")] public double AllMs { get; init; }
+
+    [JsonPropertyName("after_add_p50_ms")] public double AfterAddP50Ms { get; init; }
+}
+
+internal sealed record Watch
+{
+    [JsonPropertyName("from")] public string From { get; init; } = "";
+
+    [JsonPropertyName("to")] public string To { get; init; } = "";
+
+    [JsonPropertyName("interval_ms")] public double IntervalMs { get; init; }
+
+    [JsonPropertyName("sent")] public int Sent { get; init; }
+
+    [JsonPropertyName("received")] public int Received { get; init; }
+
+    [JsonPropertyName("lost")] public int Lost { get; init; }
+
+    [JsonPropertyName("max_rtt_ms")] public double MaxRttMs { get; init; }
+
+    [JsonPropertyName("error")] public string? Error { get; init; }
+}
