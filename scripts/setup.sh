@@ -10,10 +10,12 @@
 #   gcc, make, libc6-dev  native/ (tapcopy, connrate)
 #   liburing-dev          native/libdpuring.so, the io_uring shim of `dataplane: { io: uring }` (runs on liburing2)
 #   prometheus            the metrics tests scrape /metrics with it and lint it with promtool
+#   containernetworking-plugins   host-local (the CNI plugin's IPAM in its tests) and tuning (chained after it)
+#   clang, zlib1g-dev     NativeAOT publishing of the CNI plugin (dotnet publish src/Dataplane.Cni)
 # and checks for the .NET 10 SDK.
 set -euo pipefail
 
-packages=(libpcap0.8 nftables iproute2 iputils-ping iperf3 netcat-openbsd curl tshark tcpdump iptables netsniff-ng sockperf gcc make libc6-dev liburing-dev procps prometheus)
+packages=(libpcap0.8 nftables iproute2 iputils-ping iperf3 netcat-openbsd curl tshark tcpdump iptables netsniff-ng sockperf gcc make libc6-dev liburing-dev procps prometheus containernetworking-plugins clang zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
