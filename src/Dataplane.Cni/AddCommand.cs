@@ -4,9 +4,11 @@ namespace Dataplane.Cni;
 
 /// <summary>
 /// ADD: addresses from IPAM, the pod's interface from the daemon (pod-add: TAP, moved into CNI_NETNS as CNI_IFNAME,
-/// MAC, MTU, addresses, routes), then the result. Once IPAM was asked for an address, any failure releases it again
-/// (IPAM DEL) before the error goes out, and a pod-add that may have half happened is undone (pod-del), so a failed
-/// ADD holds nothing.
+/// MAC, MTU, addresses, routes), then the result. Once IPAM gave an address, any failure releases it again (IPAM DEL)
+/// before the error goes out, and a pod-add that may have half happened is undone (pod-del), so a failed ADD holds
+/// nothing. A failed IPAM ADD is not followed by IPAM DEL, as in the bridge and ptp plugins: the IPAM plugin rolls back
+/// its own failure (host-local does), and the usual cause, a second ADD of a live attachment (host-local: "duplicate
+/// allocation is not allowed"), would have the DEL release the address the live pod still uses.
 /// </summary>
 internal static class AddCommand
 {
@@ -16,10 +18,10 @@ internal static class AddCommand
         EnsureNetnsExists(env.Netns!);
 
         string ipamConfig = cni.Ipam.ConfigFor(cni.Conf);
+        CniResult ipam = cni.Ipam.Add(ipamConfig);
         bool podMayExist = false;
         try
         {
-            CniResult ipam = cni.Ipam.Add(ipamConfig);
             if (ipam.Ips is not { Count: > 0 })
             {
                 throw new CniException(CniErrorCode.IpamFailed, $"IPAM plugin {cni.Ipam.Type} returned no IP address");

@@ -62,7 +62,7 @@ internal sealed class IpamPlugin(string type, CniEnvironment environment, TextWr
     public void Run(CniCommand command, string config) => Run(command.ToString().ToUpperInvariant(), config);
 
     /// <summary>
-    /// Releases what ADD may have allocated after our ADD failed (SPEC.md section 4: "execute again with DEL before
+    /// Releases the address its ADD gave after our ADD failed later (SPEC.md section 4: "execute again with DEL before
     /// returning failure"). Its own failure is only reported on stderr: the ADD's error is what the runtime needs.
     /// </summary>
     public void ReleaseAfterFailedAdd(string config)

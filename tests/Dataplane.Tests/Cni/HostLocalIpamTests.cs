@@ -82,6 +82,19 @@ public sealed class HostLocalIpamTests : IDisposable
     }
 
     [Fact]
+    public void A_repeated_add_fails_without_releasing_the_live_attachments_address()
+    {
+        JsonObject config = Config("1.0.0");
+        Assert.Equal(0, Run("ADD", config).ExitCode);
+
+        CniOutcome again = Run("ADD", config);
+
+        Assert.Equal(101, again.ErrorCode);
+        Assert.Contains("duplicate allocation is not allowed", again.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(Reservation("10.244.1.2")), "the first ADD's address is still reserved");
+    }
+
+    [Fact]
     public void Gc_skips_host_local_which_has_no_gc()
     {
         CniOutcome gc = Run("GC", Config("1.1.0", static c => c["cni.dev/valid-attachments"] = new JsonArray()));
