@@ -63,6 +63,7 @@ internal sealed class FakeIpam
     private static string WriteScript()
     {
         string directory = System.IO.Directory.CreateTempSubdirectory("dpt-cni-ipam-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => System.IO.Directory.Delete(directory, recursive: true);
         string script = Path.Combine(directory, "fake-ipam.sh");
         File.WriteAllText(script, """
             #!/bin/sh
