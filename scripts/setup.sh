@@ -11,14 +11,15 @@
 #   liburing-dev          native/libdpuring.so, the io_uring shim of `dataplane: { io: uring }` (runs on liburing2)
 #   prometheus            the metrics tests scrape /metrics with it and lint it with promtool
 #   golang-go, golang-github-appc-cni-dev   tests/cni-driver, the libcni driver (built offline in GOPATH mode)
-#   containernetworking-plugins             bridge, host-local, tuning: the CNI baseline and the plugins chained with ours
+#   containernetworking-plugins             bridge, host-local, tuning: the CNI baseline, the plugin's IPAM and the plugins chained with ours
 #   podman, runc, conmon  a real runtime on a CNI network in the tests (podman 4 with its CNI backend)
 #   busybox-static        the one binary of the offline image those containers run
+#   clang, zlib1g-dev     NativeAOT publishing of the CNI plugin (dotnet publish src/Dataplane.Cni)
 # and checks for the .NET 10 SDK.
 set -euo pipefail
 
 packages=(libpcap0.8 nftables iproute2 iputils-ping iperf3 netcat-openbsd curl tshark tcpdump iptables netsniff-ng sockperf gcc make libc6-dev liburing-dev procps prometheus
-  golang-go golang-github-appc-cni-dev containernetworking-plugins podman runc conmon busybox-static)
+  golang-go golang-github-appc-cni-dev containernetworking-plugins podman runc conmon busybox-static clang zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
