@@ -24,17 +24,18 @@ internal static class DemoCommand
         var output = new Option<DirectoryInfo?>("--write", "-w", "--out") { Description = "--offline: where to write output pcaps and summary.json (default: a temp directory); --out is the old name." };
         var quiet = new Option<bool>("--no-trace") { Description = "--offline: do not print each packet's path." };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "The daemon's log level.", DefaultValueFactory = _ => LogLevel.Warning };
-        var command = new Command("demo", "Build a node in network namespaces, start the dataplane on it, and drive real traffic through every flow: container-to-container, pod-to-pod, pod-to-service, across nodes.")
+        var cniBin = new Option<string>("--cni-bin") { Description = "Where dataplane-cni is (dotnet publish src/Dataplane.Cni -c Release -o DIR): the demo attaches a pod with it while the node runs.", DefaultValueFactory = _ => "/opt/cni/bin" };
+        var command = new Command("demo", "Build a node in network namespaces, start the dataplane on it, and drive real traffic through every flow: container-to-container, pod-to-pod, pod-to-service, across nodes, a pod attached at run time by the CNI plugin.")
         {
-            offline, output, quiet, logLevel,
+            offline, output, quiet, logLevel, cniBin,
         };
         command.SetAction(parse => parse.GetValue(offline)
             ? RunOffline(parse.GetValue(output), !parse.GetValue(quiet))
-            : RunLive(parse.GetValue(logLevel)));
+            : RunLive(parse.GetValue(logLevel), Path.GetFullPath(parse.GetValue(cniBin)!)));
         return command;
     }
 
-    private static int RunLive(LogLevel logLevel)
+    private static int RunLive(LogLevel logLevel, string cniBin)
     {
         if (!Environment.IsPrivilegedProcess)
         {
@@ -55,7 +56,7 @@ internal static class DemoCommand
         using ILoggerFactory loggers = Logging.Create(logLevel);
         try
         {
-            return DemoRunner.RunAsync(Console.Out, loggers, cancel.Token).GetAwaiter().GetResult();
+            return DemoRunner.RunAsync(Console.Out, loggers, cniBin, cancel.Token).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException)
         {

@@ -314,6 +314,25 @@ public sealed class PodAttacher : IDisposable
             pod.Network.LinkLocal is { } ll ? [ll.ToString()] : null);
     }
 
+    /// <summary>
+    /// A pod without a Kubernetes name (a runtime that passes no K8S_POD_NAME, e.g. podman): "cni-" and the shortest
+    /// prefix of its container id (12 characters, as `docker ps` shows, or longer) no other pod's name has.
+    /// </summary>
+    private string UnnamedPod(string containerId, string ifName)
+    {
+        string suffix = ifName == "eth0" ? "" : $"-{ifName}";
+        foreach (int length in (ReadOnlySpan<int>)[12, 20, 32, containerId.Length])
+        {
+            string name = $"cni-{containerId[..Math.Min(length, containerId.Length)]}{suffix}";
+            if (!_pods.ContainsKey(name) && !_dataplane.Ports.TryGet(name, out _))
+            {
+                return name;
+            }
+        }
+
+        return $"cni-{containerId}{suffix}";
+    }
+
     private static string Short(string containerId) => containerId.Length > 12 ? containerId[..12] : containerId;
 
     /// <summary>A request turned into the model, or an <see cref="ArgumentException"/> that says what is wrong with it.</summary>
@@ -372,11 +391,7 @@ public sealed class PodAttacher : IDisposable
         Ip6Address? pod6 = v6 is { } ip6 ? Ip6Address.Parse(ip6.Address.ToString()) : null;
         MacAddress mac = request.Mac is { } text ? ParseMac(text)
             : new MacAddress((0x0A58UL << 32) | pod4.Value); // 0a:58:a.b.c.d, locally administered, as OVN-Kubernetes
-        string name = request.Name ?? (request.ContainerId is { } id ? $"cni-{Short(id)}" : throw new ArgumentException("the pod needs a name"));
-        if (request.ContainerId is not null && request.IfName != "eth0" && request.Name is null)
-        {
-            name = $"{name}-{request.IfName}";
-        }
+        string name = request.Name ?? (request.ContainerId is { } id ? UnnamedPod(id, request.IfName) : throw new ArgumentException("the pod needs a name"));
 
         var routes = new List<(IPAddress, int, IPAddress?)>();
         foreach (PodRoute route in request.Routes ?? [])

@@ -18,7 +18,8 @@ public static class DemoRunner
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
-    public static async Task<int> RunAsync(TextWriter output, ILoggerFactory loggers, CancellationToken cancel)
+    /// <param name="cniBin">Where `dataplane-cni` is (published from src/Dataplane.Cni): the run-time pod's flow uses it.</param>
+    public static async Task<int> RunAsync(TextWriter output, ILoggerFactory loggers, string cniBin, CancellationToken cancel)
     {
         output.WriteLine("demo: building a node in network namespaces (pods client, web-1..3; service web 10.96.0.10:80; node-b behind the uplink)");
         using var topology = new DemoTopology();
@@ -32,6 +33,7 @@ public static class DemoRunner
             steps.Add(await PingAsync("   pod-to-gateway", topology, "client", "10.244.1.1", cancel).ConfigureAwait(false));
             steps.Add(await ServiceAsync(topology, cancel).ConfigureAwait(false));
             steps.Add(await PingAsync("4. pod-to-pod across nodes (routed, uplink)", topology, "client", DemoTopology.RemotePod, cancel).ConfigureAwait(false));
+            steps.Add(await DemoCniPod.RunAsync(topology, cniBin, daemon.ControlSocketPath, cancel).ConfigureAwait(false));
             steps.Add(await KernelUntouchedAsync(topology, cancel).ConfigureAwait(false));
         }
         finally
@@ -160,7 +162,7 @@ public static class DemoRunner
         }
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(CancellationToken cancel, string file, params string[] args)
+    internal static async Task<(int ExitCode, string Output)> RunAsync(CancellationToken cancel, string file, params string[] args)
     {
         try
         {

@@ -59,6 +59,15 @@ public sealed class DemoTopology : IDisposable
         _ => "10.244.1.13",
     };
 
+    /// <summary>An empty namespace for a pod the demo attaches at run time (CNI ADD), removed with the rest.</summary>
+    public string AddNamespace(string role)
+    {
+        string name = $"dpdemo-{role}-{Suffix}";
+        using NetworkNamespace created = NetworkNamespace.Create(name);
+        _namespaces.Add(name);
+        return name;
+    }
+
     private void Build()
     {
         using NetworkNamespace node = NetworkNamespace.Create(NodeNamespace);

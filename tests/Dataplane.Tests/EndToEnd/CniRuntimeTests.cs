@@ -146,7 +146,10 @@ public sealed class CniRuntimeTests : IClassFixture<CniRuntimeTests.Node>
             Assert.True(CniConfigs.InSubnet(ip, "10.244.1.16/28"), $"{ip} is outside host-local's range .20-.29: {result}");
             Assert.Equal(Gateway, result.GetProperty("ips")[0].GetProperty("gateway").GetString());
             Assert.Contains(ip, CniDriverBridgeTests.PodAddresses(pod));
-            Assert.Equal(nodeLinks.Count + 1, TestNamespaces.LinkNames(node.Namespace).Count);
+            // The TAP lives in the pod's namespace; the daemon keeps only its fd, so the node namespace gains no link.
+            Assert.Equal(nodeLinks.Order(StringComparer.Ordinal), TestNamespaces.LinkNames(node.Namespace).Order(StringComparer.Ordinal));
+            Assert.Contains(node.CtlJson("pod", "list").EnumerateArray(), p => p.GetProperty("containerId").ValueKind == JsonValueKind.String
+                && p.GetProperty("ips")[0].GetProperty("address").GetString() == $"{ip}/24");
             Assert.Equal([ip], network.Leases);
             TestNamespaces.Exec(pod, "ping", "-c", "1", "-W", "2", Gateway).EnsureSuccess();
             TestNamespaces.Exec(pod, "ping", "-c", "1", "-W", "2", node.Pod("a").Ip).EnsureSuccess();
@@ -226,13 +229,16 @@ public sealed class CniRuntimeTests : IClassFixture<CniRuntimeTests.Node>
 
                 Assert.True(c1.Ip is not null && c2.Ip is not null && c1.Ip != c2.Ip, $"{c1} {c2}");
                 Assert.Equal(new[] { c1.Ip!, c2.Ip! }.Order(StringComparer.Ordinal), network.Leases);
-                Assert.Equal(nodeLinks.Count + 2, TestNamespaces.LinkNames(node.Namespace).Count);
+                Assert.Equal(2, node.CtlJson("pod", "list").EnumerateArray().Count(p => p.GetProperty("source").GetString() == "runtime"));
                 ProcessResult ping = podman.Exec("c1", "ping", "-c", "3", "-W", "2", c2.Ip!);
                 Assert.True(ping.ExitCode == 0, $"c1 -> c2: {ping.StdOut} {ping.StdErr}{Environment.NewLine}{node.DaemonOutput()}");
                 Assert.Equal(0, podman.Exec("c2", "ping", "-c", "1", "-W", "2", node.Pod("a").Ip).ExitCode);
-                ProcessResult web = podman.Exec("c1", "wget", "-q", "-O", "-", "-T", "5", $"http://{WebVip}/");
-                Assert.True(web.ExitCode == 0, $"c1 -> {WebVip}:80: {web.StdErr}{Environment.NewLine}{node.DaemonOutput()}");
-                Assert.Equal(WebPage, web.StdOut);
+                // busybox nc with a numeric port: busybox-static's wget looks the "http" service up through glibc's NSS
+                // and crashes (exit 139) inside these containers too.
+                ProcessResult web = podman.Exec("c1", "sh", "-c", $"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {WebVip} 80");
+                Assert.True(web.ExitCode == 0, $"c1 -> {WebVip}:80: exit {web.ExitCode} {web.StdOut}{web.StdErr}{Environment.NewLine}{node.Ctl("stats").StdOut}{node.Ctl("conntrack").StdOut}{node.DaemonOutput()}");
+                Assert.StartsWith("HTTP/1.", web.StdOut, StringComparison.Ordinal);
+                Assert.EndsWith(WebPage, web.StdOut, StringComparison.Ordinal);
             }
             finally
             {

@@ -14,14 +14,17 @@ public sealed class DemoTests
     {
         IReadOnlyList<string> before = TestNamespaces.ListNamespaces();
 
-        (int exit, string stdout, string stderr) = ReplayFiles.Cli("demo");
+        (int exit, string stdout, string stderr) = ReplayFiles.Cli("demo", "--cni-bin", CniPluginBuild.Publish());
 
         Assert.True(exit == 0, $"demo failed ({exit}):{Environment.NewLine}{stdout}{stderr}");
-        foreach (string flow in new[] { "container-to-container", "pod-to-pod (bridged)", "pod-to-gateway", "pod-to-service", "across nodes", "node kernel untouched" })
+        foreach (string flow in new[] { "container-to-container", "pod-to-pod (bridged)", "pod-to-gateway", "pod-to-service", "across nodes", "pod added at run time (CNI plugin)", "node kernel untouched" })
         {
             string line = stdout.Split('\n').Single(l => l.Contains(flow, StringComparison.Ordinal));
             Assert.Matches(@"\sok\s", line);
         }
+
+        // The run-time pod got its address from host-local's range and reached web-1.
+        Assert.Matches(@"ADD 10\.244\.1\.1[0-2]\d/24 \(host-local\) into a new netns, ping 10\.244\.1\.11, DEL: .*3 received", stdout);
 
         // Every backend answered some of the 30 service connections.
         Assert.Matches(@"web-1 \d+, web-2 \d+, web-3 \d+", stdout);
