@@ -101,6 +101,9 @@ public sealed class RuntimePodTests : IClassFixture<RuntimePodTests.Node>, IDisp
             Assert.StartsWith("fe80::", linkLocal, StringComparison.Ordinal);
             Assert.NotEqual("fe80::858:aff:fef4:135", linkLocal); // what EUI-64 would give 0a:58:0a:f4:01:35
             long spoofedBefore = _node.Counter("source-guard", "spoofed-ip6");
+            // Until duplicate address detection is done (about a second) the kernel will not send from it.
+            Poll.Until(() => !TestNamespaces.Exec(netns, "ip", "-6", "addr", "show", "dev", "eth0").StdOut.Contains("tentative", StringComparison.Ordinal),
+                s_timeout, $"{linkLocal} to finish duplicate address detection");
 
             // Echo to all nodes on the link from that address: the other pods answer only if the request got through.
             ProcessResult ping = await TestNamespaces.ExecAsync(netns, s_timeout, "ping", "-6", "-c", "2", "-i", "0.3", "-W", "2", "-I", "eth0", "ff02::1");

@@ -34,7 +34,8 @@ public sealed class ReplayTests
         (Build.Raw(ClientMac, Web1Mac, 0x88B5, new byte[46]), []),
         (Frames.Udp6(ClientMac, GatewayMac, ClientIp6, RemotePodIp6, 5006, 6006), ["uplink"]),
         (Build.NeighborSolicitation(ClientMac, "33:33:ff:00:00:01", ClientIp6, "ff02::1:ff00:1", GatewayIp6), ["client"]),
-        (Frames.Udp4(ClientMac, Web2Mac, ClientIp, Web2Ip, 5007, 6007), ["web-1", "web-2"]),
+        // To a MAC no pod has (a pod's own is static, never unknown): flooded to the other pods.
+        (Frames.Udp4(ClientMac, "02:00:00:00:99:99", ClientIp, Web2Ip, 5007, 6007), ["web-1", "web-2"]),
     ];
 
     private static (byte[] Frame, string[] Out)[] UplinkFrames() =>
