@@ -52,7 +52,6 @@ public sealed record PodInfo(
     string Mac,
     int Mtu,
     IReadOnlyList<PodAddress> Ips,
-    string Tap,
     int Worker,
     IReadOnlyList<string>? LinkLocal = null);
 

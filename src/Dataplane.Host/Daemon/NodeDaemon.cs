@@ -172,8 +172,8 @@ public sealed class NodeDaemon : IDisposable
                 var device = new TapPortDevice(port.Id, port.Name, network.Tap);
                 staticPods.Add(new AttachedPod(pod, network, device, "config", null));
                 devices.Add(byId[port.Id] = device);
-                logger.LogInformation("pod {Pod}: {Tap} is eth0 in namespace {Namespace}{Created}, {Ip} via {Gateway}",
-                    pod.Name, spec.TapName, spec.Namespace, network.CreatedNamespace ? " (created)" : "", pod.Ip, config.Node.GatewayIp);
+                logger.LogInformation("pod {Pod}: a TAP is eth0 in namespace {Namespace}{Created}, {Ip} via {Gateway}",
+                    pod.Name, spec.Namespace, network.CreatedNamespace ? " (created)" : "", pod.Ip, config.Node.GatewayIp);
             }
 
             var daemon = new NodeDaemon(config, options, dataplane, instanceLock, byId, staticPods, nodeNamespace, loggers);

@@ -27,7 +27,6 @@ public sealed record AttachedPod(PodConfig Pod, PodNetwork Network, TapPortDevic
 public sealed class PodAttacher : IDisposable
 {
     private static readonly TimeSpan s_pauseTimeout = TimeSpan.FromSeconds(10);
-    private static int s_tapSequence;
 
     private readonly NodeDaemon _daemon;
     private readonly NodeDataplane _dataplane;
@@ -37,6 +36,7 @@ public sealed class PodAttacher : IDisposable
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, AttachedPod> _pods = new(StringComparer.Ordinal);
+    private readonly List<Task> _closing = [];
 
     internal PodAttacher(NodeDaemon daemon, NodeDataplane dataplane, PortDevice?[] devices, Worker[] workers,
         IEnumerable<AttachedPod> staticPods, NetworkNamespace? nodeNamespace, ILogger logger)
@@ -203,6 +203,8 @@ public sealed class PodAttacher : IDisposable
     {
         lock (_lock)
         {
+            Task.WaitAll([.. _closing]);
+            _closing.Clear();
             foreach (AttachedPod pod in _pods.Values)
             {
                 pod.Device.Dispose();
@@ -213,15 +215,13 @@ public sealed class PodAttacher : IDisposable
         }
     }
 
-    /// <summary>What <see cref="PodNetwork.Create"/> builds for a pod: the TAP's temporary name is unique in the node namespace.</summary>
+    /// <summary>What <see cref="PodNetwork.Create"/> builds for a pod.</summary>
     internal static PodNetworkSpec Spec(NodeConfig config, PodConfig pod, int mtu, string netns, string interfaceName, bool createNamespace,
         IReadOnlyList<(IPAddress, int, IPAddress?)> routes)
     {
         bool offloads = config.Dataplane.Offloads;
         return new PodNetworkSpec
         {
-            // Renamed as it moves; until then it only has to be unique in the node namespace (<= 15 chars).
-            TapName = $"dp{Interlocked.Increment(ref s_tapSequence) % 100_000}p{Environment.ProcessId % 1_000_000}",
             Namespace = netns,
             CreateNamespaceIfAbsent = createNamespace,
             InterfaceName = interfaceName,
@@ -260,8 +260,20 @@ public sealed class PodAttacher : IDisposable
 
         _pods.Remove(pod.Pod.Name);
         WaitForLoops();
-        Dispose(pod.Network);
         int flushed = _dataplane.PodController.FlushFlows(pod.Pod);
+        if (pod.Network.CreatedNamespace)
+        {
+            Dispose(pod.Network);
+        }
+        else
+        {
+            // The pod is out of the dataplane already; closing its TAP makes the kernel unregister the netdev, which
+            // waits for an RCU grace period (13-46 ms measured here, most of a DEL). The runtime owns the namespace and
+            // deletes it after DEL anyway, so the close finishes in the background (Dispose waits for it).
+            _closing.RemoveAll(static t => t.IsCompleted);
+            _closing.Add(Task.Run(() => Dispose(pod.Network)));
+        }
+
         _logger.LogInformation("pod {Pod} removed ({Source}): TAP closed, {Flows} flow(s) flushed", pod.Pod.Name, pod.Source, flushed);
         return flushed;
     }
@@ -310,7 +322,7 @@ public sealed class PodAttacher : IDisposable
         }
 
         return new PodInfo(pod.Pod.Name, pod.Device.Port, pod.Source, pod.ContainerId, spec.InterfaceName, pod.Network.Namespace.Label,
-            pod.Pod.Mac.ToString(), spec.Mtu, ips, spec.TapName, worker?.Id ?? -1,
+            pod.Pod.Mac.ToString(), spec.Mtu, ips, worker?.Id ?? -1,
             pod.Network.LinkLocal is { } ll ? [ll.ToString()] : null);
     }
 

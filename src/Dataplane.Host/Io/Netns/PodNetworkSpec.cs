@@ -8,9 +8,6 @@ namespace Dataplane.Io.Netns;
 /// <summary>What <see cref="PodNetwork.Create"/> builds for one pod.</summary>
 public sealed record PodNetworkSpec
 {
-    /// <summary>The TAP's name while it is still in the host namespace (at most 15 bytes, unique on the host).</summary>
-    public required string TapName { get; init; }
-
     /// <summary>The pod's namespace: a name under /var/run/netns, or a path to a namespace file.</summary>
     public required string Namespace { get; init; }
 
@@ -20,7 +17,7 @@ public sealed record PodNetworkSpec
     /// </summary>
     public bool CreateNamespaceIfAbsent { get; init; } = true;
 
-    /// <summary>The TAP's name inside the pod.</summary>
+    /// <summary>The TAP's name inside the pod (it is made there under this name).</summary>
     public string InterfaceName { get; init; } = "eth0";
 
     public required PhysicalAddress Mac { get; init; }
@@ -52,7 +49,6 @@ public sealed record PodNetworkSpec
     /// <summary>Throws <see cref="ArgumentException"/> for anything the kernel would refuse later.</summary>
     public void Validate()
     {
-        Io.InterfaceName.Validate(TapName, nameof(TapName));
         Io.InterfaceName.Validate(InterfaceName, nameof(InterfaceName));
         _ = NetworkNamespace.PathOf(Namespace);
         ArgumentNullException.ThrowIfNull(Mac);

@@ -150,7 +150,7 @@ public sealed class PodNetworkTests : IDisposable
     }
 
     [RootFact]
-    public void A_failure_moving_the_tap_undoes_it_when_eth0_is_already_taken()
+    public void A_pod_whose_eth0_is_already_taken_is_refused_and_nothing_is_left()
     {
         string podName = _test.Add();
         using (NetworkNamespace ns = NetworkNamespace.Open(podName))
@@ -159,9 +159,10 @@ public sealed class PodNetworkTests : IDisposable
             net.CreateBridge("eth0");
         }
 
-        var e = Assert.Throws<NetlinkException>(() => _host.Run(() => PodNetwork.Create(Spec(podName))));
+        // The TAP is made inside the pod's namespace under its final name: the kernel refuses the taken name at once.
+        var e = Assert.Throws<ErrnoException>(() => _host.Run(() => PodNetwork.Create(Spec(podName))));
 
-        Assert.Equal(Errno.EEXIST, e.Errno);
+        Assert.Equal(Errno.EBUSY, e.Errno);
         Assert.Contains("eth0", e.Message, StringComparison.Ordinal);
         Assert.Equal(["eth0", "lo"], TestNamespaces.LinkNames(podName).Order(StringComparer.Ordinal));
         Assert.Equal("bridge", TestNamespaces.IpJson("-n", podName, "-d", "link", "show", "dev", "eth0")[0]
@@ -228,7 +229,6 @@ public sealed class PodNetworkTests : IDisposable
 
     private static PodNetworkSpec Spec(string ns) => new()
     {
-        TapName = "dpt-tap0",
         Namespace = ns,
         Mac = s_podMac,
         Mtu = 1400,
