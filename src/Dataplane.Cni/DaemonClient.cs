@@ -33,9 +33,11 @@ internal sealed class DaemonClient(string socketPath, DaemonTimeouts timeouts)
         {
             socket.SendTimeout = (int)answerTimeout.TotalMilliseconds;
             socket.ReceiveTimeout = (int)answerTimeout.TotalMilliseconds;
-            byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, ProtocolJson.Default.ControlRequest);
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(request, ProtocolJson.Default.ControlRequest);
+            byte[] line = new byte[json.Length + 1];
+            json.CopyTo(line, 0);
+            line[^1] = (byte)'\n';
             socket.Send(line);
-            socket.Send("\n"u8);
             string answer = ReadLine(socket);
             return JsonSerializer.Deserialize(answer, ProtocolJson.Default.ControlResponse)
                 ?? throw new DaemonFailedException($"the dataplane on {SocketPath} answered {request.Command} with null");
@@ -74,11 +76,16 @@ internal sealed class DaemonClient(string socketPath, DaemonTimeouts timeouts)
 
     private void Connect(Socket socket)
     {
-        // A Unix socket connect only waits when the daemon's accept backlog is full; the token bounds that wait.
-        using var deadline = new CancellationTokenSource(timeouts.Connect);
+        // A Unix socket connect only waits when the daemon's accept backlog is full; SO_SNDTIMEO bounds that wait
+        // (unix_stream_connect sleeps for the send timeout), so a plain blocking connect needs no async machinery.
+        socket.SendTimeout = (int)timeouts.Connect.TotalMilliseconds;
         try
         {
-            socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), deadline.Token).AsTask().GetAwaiter().GetResult();
+            socket.Connect(new UnixDomainSocketEndPoint(SocketPath));
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.TryAgain)
+        {
+            throw new DaemonFailedException($"connecting to the dataplane on {SocketPath} took longer than {timeouts.Connect.TotalSeconds:0.#} s");
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable)
         {
@@ -90,10 +97,6 @@ internal sealed class DaemonClient(string socketPath, DaemonTimeouts timeouts)
         catch (SocketException e)
         {
             throw new DaemonFailedException($"connecting to the dataplane on {SocketPath} failed: {e.Message}");
-        }
-        catch (OperationCanceledException)
-        {
-            throw new DaemonFailedException($"connecting to the dataplane on {SocketPath} took longer than {timeouts.Connect.TotalSeconds:0.#} s");
         }
     }
 

@@ -35,7 +35,7 @@ public sealed class NodeDaemon : IDisposable
     private int _disposed;
 
     private NodeDaemon(NodeConfig config, DaemonOptions options, NodeDataplane dataplane, FileStream instanceLock,
-        PortDevice?[] devices, List<AttachedPod> staticPods, NetworkNamespace? nodeNamespace, ILoggerFactory loggers)
+        PortDevice?[] devices, List<AttachedPod> staticPods, ILoggerFactory loggers)
     {
         _config = config;
         Options = options;
@@ -54,7 +54,7 @@ public sealed class NodeDaemon : IDisposable
             _workers[w] = new Worker(w, workerCount, dataplane, devices, owned, Captures, config.Dataplane.BatchSize, io, loggers.CreateLogger("dataplane.worker"));
         }
 
-        Pods = new PodAttacher(this, dataplane, devices, _workers, staticPods, nodeNamespace, loggers.CreateLogger("dataplane.pods"));
+        Pods = new PodAttacher(this, dataplane, devices, _workers, staticPods, loggers.CreateLogger("dataplane.pods"));
 
         _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
         FlowEvents = new FlowEventFeed(dataplane.Conntrack.Events);
@@ -168,7 +168,7 @@ public sealed class NodeDaemon : IDisposable
 
                 PodConfig pod = config.Pods.First(p => p.Name == port.Name);
                 PodNetworkSpec spec = PodAttacher.Spec(config, pod, port.Mtu, pod.Netns ?? $"{config.Node.Name}-{pod.Name}", "eth0", createNamespace: true, []);
-                PodNetwork network = InNamespace(nodeNamespace, () => PodNetwork.Create(spec));
+                PodNetwork network = PodNetwork.Create(spec);
                 var device = new TapPortDevice(port.Id, port.Name, network.Tap);
                 staticPods.Add(new AttachedPod(pod, network, device, "config", null));
                 devices.Add(byId[port.Id] = device);
@@ -176,8 +176,7 @@ public sealed class NodeDaemon : IDisposable
                     pod.Name, spec.Namespace, network.CreatedNamespace ? " (created)" : "", pod.Ip, config.Node.GatewayIp);
             }
 
-            var daemon = new NodeDaemon(config, options, dataplane, instanceLock, byId, staticPods, nodeNamespace, loggers);
-            nodeNamespace = null; // the daemon's now: pods added at run time get their TAPs there
+            var daemon = new NodeDaemon(config, options, dataplane, instanceLock, byId, staticPods, loggers);
             try
             {
                 daemon._control.Start();
@@ -389,7 +388,7 @@ public sealed class NodeDaemon : IDisposable
         return requested;
     }
 
-    internal static T InNamespace<T>(NetworkNamespace? ns, Func<T> action) => ns is null ? action() : ns.Run(action);
+    private static T InNamespace<T>(NetworkNamespace? ns, Func<T> action) => ns is null ? action() : ns.Run(action);
 
     /// <summary>
     /// One daemon per node: an exclusive lock next to the control socket. .NET takes FileShare.None on Unix as

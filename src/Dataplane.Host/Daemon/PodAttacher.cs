@@ -32,20 +32,18 @@ public sealed class PodAttacher : IDisposable
     private readonly NodeDataplane _dataplane;
     private readonly PortDevice?[] _devices;
     private readonly Worker[] _workers;
-    private readonly NetworkNamespace? _nodeNamespace;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, AttachedPod> _pods = new(StringComparer.Ordinal);
     private readonly List<Task> _closing = [];
 
     internal PodAttacher(NodeDaemon daemon, NodeDataplane dataplane, PortDevice?[] devices, Worker[] workers,
-        IEnumerable<AttachedPod> staticPods, NetworkNamespace? nodeNamespace, ILogger logger)
+        IEnumerable<AttachedPod> staticPods, ILogger logger)
     {
         _daemon = daemon;
         _dataplane = dataplane;
         _devices = devices;
         _workers = workers;
-        _nodeNamespace = nodeNamespace;
         _logger = logger;
         foreach (AttachedPod pod in staticPods)
         {
@@ -82,7 +80,8 @@ public sealed class PodAttacher : IDisposable
                 IPv4PrefixLength = plan.Ip4PrefixLength,
                 IPv6PrefixLength = plan.Ip6PrefixLength,
             };
-            PodNetwork network = NodeDaemon.InNamespace(_nodeNamespace, () => PodNetwork.Create(spec));
+            // Made in the pod's namespace directly: the node's (--netns) is not involved, and its fd works from here.
+            PodNetwork network = PodNetwork.Create(spec);
             try
             {
                 Ip6Address? linkLocal = network.LinkLocal is { } ll ? Ip6Address.Parse(ll.ToString()) : null;
