@@ -36,6 +36,9 @@ public sealed record NodeOptions
     /// <summary>More `routes:` items (YAML flow mappings such as "{ cidr: 10.244.3.0/24, via: 192.168.77.99 }"); needs <see cref="Uplink"/>.</summary>
     public IReadOnlyList<string> ExtraRoutes { get; init; } = [];
 
+    /// <summary>An IPv6 pod network too (<see cref="NodeUnderTest.PodCidrV6"/>, gateway <see cref="NodeUnderTest.GatewayIpV6"/>): dual-stack pods.</summary>
+    public bool Ipv6 { get; init; }
+
     /// <summary>Extra arguments for `dataplane run` (e.g. --metrics-address, --log-format json).</summary>
     public IReadOnlyList<string> RunArguments { get; init; } = [];
 }

@@ -24,6 +24,8 @@ public sealed class NodeUnderTest : IDisposable
     public const string PodCidr = "10.244.1.0/24";
     public const string GatewayIp = "10.244.1.1";
     public const string GatewayMac = "02:00:00:00:01:01";
+    public const string PodCidrV6 = "fd00:10:244:1::/64";
+    public const string GatewayIpV6 = "fd00:10:244:1::1";
     public const string UplinkInterface = "up0";
     public const string UplinkIp = "192.168.77.10";
     public const string UplinkMac = "02:00:00:00:77:10";
@@ -135,6 +137,12 @@ public sealed class NodeUnderTest : IDisposable
               gatewayIp: {GatewayIp}
               mac: {GatewayMac}
             """));
+        if (_options.Ipv6)
+        {
+            yaml.AppendLine($"  podCidrV6: {PodCidrV6}");
+            yaml.AppendLine($"  gatewayIpV6: {GatewayIpV6}");
+        }
+
         if (_options.Uplink)
         {
             yaml.AppendLine($"  uplink: {{ interface: {UplinkInterface}, ip: {UplinkIp}/24, mac: {UplinkMac} }}");

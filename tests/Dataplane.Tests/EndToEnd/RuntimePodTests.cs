@@ -183,3 +183,37 @@ public sealed class RuntimePodUringTests : IDisposable
         Assert.DoesNotContain("could not start", node.Log, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Dual-stack pods added at run time: each gets its IPv6 address, a default route via the IPv6 gateway, and reaches the other.</summary>
+[SupportedOSPlatform("linux")]
+[Trait("Category", "e2e")]
+public sealed class RuntimeDualStackPodTests : IDisposable
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+    private readonly TestNamespaces _namespaces = new();
+
+    public void Dispose() => _namespaces.Dispose();
+
+    [RootFact]
+    public async Task Two_dual_stack_pods_added_at_run_time_reach_each_other_and_the_gateway_over_ipv6()
+    {
+        using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = ["a"], Ipv6 = true });
+        string first = _namespaces.Add(), second = _namespaces.Add();
+        JsonElement added = node.CtlJson("pod", "add", "six-1", "--netns", first, "--ip", "10.244.1.71/24", "--ip6", "fd00:10:244:1::71/64");
+        node.CtlJson("pod", "add", "six-2", "--netns", second, "--ip", "10.244.1.72/24", "--ip6", "fd00:10:244:1::72/64");
+
+        Assert.Equal("fd00:10:244:1::71/64", added.GetProperty("ips")[1].GetProperty("address").GetString());
+        Assert.Contains(TestNamespaces.IpJson("-n", first, "-6", "route", "show", "default").EnumerateArray(),
+            r => r.GetProperty("gateway").GetString() == NodeUnderTest.GatewayIpV6);
+        foreach (string target in new[] { NodeUnderTest.GatewayIpV6, "fd00:10:244:1::72" })
+        {
+            ProcessResult ping = await TestNamespaces.ExecAsync(first, s_timeout, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", target);
+            Assert.True(ping.ExitCode == 0, $"six-1 -> {target}: {ping.StdOut}{ping.StdErr}{Environment.NewLine}{node.DaemonOutput()}");
+        }
+
+        node.CtlJson("pod", "del", "six-2");
+        ProcessResult gone = await TestNamespaces.ExecAsync(first, s_timeout, "ping", "-6", "-c", "1", "-W", "1", "fd00:10:244:1::72");
+        Assert.NotEqual(0, gone.ExitCode);
+        node.CtlJson("pod", "del", "six-1");
+    }
+}
