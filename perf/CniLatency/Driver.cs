@@ -1,3 +1,4 @@
+using Dataplane.CniDriver;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -99,33 +100,11 @@ internal sealed record BenchRun(string Prefix, int Count, int Parallel, bool Rea
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary>`cni-driver bench`'s report (see tests/cni-driver/main.go).</summary>
-internal sealed record Bench
+/// <summary>Runs `cni-driver bench` and reads its report (tests/cni-driver/BenchReport.cs).</summary>
+internal static class Bench
 {
-    [JsonPropertyName("network")] public string Network { get; init; } = "";
-
-    [JsonPropertyName("plugins")] public IReadOnlyList<string> Plugins { get; init; } = [];
-
-    [JsonPropertyName("count")] public int Count { get; init; }
-
-    [JsonPropertyName("parallel")] public int Parallel { get; init; }
-
-    [JsonPropertyName("add")] public OpStats Add { get; init; } = new();
-
-    [JsonPropertyName("del")] public OpStats Del { get; init; } = new();
-
-    [JsonPropertyName("ready")] public Ready? Ready { get; init; }
-
-    [JsonPropertyName("watch")] public Watch? Watch { get; init; }
-
-    [JsonPropertyName("ips")] public IReadOnlyList<string> Ips { get; init; } = [];
-
-    [JsonPropertyName("errors")] public IReadOnlyList<string> Errors { get; init; } = [];
-
-    public int DuplicateIps => Ips.Count - Ips.Distinct().Count();
-
     /// <summary>Runs the driver (inside <paramref name="netns"/> when given) and parses its report; throws when it printed none.</summary>
-    public static Bench Run(string driver, string? netns, IEnumerable<string> common, BenchRun run)
+    public static BenchReport Run(string driver, string? netns, IEnumerable<string> common, BenchRun run)
     {
         string[] argv = [.. netns is null ? Array.Empty<string>() : ["ip", "netns", "exec", netns], driver, "bench", .. common, .. run.Arguments()];
         (int exit, string stdout, string stderr) = Shell.Capture(argv, TimeSpan.FromMinutes(15));
@@ -134,63 +113,6 @@ internal sealed record Bench
             throw new InvalidOperationException($"cni-driver bench exited {exit} without a report: {Shell.Tail(stderr + stdout)}");
         }
 
-        return JsonSerializer.Deserialize<Bench>(stdout) ?? throw new InvalidOperationException("cni-driver bench printed null");
+        return JsonSerializer.Deserialize<BenchReport>(stdout) ?? throw new InvalidOperationException("cni-driver bench printed null");
     }
-}
-
-internal sealed record OpStats
-{
-    [JsonPropertyName("ok")] public int Ok { get; init; }
-
-    [JsonPropertyName("failed")] public int Failed { get; init; }
-
-    [JsonPropertyName("p50_ms")] public double P50Ms { get; init; }
-
-    [JsonPropertyName("p90_ms")] public double P90Ms { get; init; }
-
-    [JsonPropertyName("p99_ms")] public double P99Ms { get; init; }
-
-    [JsonPropertyName("max_ms")] public double MaxMs { get; init; }
-
-    [JsonPropertyName("mean_ms")] public double MeanMs { get; init; }
-
-    [JsonPropertyName("wall_ms")] public double WallMs { get; init; }
-}
-
-internal sealed record Ready
-{
-    [JsonPropertyName("target")] public string? Target { get; init; }
-
-    [JsonPropertyName("ok")] public int Ok { get; init; }
-
-    [JsonPropertyName("failed")] public int Failed { get; init; }
-
-    [JsonPropertyName("p50_ms")] public double P50Ms { get; init; }
-
-    [JsonPropertyName("p90_ms")] public double P90Ms { get; init; }
-
-    [JsonPropertyName("max_ms")] public double MaxMs { get; init; }
-
-    [JsonPropertyName("all_ms")] public double AllMs { get; init; }
-
-    [JsonPropertyName("after_add_p50_ms")] public double AfterAddP50Ms { get; init; }
-}
-
-internal sealed record Watch
-{
-    [JsonPropertyName("from")] public string From { get; init; } = "";
-
-    [JsonPropertyName("to")] public string To { get; init; } = "";
-
-    [JsonPropertyName("interval_ms")] public double IntervalMs { get; init; }
-
-    [JsonPropertyName("sent")] public int Sent { get; init; }
-
-    [JsonPropertyName("received")] public int Received { get; init; }
-
-    [JsonPropertyName("lost")] public int Lost { get; init; }
-
-    [JsonPropertyName("max_rtt_ms")] public double MaxRttMs { get; init; }
-
-    [JsonPropertyName("error")] public string? Error { get; init; }
 }

@@ -1,3 +1,4 @@
+using Dataplane.CniDriver;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -50,7 +51,7 @@ internal abstract class CniPath(string key, string title, char letter, string ru
     public abstract void Start();
 
     /// <summary>One bench of <paramref name="count"/> pods, <paramref name="parallel"/> operations at a time, w1 pinging w2 throughout.</summary>
-    public Bench Bench(string phase, int count, int parallel, bool readyPing) =>
+    public BenchReport Bench(string phase, int count, int parallel, bool readyPing) =>
         CniLatency.Bench.Run(Driver, DriverNamespace, Common(), new BenchRun($"{Prefix}{phase}", count, parallel, readyPing, WatchNetns, WatchIp));
 
     public virtual void Dispose()

@@ -1,3 +1,4 @@
+using Dataplane.CniDriver;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -98,18 +99,18 @@ try
     }
 
     // Interleaved: one measurement on every path, then the next, so a burst of load hits both alike.
-    var measurements = new (string Name, string Phase, int Parallel, bool ReadyPing, Action<PathResult, Bench> File)[]
+    var measurements = new (string Name, string Phase, int Parallel, bool ReadyPing, Action<PathResult, BenchReport> File)[]
     {
         ($"{count} sequential", "s", 1, false, (r, b) => r.Sequential = b),
         ($"{count} at once", "p", count, true, (r, b) => r.AtOnce = b),
     };
-    foreach ((string name, string phase, int parallel, bool readyPing, Action<PathResult, Bench> file) in measurements)
+    foreach ((string name, string phase, int parallel, bool readyPing, Action<PathResult, BenchReport> file) in measurements)
     {
         foreach ((CniPath path, PathResult result) in ready)
         {
             try
             {
-                Bench bench = path.Bench(phase, count, parallel, readyPing);
+                BenchReport bench = path.Bench(phase, count, parallel, readyPing);
                 file(result, bench);
                 result.Errors.AddRange(bench.Errors.Take(5).Select(e => $"{name}: {e}"));
                 if (bench.DuplicateIps > 0)

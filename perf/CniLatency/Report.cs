@@ -1,3 +1,4 @@
+using Dataplane.CniDriver;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -12,9 +13,9 @@ internal sealed class PathResult(string key, string title)
 
     public string Title { get; } = title;
 
-    public Bench? Sequential { get; set; }
+    public BenchReport? Sequential { get; set; }
 
-    public Bench? AtOnce { get; set; }
+    public BenchReport? AtOnce { get; set; }
 
     public List<string> Errors { get; } = [];
 }
@@ -53,7 +54,7 @@ internal static class Report
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (PathResult p in r.Paths)
         {
-            Bench? s = p.Sequential, a = p.AtOnce;
+            BenchReport? s = p.Sequential, a = p.AtOnce;
             md.AppendLine(CultureInfo.InvariantCulture,
                 $"| {p.Title} | {Ms(s?.Add.P50Ms)} | {Ms(s?.Add.P90Ms)} | {Ms(s?.Del.P50Ms)} | {Ms(s?.Del.P90Ms)} | {Sec(a?.Add.WallMs)} | {Sec(a?.Ready?.AllMs)} | " +
                 $"{(a is null ? "–" : $"{Ms(a.Add.P50Ms)} / {Ms(a.Add.P90Ms)}")} | {Sec(a?.Del.WallMs)} | {Loss(s?.Watch)}; {Loss(a?.Watch)} |");
@@ -105,5 +106,5 @@ internal static class Report
 
     private static string Sec(double? ms) => ms is { } v ? (v / 1000).ToString("0.00", CultureInfo.InvariantCulture) : "–";
 
-    private static string Loss(Watch? w) => w is null ? "–" : $"{w.Lost}/{w.Sent}";
+    private static string Loss(BenchWatch? w) => w is null ? "–" : $"{w.Lost}/{w.Sent}";
 }

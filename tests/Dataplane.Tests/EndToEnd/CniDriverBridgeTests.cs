@@ -1,3 +1,4 @@
+using Dataplane.CniDriver;
 using System.Text.Json;
 using Dataplane.Tests.Infrastructure;
 
@@ -57,7 +58,7 @@ public sealed class CniDriverBridgeTests
         using var node = new BridgeCniNode();
         string prefix = node.NewPrefix("p");
 
-        CniBench bench = node.Network.Bench(new CniBenchOptions { NetnsPrefix = prefix, Count = 20, Parallel = 20, ReadyPing = true });
+        BenchReport bench = node.Network.Bench(new CniBenchOptions { NetnsPrefix = prefix, Count = 20, Parallel = 20, ReadyPing = true });
 
         Assert.True(bench.ExitCode == 0 && bench.Errors.Count == 0, bench.Summary());
         Assert.Equal(20, bench.Add.Ok);
@@ -105,9 +106,9 @@ public sealed class CniDriverBridgeTests
         node.Network.Add(watcher, "watcher");
         string peerIp = Assert.Single(CniConfigs.ResultAddresses(node.Network.Add(peer, "peer")));
 
-        CniBench reachable = node.Network.Bench(new CniBenchOptions { NetnsPrefix = node.NewPrefix("r"), Count = 5, WatchNetns = watcher, WatchIp = peerIp });
+        BenchReport reachable = node.Network.Bench(new CniBenchOptions { NetnsPrefix = node.NewPrefix("r"), Count = 5, WatchNetns = watcher, WatchIp = peerIp });
         // An address in the pod subnet that nobody holds: ARP goes unanswered on the bridge, so no echo comes back.
-        CniBench unreachable = node.Network.Bench(new CniBenchOptions { NetnsPrefix = node.NewPrefix("u"), Count = 5, WatchNetns = watcher, WatchIp = "10.244.1.250" });
+        BenchReport unreachable = node.Network.Bench(new CniBenchOptions { NetnsPrefix = node.NewPrefix("u"), Count = 5, WatchNetns = watcher, WatchIp = "10.244.1.250" });
 
         Assert.True(reachable.ExitCode == 0, reachable.Summary());
         Assert.True(reachable.Watch!.Sent > 3, reachable.Summary());

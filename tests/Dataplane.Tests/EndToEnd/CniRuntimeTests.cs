@@ -1,3 +1,4 @@
+using Dataplane.CniDriver;
 using System.Runtime.Versioning;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -180,7 +181,7 @@ public sealed class CniRuntimeTests : IClassFixture<CniRuntimeTests.Node>
         using var network = new TestNetwork(_node, "dataplane", "10.244.1.100", "10.244.1.250");
         string prefix = NamespacePrefix.New("q");
         IReadOnlyList<string> nodeLinks = TestNamespaces.LinkNames(node.Namespace);
-        CniBench bench;
+        BenchReport bench;
         try
         {
             bench = network.Cni.Bench(new CniBenchOptions

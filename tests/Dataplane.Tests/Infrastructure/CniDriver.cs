@@ -1,3 +1,4 @@
+using Dataplane.CniDriver;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -108,7 +109,7 @@ public sealed class CniNetwork
     /// all. Returns the parsed report even when operations failed (its Errors say which); throws only when the driver
     /// printed no report.
     /// </summary>
-    public CniBench Bench(CniBenchOptions options)
+    public BenchReport Bench(CniBenchOptions options)
     {
         List<string> args = ["bench", .. Common(), "--count", Invariant(options.Count), "--parallel", Invariant(options.Parallel),
             "--netns-prefix", options.NetnsPrefix];
@@ -139,7 +140,7 @@ public sealed class CniNetwork
         ProcessResult result = Run(BenchTimeout, args);
         if (result.StdOut.TrimStart().StartsWith('{'))
         {
-            CniBench bench = JsonSerializer.Deserialize<CniBench>(result.StdOut)
+            BenchReport bench = JsonSerializer.Deserialize<BenchReport>(result.StdOut)
                 ?? throw new InvalidOperationException($"`{result.Command}` printed null");
             return bench with { ExitCode = result.ExitCode, StdErr = result.StdErr };
         }
@@ -196,94 +197,4 @@ public sealed record CniBenchOptions
 
     /// <summary>CNI_ARGS (K=V;K=V) for every call.</summary>
     public string? Args { get; init; }
-}
-
-/// <summary>`cni-driver bench`'s report.</summary>
-public sealed record CniBench
-{
-    [JsonPropertyName("network")] public string Network { get; init; } = "";
-
-    [JsonPropertyName("plugins")] public IReadOnlyList<string> Plugins { get; init; } = [];
-
-    [JsonPropertyName("count")] public int Count { get; init; }
-
-    [JsonPropertyName("parallel")] public int Parallel { get; init; }
-
-    [JsonPropertyName("add")] public CniOpStats Add { get; init; } = new();
-
-    [JsonPropertyName("del")] public CniOpStats Del { get; init; } = new();
-
-    [JsonPropertyName("ready")] public CniReady? Ready { get; init; }
-
-    [JsonPropertyName("watch")] public CniWatch? Watch { get; init; }
-
-    [JsonPropertyName("ips")] public IReadOnlyList<string> Ips { get; init; } = [];
-
-    [JsonPropertyName("errors")] public IReadOnlyList<string> Errors { get; init; } = [];
-
-    [JsonIgnore] public int ExitCode { get; init; }
-
-    [JsonIgnore] public string StdErr { get; init; } = "";
-
-    /// <summary>For assertion messages.</summary>
-    public string Summary() =>
-        $"exit {ExitCode}; add {Add}; del {Del}; ready {Ready}; watch {Watch}; {Ips.Count} IPs; errors: {string.Join(" | ", Errors.Take(5))} {StdErr.Trim()}";
-}
-
-public sealed record CniOpStats
-{
-    [JsonPropertyName("ok")] public int Ok { get; init; }
-
-    [JsonPropertyName("failed")] public int Failed { get; init; }
-
-    [JsonPropertyName("p50_ms")] public double P50Ms { get; init; }
-
-    [JsonPropertyName("p90_ms")] public double P90Ms { get; init; }
-
-    [JsonPropertyName("p99_ms")] public double P99Ms { get; init; }
-
-    [JsonPropertyName("max_ms")] public double MaxMs { get; init; }
-
-    [JsonPropertyName("mean_ms")] public double MeanMs { get; init; }
-
-    [JsonPropertyName("wall_ms")] public double WallMs { get; init; }
-}
-
-public sealed record CniReady
-{
-    [JsonPropertyName("target")] public string? Target { get; init; }
-
-    [JsonPropertyName("ok")] public int Ok { get; init; }
-
-    [JsonPropertyName("failed")] public int Failed { get; init; }
-
-    [JsonPropertyName("p50_ms")] public double P50Ms { get; init; }
-
-    [JsonPropertyName("p90_ms")] public double P90Ms { get; init; }
-
-    [JsonPropertyName("max_ms")] public double MaxMs { get; init; }
-
-    /// <summary>From the first ADD starting until the last pod answered.</summary>
-    [JsonPropertyName("all_ms")] public double AllMs { get; init; }
-
-    [JsonPropertyName("after_add_p50_ms")] public double AfterAddP50Ms { get; init; }
-}
-
-public sealed record CniWatch
-{
-    [JsonPropertyName("from")] public string From { get; init; } = "";
-
-    [JsonPropertyName("to")] public string To { get; init; } = "";
-
-    [JsonPropertyName("interval_ms")] public double IntervalMs { get; init; }
-
-    [JsonPropertyName("sent")] public int Sent { get; init; }
-
-    [JsonPropertyName("received")] public int Received { get; init; }
-
-    [JsonPropertyName("lost")] public int Lost { get; init; }
-
-    [JsonPropertyName("max_rtt_ms")] public double MaxRttMs { get; init; }
-
-    [JsonPropertyName("error")] public string? Error { get; init; }
 }
