@@ -17,14 +17,18 @@ public sealed class PodController
 {
     private readonly NodeDataplane _node;
     private readonly Dictionary<string, Attached> _pods = new(StringComparer.Ordinal);
+    private PodConfig[] _snapshot = [];
 
     internal PodController(NodeDataplane node)
     {
         _node = node;
     }
 
-    /// <summary>The pods now, in the order they were added.</summary>
-    public IReadOnlyList<PodConfig> Pods => [.. _pods.Values.OrderBy(static p => p.Sequence).Select(static p => p.Pod)];
+    /// <summary>
+    /// The pods now, in the order they were added: a copy published on every change, so /readyz, metrics and `ctl`
+    /// read it from their own threads while the control plane adds and removes pods.
+    /// </summary>
+    public IReadOnlyList<PodConfig> Pods => Volatile.Read(ref _snapshot);
 
     public int Count => _pods.Count;
 
@@ -135,6 +139,7 @@ public sealed class PodController
         // A full bucket of static MACs (eight pods hashing alike) only means frames to this pod are flooded.
         _ = _node.MacTable.AddStatic(pod.Mac, port.Id);
         _pods.Add(pod.Name, new Attached(pod, port, adjacency, _sequence++));
+        Publish();
         return port;
     }
 
@@ -159,6 +164,7 @@ public sealed class PodController
         _node.Adjacencies.Remove(attached.Adjacency);
         _node.MacTable.Flush(attached.Port.Id);
         _node.Ports.Remove(attached.Port.Id);
+        Publish();
         return pod;
     }
 
@@ -194,6 +200,8 @@ public sealed class PodController
     }
 
     private long _sequence;
+
+    private void Publish() => Volatile.Write(ref _snapshot, [.. _pods.Values.OrderBy(static p => p.Sequence).Select(static p => p.Pod)]);
 
     private sealed record Attached(PodConfig Pod, Port Port, int Adjacency, long Sequence);
 }

@@ -14,7 +14,6 @@ public sealed class PortTable : IEnumerable<Port>
 {
     private readonly Port?[] _slots;
     private readonly int[] _mtu;
-    private readonly Dictionary<string, Port> _byName = new(StringComparer.Ordinal);
     private ushort[] _flood = [];
     private Port[] _current = [];
 
@@ -49,7 +48,21 @@ public sealed class PortTable : IEnumerable<Port>
 
     public int Count => Current.Count;
 
-    public bool TryGet(string name, out Port port) => _byName.TryGetValue(name, out port!);
+    /// <summary>The port named <paramref name="name"/> as of the last change; safe from any thread (a search of <see cref="Current"/>).</summary>
+    public bool TryGet(string name, out Port port)
+    {
+        foreach (Port candidate in Current)
+        {
+            if (candidate.Name == name)
+            {
+                port = candidate;
+                return true;
+            }
+        }
+
+        port = null!;
+        return false;
+    }
 
     /// <summary>
     /// Adds a port under the lowest free id and returns it. Throws <see cref="InvalidOperationException"/> when the
@@ -57,7 +70,7 @@ public sealed class PortTable : IEnumerable<Port>
     /// </summary>
     public Port Add(string name, PortKind kind, MacAddress mac, Ip4Address ip4, Ip6Address? ip6, int mtu, Ip6Address? linkLocal = null)
     {
-        if (_byName.ContainsKey(name))
+        if (TryGet(name, out _))
         {
             throw new InvalidOperationException($"port name '{name}' is in use");
         }
@@ -71,7 +84,6 @@ public sealed class PortTable : IEnumerable<Port>
         var port = new Port((ushort)id, name, kind, mac, ip4, ip6, mtu, linkLocal);
         _slots[id] = port;
         _mtu[id] = mtu;
-        _byName.Add(name, port);
         if (kind == PortKind.Uplink)
         {
             Uplink = port;
@@ -91,7 +103,6 @@ public sealed class PortTable : IEnumerable<Port>
 
         _slots[id] = null;
         _mtu[id] = 0;
-        _byName.Remove(port.Name);
         if (ReferenceEquals(port, Uplink))
         {
             Uplink = null;
