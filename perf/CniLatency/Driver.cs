@@ -19,26 +19,6 @@ internal sealed record Tools(string Root)
 
     public string PluginProject => Path.Combine(Root, "src", "Dataplane.Cni");
 
-    public static Tools Find()
-    {
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (DirectoryInfo? dir = new(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Dataplane.sln")))
-                {
-                    return new Tools(dir.FullName);
-                }
-            }
-        }
-
-        throw new InvalidOperationException("run from inside the repository: no Dataplane.sln above the working directory");
-    }
-
-    public static IEnumerable<string> Missing() => Required.Where(tool => tool.StartsWith('/')
-        ? !File.Exists(tool)
-        : !Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(dir => File.Exists(Path.Combine(dir, tool))));
-
     /// <summary>Builds tests/cni-driver (GOPATH mode against Debian's libcni, offline) into <paramref name="dir"/>.</summary>
     public string BuildDriver(string dir)
     {

@@ -80,7 +80,8 @@ internal abstract class CniPath(string key, string title, char letter, string ru
 
     protected Background StartProcess(params string[] argv)
     {
-        Background process = Shell.Start(argv);
+        // The daemon removes every TAP it made before it exits: it gets longer than the default.
+        Background process = Shell.Start(argv, TimeSpan.FromSeconds(15));
         _processes.Add(process);
         return process;
     }

@@ -1,6 +1,5 @@
 using Dataplane.CniDriver;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Dataplane.CniLatency;
 
@@ -37,29 +36,16 @@ if (count is < 1 or > 230)
     return 2;
 }
 
-if (!Environment.IsPrivilegedProcess)
+if (!Preflight.Ready("cnilatency", "namespaces, CNI plugins, the daemon's TAPs", Tools.Required))
 {
-    Console.Error.WriteLine("cnilatency: needs root (namespaces, CNI plugins, the daemon's TAPs)");
     return 1;
 }
 
-if (Tools.Missing().ToList() is { Count: > 0 } missing)
-{
-    Console.Error.WriteLine($"cnilatency: missing {string.Join(", ", missing)}; scripts/setup.sh installs them");
-    return 1;
-}
-
-Tools tools = Tools.Find();
+var tools = new Tools(RepositoryRoot.Find());
 outDir ??= Path.Combine(tools.Root, "perf", "results");
 
-void Stop(PosixSignalContext context)
-{
-    context.Cancel = true;
-    Shell.Stop();
-}
-
-using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+// Ctrl-C and SIGTERM stop the run; the finally below still tears every namespace and process down.
+using var stopSignals = new StopSignals();
 
 string runId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2));
 DirectoryInfo workDir = Directory.CreateTempSubdirectory($"dpt-cl{runId}-");

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Dataplane.SideBySide;
 
@@ -45,19 +44,12 @@ if (redraw is not null)
     return 0;
 }
 
-if (!Environment.IsPrivilegedProcess)
+if (!Preflight.Ready("sidebyside", "namespaces, TAPs, iptables in its own namespaces", Tools.Required))
 {
-    Console.Error.WriteLine("sidebyside: needs root (namespaces, TAPs, iptables in its own namespaces)");
     return 1;
 }
 
-if (Tools.Missing().ToList() is { Count: > 0 } missing)
-{
-    Console.Error.WriteLine($"sidebyside: missing {string.Join(", ", missing)}; scripts/setup.sh installs them");
-    return 1;
-}
-
-Tools tools = Tools.Find();
+var tools = new Tools(RepositoryRoot.Find());
 outDir ??= Path.Combine(tools.Root, "perf", "results");
 if (build)
 {
@@ -66,14 +58,7 @@ if (build)
 }
 
 // Ctrl-C and SIGTERM stop the run; the finally below still tears every namespace and process down.
-void Stop(PosixSignalContext context)
-{
-    context.Cancel = true;
-    Shell.Stop();
-}
-
-using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var stopSignals = new StopSignals();
 
 string runId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2));
 DirectoryInfo workDir = Directory.CreateTempSubdirectory($"dpperf-{runId}-");

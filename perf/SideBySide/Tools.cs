@@ -12,26 +12,6 @@ internal sealed record Tools(string Root)
 
     public string DataplaneDll => Path.Combine(Root, "src", "Dataplane.Cli", "bin", "Release", "net10.0", "dataplane.dll");
 
-    /// <summary>The repository root: the nearest folder holding Dataplane.sln, from the working directory or this tool's own.</summary>
-    public static Tools Find()
-    {
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (DirectoryInfo? dir = new(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Dataplane.sln")))
-                {
-                    return new Tools(dir.FullName);
-                }
-            }
-        }
-
-        throw new InvalidOperationException("run from inside the repository: no Dataplane.sln above the working directory");
-    }
-
-    public static IEnumerable<string> Missing() =>
-        Required.Where(tool => !Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(dir => File.Exists(Path.Combine(dir, tool))));
-
     /// <summary>Builds what is measured: `make -C native` and `dataplane` in Release (quick when up to date).</summary>
     public void Build()
     {
