@@ -36,22 +36,33 @@ public sealed class PcapFilterTests
         using (filter)
         {
             IFrameFilter asCore = filter;
-            int matched = 0;
-            for (int i = 0; i < 1000; i++)
+            // Both verdicts warm, then three measured rounds: a per-call allocation shows in every round, a one-off of
+            // the runtime's (tiered compilation replacing the method mid-run, seen once in a CI run: 7,272 bytes)
+            // in one at most, so the least a round allocated is what matching costs.
+            int matched = Match(asCore, 100_000);
+            long least = long.MaxValue;
+            for (int round = 0; round < 3; round++)
             {
-                matched += asCore.Matches(s_web) ? 1 : 0;
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                matched += Match(asCore, 100_000);
+                least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
             }
 
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 100_000; i++)
-            {
-                matched += asCore.Matches(i % 2 == 0 ? s_web : s_dns) ? 1 : 0;
-            }
-
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.Equal(0, allocated);
-            Assert.Equal(1000 + 50_000, matched);
+            Assert.Equal(0, least);
+            Assert.Equal(4 * 50_000, matched);
         }
+    }
+
+    /// <summary>Alternates a matching and a non-matching frame; returns how many matched.</summary>
+    private static int Match(IFrameFilter filter, int frames)
+    {
+        int matched = 0;
+        for (int i = 0; i < frames; i++)
+        {
+            matched += filter.Matches(i % 2 == 0 ? s_web : s_dns) ? 1 : 0;
+        }
+
+        return matched;
     }
 
     [Theory]
