@@ -30,7 +30,7 @@ internal static class RunCommand
                 r.AddError($"--metrics-address: {problem}");
             }
         });
-        var command = new Command("run", "Run the node daemon: a TAP per pod moved into its namespace, every frame forwarded by the pipeline.")
+        var command = new Command("run", "Run the node daemon: a TAP per pod as eth0 in its namespace, every frame forwarded by the pipeline.")
         {
             config, netns, logLevel, logFormat, metricsAddress,
         };

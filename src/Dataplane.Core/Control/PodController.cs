@@ -30,8 +30,6 @@ public sealed class PodController
     /// </summary>
     public IReadOnlyList<PodConfig> Pods => Volatile.Read(ref _snapshot);
 
-    public int Count => _pods.Count;
-
     public bool TryGet(string name, out PodConfig pod, out Port port)
     {
         if (_pods.TryGetValue(name, out Attached? attached))

@@ -34,6 +34,8 @@ public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
         SpoofedIp6,
         [Description("Neighbor Advertisement for an address that is not the pod's own")]
         SpoofedNeighborAdvertisement,
+        [Description("received on a port that no longer exists (its pod was removed meanwhile)")]
+        PortGone,
     }
 
     private readonly PortTable _ports;
@@ -53,14 +55,18 @@ public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
         {
             ref PacketMeta meta = ref batch.Meta(p);
             Port? port = _ports[meta.RxPort];
-            if (port is { Kind: PortKind.Pod })
+            if (port is null)
             {
-                Span<byte> frame = batch.Frame(p);
-                if (!Check(port, ref meta, frame, out Drop reason))
-                {
-                    Drop<TTrace>(graph, p, reason);
-                    continue;
-                }
+                // A removed pod's fd is detached before the workers go on, so this is a bug guard: never let an
+                // unbound frame through unchecked.
+                Drop<TTrace>(graph, p, Drop.PortGone);
+                continue;
+            }
+
+            if (port.Kind == PortKind.Pod && !Check(port, ref meta, batch.Frame(p), out Drop reason))
+            {
+                Drop<TTrace>(graph, p, reason);
+                continue;
             }
 
             if ((meta.Flags & PacketFlags.Arp) != 0)

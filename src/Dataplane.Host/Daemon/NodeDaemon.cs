@@ -15,8 +15,8 @@ using Microsoft.Extensions.Logging;
 namespace Dataplane.Daemon;
 
 /// <summary>
-/// `dataplane run`: one node's forwarding daemon. Creates a TAP per pod in the node's namespace, moves it into
-/// the pod's namespace as eth0 with the pod's MAC, addresses and default route, opens the uplink, and runs the
+/// `dataplane run`: one node's forwarding daemon. Creates a TAP per pod as eth0 in the pod's namespace, with the
+/// pod's MAC, addresses and default route, opens the uplink (in the node's namespace, --netns), and runs the
 /// workers and the control socket. Pods come and go at run time too (<see cref="Pods"/>: `ctl pod`, the CNI
 /// plugin). Disposing stops everything and removes every TAP and every namespace it created (and only those).
 /// A failed start undoes what it did before it throws.

@@ -76,6 +76,10 @@ public class PodControllerTests
         Assert.Equal(Icmp4Type.DestinationUnreachable, unreachable[0].Frame[EthernetHeader.Size + 20]);
         Assert.Equal(["web-1", "web-2"], Ports(harness.Send("client", Frames.Udp4(ClientMac, LateMac, ClientIp, LateIp, 5003, 6000))).Order());
 
+        // A frame still carrying the removed port's id (none should: its fd is detached first) is dropped, never let through unchecked.
+        Assert.Empty(harness.SendOnPortId(late.Id, Frames.Udp4(LateMac, ClientMac, LateIp, ClientIp, 6000, 5000)));
+        Assert.Equal(1, harness.Drops("source-guard", "port-gone"));
+
         Port next = pods.Add(Late("next", "10.244.1.31", "0a:58:0a:f4:01:1f"), 1400);
         Assert.Equal(late.Id, next.Id);
         Assert.Equal(1400, harness.Dataplane.Ports.Mtu[next.Id]);

@@ -41,8 +41,14 @@ internal sealed class PipelineHarness
     public List<Sent> Send(string port, byte[] frame, long timestamp = T0) => Send([(port, frame, timestamp)]);
 
     public List<Sent> Send(IEnumerable<(string Port, byte[] Frame, long Timestamp)> frames)
+        => Send([.. frames.Select(f => (Engine.PortId(f.Port), f.Timestamp, f.Frame))]);
+
+    /// <summary>Sends one frame as received on port id <paramref name="port"/>, which need not be a port now.</summary>
+    public List<Sent> SendOnPortId(ushort port, byte[] frame, long timestamp = T0) => Send([(port, timestamp, frame)]);
+
+    private List<Sent> Send((ushort Port, long Timestamp, byte[] Frame)[] frames)
     {
-        var source = new MemorySource([.. frames.Select(f => (Engine.PortId(f.Port), f.Timestamp, f.Frame))]);
+        var source = new MemorySource(frames);
         var sink = new CaptureSink(Dataplane.Ports, []);
         Engine.Run(source, ref sink);
         return sink.Sent;
