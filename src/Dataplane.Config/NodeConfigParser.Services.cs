@@ -11,10 +11,19 @@ namespace Dataplane.Config;
 internal sealed partial class NodeConfigParser
 {
     private static readonly string[] s_serviceKeys =
-        ["name", "clusterIp", "clusterIpV6", "sessionAffinity", "affinityTimeoutSeconds", "scheduler", "ports", "endpoints"];
+        ["name", "clusterIp", "clusterIpV6", "sessionAffinity", "affinityTimeoutSeconds", "scheduler", "ports", "endpoints",
+         "type", "externalIPs", "status", "externalTrafficPolicy", "internalTrafficPolicy", "healthCheckNodePort", "loadBalancerSourceRanges"];
 
     private static readonly string[] s_portKeys = ["name", "protocol", "port", "targetPort", "nodePort"];
-    private static readonly string[] s_endpointKeys = ["ip", "weight", "terminating"];
+    private static readonly string[] s_endpointKeys = ["ip", "weight", "terminating", "nodeName"];
+    private static readonly string[] s_statusKeys = ["loadBalancer"];
+    private static readonly string[] s_loadBalancerKeys = ["ingress"];
+    private static readonly string[] s_ingressKeys = ["ip", "hostname", "ipMode", "ports"];
+
+    private static readonly (string, ServiceType)[] s_types =
+        [("ClusterIP", ServiceType.ClusterIP), ("NodePort", ServiceType.NodePort), ("LoadBalancer", ServiceType.LoadBalancer)];
+
+    private static readonly (string, TrafficPolicy)[] s_policies = [("Cluster", TrafficPolicy.Cluster), ("Local", TrafficPolicy.Local)];
 
     private static readonly (string, SessionAffinity)[] s_affinities = [("None", SessionAffinity.None), ("ClientIP", SessionAffinity.ClientIP)];
 
@@ -30,10 +39,6 @@ internal sealed partial class NodeConfigParser
     /// </summary>
     internal const int MinWeight = 1;
     internal const int MaxWeight = 256;
-
-    /// <summary>Kubernetes' default service-node-port-range.</summary>
-    private const int MinNodePort = 30000;
-    private const int MaxNodePort = 32767;
 
     private List<ServiceConfig> ReadServices(ConfigMapping top)
     {
@@ -80,7 +85,9 @@ internal sealed partial class NodeConfigParser
             Scheduler scheduler = m.Choice("scheduler", s_schedulers, Scheduler.Maglev);
 
             IpAddress?[] vips = [clusterIp, clusterIp6];
-            List<ServicePortConfig> ports = ReadServicePorts(m, vips, frontends, nodePorts);
+            ServiceType type = m.Choice("type", s_types, ServiceType.ClusterIP);
+            List<ServicePortConfig> ports = ReadServicePorts(m, vips, type, frontends, nodePorts);
+            ServiceExposure exposure = ReadExposure(m, type, ports, frontends, nodePorts);
             List<EndpointConfig> endpoints = ReadEndpoints(m, hasV4, hasV6);
             (int v4Endpoints, int v6Endpoints) = ServiceRules.EndpointsPerFamily(endpoints);
             foreach ((int count, string family) in (ReadOnlySpan<(int, string)>)[(v4Endpoints, "IPv4"), (v6Endpoints, "IPv6")])
@@ -100,7 +107,7 @@ internal sealed partial class NodeConfigParser
 
             if (name is not null)
             {
-                services.Add(new ServiceConfig(name, clusterIp, clusterIp6, affinity, affinityTimeout, scheduler, ports, endpoints));
+                services.Add(new ServiceConfig(name, clusterIp, clusterIp6, affinity, affinityTimeout, scheduler, ports, endpoints) { Exposure = exposure });
             }
         }
 
@@ -150,10 +157,20 @@ internal sealed partial class NodeConfigParser
                     }
                 }
 
-                if (port.NodePort is { } nodePort)
+                if (port.NodePort is { } nodePort && service.Exposure.HasNodePorts)
                 {
                     nodePorts.TryAdd((port.Protocol, nodePort), owner);
                 }
+
+                foreach (IpAddress ip in (IEnumerable<IpAddress>)[.. service.Exposure.ExternalIps, .. service.Exposure.LoadBalancerIps])
+                {
+                    frontends.TryAdd((ip, port.Protocol, port.Port), owner);
+                }
+            }
+
+            if (service.Exposure.HealthCheckNodePort is { } health)
+            {
+                nodePorts.TryAdd((L4Protocol.Tcp, health), owner);
             }
         }
 
@@ -163,6 +180,7 @@ internal sealed partial class NodeConfigParser
     private List<ServicePortConfig> ReadServicePorts(
         ConfigMapping service,
         IpAddress?[] vips,
+        ServiceType type,
         Dictionary<(IpAddress, L4Protocol, int), string> frontends,
         Dictionary<(L4Protocol, int), string> nodePorts)
     {
@@ -186,7 +204,16 @@ internal sealed partial class NodeConfigParser
             L4Protocol protocol = m.Choice("protocol", s_protocols, L4Protocol.Tcp);
             int? port = m.Int("port", 1, 65535, required: true);
             int? targetPort = m.Int("targetPort", 1, 65535, required: false) ?? port;
-            int? nodePort = m.Int("nodePort", MinNodePort, MaxNodePort, required: false);
+            int? nodePort = m.Int("nodePort", _nodePortMin, _nodePortMax, required: false);
+            if (nodePort is not null && type == ServiceType.ClusterIP)
+            {
+                m.Error("nodePort", "may not be used when the service's type is ClusterIP (set type: NodePort or LoadBalancer)");
+                nodePort = null;
+            }
+            else if (!m.Has("nodePort") && type != ServiceType.ClusterIP)
+            {
+                m.Error("nodePort", $"required for type {type}: the API server allocates node ports; node.yaml must name them ({_nodePortMin}-{_nodePortMax})");
+            }
 
             if (port is { } p)
             {
@@ -247,9 +274,15 @@ internal sealed partial class NodeConfigParser
 
             int weight = m.Int("weight", MinWeight, MaxWeight, 1);
             bool terminating = m.Bool("terminating", false);
+            string? nodeName = m.String("nodeName");
+            if (nodeName is { Length: 0 or > 253 })
+            {
+                m.Error("nodeName", "a node name is 1 to 253 characters");
+            }
+
             if (ip is not null)
             {
-                endpoints.Add(new EndpointConfig(ip.Value, weight, terminating));
+                endpoints.Add(new EndpointConfig(ip.Value, weight, terminating, nodeName));
             }
         }
 

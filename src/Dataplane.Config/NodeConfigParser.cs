@@ -13,7 +13,8 @@ namespace Dataplane.Config;
 internal sealed partial class NodeConfigParser
 {
     private static readonly string[] s_rootKeys = ["node", "pods", "routes", "services", "conntrack", "dataplane"];
-    private static readonly string[] s_nodeKeys = ["name", "podCidr", "podCidrV6", "gatewayIp", "gatewayIpV6", "mac", "mtu", "uplink"];
+    private static readonly string[] s_nodeKeys =
+        ["name", "podCidr", "podCidrV6", "gatewayIp", "gatewayIpV6", "mac", "mtu", "uplink", "nodePortRange", "masquerade", "announceExternalIps"];
     private static readonly string[] s_uplinkKeys = ["interface", "ip", "ipV6", "mac", "mtu"];
 
     /// <summary>The lowest MTU an IPv6 link may have (RFC 8200 section 5).</summary>
@@ -166,12 +167,13 @@ internal sealed partial class NodeConfigParser
         }
 
         UplinkConfig? uplink = ReadUplink(m);
+        ExternalTraffic external = ReadExternal(m);
         if (_nodeName is null || _podCidr is null || _gateway is null || _nodeMac is null || (_hasUplink && uplink is null))
         {
             return null;
         }
 
-        return new NodeSettings(_nodeName, _podCidr.Value, _podCidrV6, _gateway.Value, _gatewayV6, _nodeMac.Value, mtu, uplink);
+        return new NodeSettings(_nodeName, _podCidr.Value, _podCidrV6, _gateway.Value, _gatewayV6, _nodeMac.Value, mtu, uplink) { External = external };
     }
 
     private UplinkConfig? ReadUplink(ConfigMapping node)

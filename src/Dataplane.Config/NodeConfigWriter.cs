@@ -48,6 +48,18 @@ public static class NodeConfigWriter
             Line(w, 2, "mtu", Int(uplink.Mtu));
         }
 
+        ExternalTraffic external = node.External;
+        Line(w, 1, "nodePortRange", $"{Int(external.NodePortMin)}-{Int(external.NodePortMax)}");
+        w.Append("  masquerade:\n");
+        Line(w, 2, "enabled", external.Masquerade ? "true" : "false");
+        if (external.NonMasqueradeCidrs is { } inside)
+        {
+            Line(w, 2, "nonMasqueradeCidrs", $"[{string.Join(", ", inside.Select(Prefix))}]");
+        }
+
+        Line(w, 2, "ports", $"{Int(external.SnatPortMin)}-{Int(external.SnatPortMax)}");
+        Line(w, 1, "announceExternalIps", external.AnnounceExternalIps ? "true" : "false");
+
         List(w, 0, "pods", config.Pods, static (w, pod) =>
         {
             Item(w, 2, "name", Text(pod.Name));
@@ -90,6 +102,7 @@ public static class NodeConfigWriter
             Line(w, 2, "sessionAffinity", service.SessionAffinity == SessionAffinity.ClientIP ? "ClientIP" : "None");
             Line(w, 2, "affinityTimeoutSeconds", Int(service.AffinityTimeoutSeconds));
             Line(w, 2, "scheduler", service.Scheduler.ToString().ToLowerInvariant());
+            WriteExposure(w, service.Exposure);
             List(w, 2, "ports", service.Ports, static (w, port) =>
             {
                 // A port's name is optional, so the item starts with the one key every port has.
@@ -111,6 +124,10 @@ public static class NodeConfigWriter
                 Item(w, 4, "ip", Ip(endpoint.Ip));
                 Line(w, 4, "weight", Int(endpoint.Weight));
                 Line(w, 4, "terminating", endpoint.Terminating ? "true" : "false");
+                if (endpoint.NodeName is { } nodeName)
+                {
+                    Line(w, 4, "nodeName", Text(nodeName));
+                }
             });
         });
 
@@ -150,6 +167,41 @@ public static class NodeConfigWriter
         }
 
         return w.ToString();
+    }
+
+    private static void WriteExposure(StringBuilder w, ServiceExposure exposure)
+    {
+        if (exposure == ServiceExposure.ClusterIpOnly)
+        {
+            return;
+        }
+
+        Line(w, 2, "type", exposure.Type.ToString());
+        if (exposure.ExternalIps.Count > 0)
+        {
+            Line(w, 2, "externalIPs", $"[{string.Join(", ", exposure.ExternalIps.Select(Ip))}]");
+        }
+
+        if (exposure.LoadBalancerIps.Count > 0)
+        {
+            Line(w, 2, "status", $"{{ loadBalancer: {{ ingress: [{string.Join(", ", exposure.LoadBalancerIps.Select(ip => $"{{ ip: {Ip(ip)} }}"))}] }} }}");
+        }
+
+        if (exposure.HasNodePorts || exposure.ExternalIps.Count > 0)
+        {
+            Line(w, 2, "externalTrafficPolicy", exposure.ExternalTrafficPolicy.ToString());
+        }
+
+        Line(w, 2, "internalTrafficPolicy", exposure.InternalTrafficPolicy.ToString());
+        if (exposure.HealthCheckNodePort is { } health)
+        {
+            Line(w, 2, "healthCheckNodePort", Int(health));
+        }
+
+        if (exposure.LoadBalancerSourceRanges.Count > 0)
+        {
+            Line(w, 2, "loadBalancerSourceRanges", $"[{string.Join(", ", exposure.LoadBalancerSourceRanges.Select(Prefix))}]");
+        }
     }
 
     private static void Line(StringBuilder w, int depth, string key, string value)

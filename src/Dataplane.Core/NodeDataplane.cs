@@ -37,14 +37,19 @@ public sealed class NodeDataplane
         Fib = new Fib(groups, nodes);
         BuildRoutes();
 
-        Services = new ServiceTable();
+        Services = new ServiceTable(node: new ServiceNode(node.Name, node.PodCidr, node.PodCidrV6, node.Uplink?.Ip, node.Uplink?.IpV6));
         Timeouts = new ConntrackTimeoutTable(config.Conntrack.Timeouts);
-        Conntrack = new ConntrackTable(config.Conntrack.MaxEntries, node.GatewayIp, node.GatewayIpV6 is { } g6 ? g6 : default(IpAddress), config.Conntrack.Accounting)
+        ExternalTraffic external = node.External;
+        var snat = new NodeSnat(
+            node.Uplink?.Ip ?? Ip4Address.Any, node.Uplink?.IpV6 is { } up6 ? up6 : default(IpAddress), (ushort)external.SnatPortMin, (ushort)external.SnatPortMax);
+        Masquerade = MasqueradeFor(config);
+        Conntrack = new ConntrackTable(config.Conntrack.MaxEntries, node.GatewayIp, node.GatewayIpV6 is { } g6 ? g6 : default(IpAddress), config.Conntrack.Accounting, snat)
         {
             ServiceFlowEnded = flow => Services.ReleaseConnection(
                 new ServiceKey(flow.Original.Destination, (L4Protocol)flow.Original.Protocol, flow.Original.DestinationPort), flow.BackendId),
         };
-        ServiceController = new ServiceController(Services, Conntrack);
+        Announced = new AnnouncedAddresses(node.Uplink is not null && external.AnnounceExternalIps);
+        ServiceController = new ServiceController(Services, Conntrack, Announced);
         PodController = new PodController(this);
         foreach (PodConfig pod in config.Pods)
         {
@@ -84,6 +89,12 @@ public sealed class NodeDataplane
 
     public ConntrackTimeoutTable Timeouts { get; }
 
+    /// <summary>Which new flows leave with the node's address (off without an uplink or with node.masquerade.enabled: false).</summary>
+    public MasqueradePolicy Masquerade { get; }
+
+    /// <summary>External and load-balancer IPs the uplink answers ARP/ND for (node.announceExternalIps).</summary>
+    public AnnouncedAddresses Announced { get; }
+
     /// <summary>The one writer of <see cref="Services"/>: every source of services goes through it.</summary>
     public ServiceController ServiceController { get; }
 
@@ -106,6 +117,41 @@ public sealed class NodeDataplane
     /// <param name="worker">Which of <paramref name="workers"/> graphs sharing the tables this is: each sweeps its own stripe of conntrack.</param>
     public Graph CreateGraph(PacketBatch batch, PacketTracer? tracer = null, int worker = 0, int workers = 1)
         => StageGraph.Definition.Build(new StageContext(this, worker, workers), batch, Ports, tracer);
+
+    /// <summary>
+    /// Pods of this node are masqueraded toward anything outside the non-masquerade CIDRs: as configured, or by default
+    /// every pod CIDR the node knows (its own and each route's, i.e. the cluster's pods as this node sees them).
+    /// </summary>
+    private static MasqueradePolicy MasqueradeFor(NodeConfig config)
+    {
+        NodeSettings node = config.Node;
+        if (node.Uplink is null || !node.External.Masquerade)
+        {
+            return MasqueradePolicy.Off;
+        }
+
+        var sources = new List<IpPrefix> { node.PodCidr };
+        if (node.PodCidrV6 is { } podCidr6)
+        {
+            sources.Add(podCidr6);
+        }
+
+        List<IpPrefix> inside;
+        if (node.External.NonMasqueradeCidrs is { } configured)
+        {
+            inside = [.. configured];
+        }
+        else
+        {
+            inside = [.. sources];
+            foreach (RouteConfig route in config.Routes)
+            {
+                inside.Add(route.Cidr);
+            }
+        }
+
+        return new MasqueradePolicy([.. sources], [.. inside]);
+    }
 
     /// <summary>
     /// Our own addresses are host routes to ip-local; the pod CIDR answers host unreachable but where a pod is (each

@@ -55,6 +55,7 @@ public sealed class ConntrackTable
     private readonly Lock _writeLock = new();
     private readonly IpAddress _hairpin4;
     private readonly IpAddress _hairpin6;
+    private readonly NodeSnat _nodeSnat;
 
     /// <summary>
     /// nf_conntrack_acct: per entry, <see cref="CountersPerEntry"/> longs (original packets, original bytes, reply
@@ -69,8 +70,10 @@ public sealed class ConntrackTable
     /// <param name="hairpinSource4">Source that hairpinned IPv4 flows are rewritten to (the gateway).</param>
     /// <param name="hairpinSource6">Same for IPv6 (the gateway's IPv6, or unspecified).</param>
     /// <param name="accounting">Count packets and bytes per flow and direction (<c>conntrack.accounting</c>): 32 more bytes per entry.</param>
-    public ConntrackTable(int maxEntries, IpAddress hairpinSource4, IpAddress hairpinSource6, bool accounting = false)
+    /// <param name="nodeSnat">The node's addresses and port range for <see cref="FlowFlags.SnatNode"/> flows; none by default.</param>
+    public ConntrackTable(int maxEntries, IpAddress hairpinSource4, IpAddress hairpinSource6, bool accounting = false, NodeSnat? nodeSnat = null)
     {
+        _nodeSnat = nodeSnat ?? NodeSnat.None;
         // Two keys per flow at a load of at most 2/3 of the 7 usable slots per bucket.
         long buckets = (long)BitOperations.RoundUpToPowerOf2((ulong)Math.Max(16, (maxEntries * 2L * 3 / 2 / 7) + 1));
         _entries = new FlowEntry[maxEntries];
@@ -89,6 +92,14 @@ public sealed class ConntrackTable
     }
 
     public int Capacity => _entries.Length;
+
+    /// <summary>Where <see cref="FlowFlags.SnatNode"/> flows are source-NATed to.</summary>
+    public NodeSnat NodeSnat => _nodeSnat;
+
+    /// <summary>The source a source-NATed flow of this family leaves with: the node's address, or the gateway for a hairpin.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public IpAddress SnatSource(FlowFlags flags, bool v4)
+        => (flags & FlowFlags.SnatNode) != 0 ? (v4 ? _nodeSnat.V4 : _nodeSnat.V6) : (v4 ? _hairpin4 : _hairpin6);
 
     /// <summary>Whether packets and bytes are counted per flow (<c>conntrack.accounting</c>).</summary>
     public bool Accounting => _counters is not null;
@@ -173,8 +184,8 @@ public sealed class ConntrackTable
     public FlowKey ReplyKey(in FlowEntry e)
     {
         bool v4 = e.Original.SourceHi == 0 && (e.Original.SourceLo >> 32) == 0xFFFF;
-        IpAddress replyDestination = (e.Flags & FlowFlags.SnatAddress) != 0
-            ? (v4 ? _hairpin4 : _hairpin6)
+        IpAddress replyDestination = (e.Flags & (FlowFlags.SnatAddress | FlowFlags.SnatNode)) != 0
+            ? SnatSource(e.Flags, v4)
             : new IpAddress(new Ip6Address(e.Original.SourceHi, e.Original.SourceLo));
         return new FlowKey
         {
@@ -406,25 +417,34 @@ public sealed class ConntrackTable
 
     /// <summary>
     /// Makes sure no live flow already owns the reply tuple. On a clash, tries source ports from a hash-chosen
-    /// start in the ephemeral range (32768-60999, Linux's default ip_local_port_range).
+    /// start in the ephemeral range (32768-60999, Linux's default ip_local_port_range). A flow source-NATed to the
+    /// node (<see cref="FlowFlags.SnatNode"/>) always takes a port of the node's SNAT range, whether or not its own
+    /// would be free: the client's port may lie in the node-port range or be one the node's kernel uses.
     /// </summary>
     private bool ReplyKeyFree(ref FlowEntry candidate, ref FlowKey replyKey, long now, bool allowPortRemap)
     {
-        if (IsFree(in replyKey, now))
+        bool node = (candidate.Flags & FlowFlags.SnatNode) != 0;
+        if (!node && IsFree(in replyKey, now))
         {
             return true;
         }
 
-        if (!allowPortRemap || candidate.Original.Protocol is not (IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp))
+        if ((!allowPortRemap && !node) || candidate.Original.Protocol is not (IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp or IpProtocol.Icmp or IpProtocol.Icmpv6)
+            || (!node && candidate.Original.Protocol is IpProtocol.Icmp or IpProtocol.Icmpv6))
         {
             return false;
         }
 
-        const int First = 32768, Count = 60999 - 32768 + 1;
-        int start = (int)(candidate.Original.Hash() % Count);
-        for (int attempt = 0; attempt < 128; attempt++)
+        int first = node ? _nodeSnat.PortMin : 32768;
+        int count = node ? _nodeSnat.PortMax - _nodeSnat.PortMin + 1 : 60999 - 32768 + 1;
+        int start = (int)(candidate.Original.Hash() % (ulong)count);
+
+        // A stride prime to the range's length visits distinct ports; 128 tries find a free one unless the range is
+        // nearly full for this destination (then the flow is refused and counted, not given a taken tuple).
+        int stride = count % 7919 == 0 ? 7927 : 7919;
+        for (int attempt = 0; attempt < Math.Min(128, count); attempt++)
         {
-            ushort port = (ushort)(First + ((start + (attempt * 7919)) % Count));
+            ushort port = (ushort)(first + (int)(((long)start + ((long)attempt * stride)) % count));
             replyKey.DestinationPort = port;
             if (IsFree(in replyKey, now))
             {

@@ -24,6 +24,13 @@ public enum FlowFlags : byte
 
     /// <summary>The backend's open-connection count was already released (the TCP connection closed before the entry expired).</summary>
     Released = 1 << 5,
+
+    /// <summary>
+    /// Original-direction packets get their source rewritten to the node's address and their source port to
+    /// <see cref="FlowEntry.SnatPort"/> (masquerade, and external traffic under the Cluster policy). Always with
+    /// <see cref="SnatPort"/>: the port comes from the node's SNAT range, never the client's own.
+    /// </summary>
+    SnatNode = 1 << 6,
 }
 
 /// <summary>

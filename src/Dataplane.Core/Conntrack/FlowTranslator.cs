@@ -25,15 +25,12 @@ public enum IcmpErrorTranslation
 /// </summary>
 public sealed class FlowTranslator(ConntrackTable table, LocalAddresses local)
 {
-    private readonly IpAddress _gateway4 = local.GatewayIp;
-    private readonly IpAddress? _gateway6 = local.GatewayIp6 is { } g6 ? g6 : null;
-
     /// <summary>Whether the node has an IPv6 gateway address to source-NAT hairpinned IPv6 flows to.</summary>
-    public bool HasGateway6 => _gateway6 is not null;
+    public bool HasGateway6 { get; } = local.GatewayIp6 is not null;
 
     /// <summary>
-    /// The tuple a packet of this flow leaves with. Original direction: source possibly to the gateway (hairpin)
-    /// and a new port (clash), destination to the backend. Reply direction: the reverse of the original tuple.
+    /// The tuple a packet of this flow leaves with. Original direction: source possibly to the gateway (hairpin) or
+    /// the node (masquerade, external traffic) and a new port (clash, SNAT), destination to the backend. Reply direction: the reverse of the original tuple.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public FlowKey Translated(in FlowEntry e, in FlowKey key, bool reply)
@@ -47,11 +44,11 @@ public sealed class FlowTranslator(ConntrackTable table, LocalAddresses local)
         to.DestinationHi = e.NatHi;
         to.DestinationLo = e.NatLo;
         to.DestinationPort = e.NatPort;
-        if ((e.Flags & FlowFlags.SnatAddress) != 0)
+        if ((e.Flags & (FlowFlags.SnatAddress | FlowFlags.SnatNode)) != 0)
         {
-            IpAddress gateway = (key.SourceHi == 0 && (key.SourceLo >> 32) == 0xFFFF) ? _gateway4 : _gateway6.GetValueOrDefault();
-            to.SourceHi = gateway.Bits.Hi;
-            to.SourceLo = gateway.Bits.Lo;
+            IpAddress source = table.SnatSource(e.Flags, v4: key.SourceHi == 0 && (key.SourceLo >> 32) == 0xFFFF);
+            to.SourceHi = source.Bits.Hi;
+            to.SourceLo = source.Bits.Lo;
         }
 
         if ((e.Flags & FlowFlags.SnatPort) != 0)

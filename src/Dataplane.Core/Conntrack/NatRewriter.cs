@@ -63,11 +63,37 @@ public static class NatRewriter
                 }
 
                 break;
+            case IpProtocol.Icmp:
+                if (from.SourcePort != to.SourcePort || from.DestinationPort != to.DestinationPort)
+                {
+                    RewriteEchoIdentifier(l4, in from, in to, default, partial);
+                }
+
+                break;
             case IpProtocol.Icmpv6:
                 // ICMPv6's checksum covers the pseudo-header (RFC 4443 §2.3); ICMPv4's does not.
-                Patch(l4.Slice(2), in addresses, partial, udp: false);
+                RewriteEchoIdentifier(l4, in from, in to, in addresses, partial);
                 break;
         }
+    }
+
+    /// <summary>
+    /// An echo's identifier stands in for its port (a request's tuple is (id, 0), a reply's (0, id)): a flow source-NATed
+    /// to the node gets a fresh one, so two pods pinging one host with the same id stay apart.
+    /// </summary>
+    private static void RewriteEchoIdentifier(Span<byte> l4, in FlowKey from, in FlowKey to, in ChecksumDelta addresses, bool partial)
+    {
+        var delta = addresses;
+        if (l4.Length >= IcmpHeader.Size && (from.SourcePort != to.SourcePort || from.DestinationPort != to.DestinationPort))
+        {
+            bool request = from.SourcePort != 0;
+            ushort before = request ? from.SourcePort : from.DestinationPort;
+            ushort after = request ? to.SourcePort : to.DestinationPort;
+            delta.Add16(before, after);
+            BinaryPrimitives.WriteUInt16BigEndian(l4.Slice(4), after);
+        }
+
+        Patch(l4.Slice(2), in delta, partial, udp: false);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -28,12 +28,16 @@ public sealed class ServiceController
     // Desired services in the order they were first applied (a replaced service keeps its place).
     private readonly List<ServiceConfig> _desired = [];
 
-    public ServiceController(ServiceTable table, ConntrackTable conntrack)
+    private readonly AnnouncedAddresses _announced;
+
+    /// <param name="announced">Where the services' external and load-balancer IPs are published for ARP/ND; none by default.</param>
+    public ServiceController(ServiceTable table, ConntrackTable conntrack, AnnouncedAddresses? announced = null)
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(conntrack);
         _table = table;
         _conntrack = conntrack;
+        _announced = announced ?? new AnnouncedAddresses(enabled: false);
     }
 
     /// <summary>The services applied, as their sources declared them (a copy).</summary>
@@ -94,6 +98,7 @@ public sealed class ServiceController
 
             // One pass over conntrack for every backend that went away, whichever service it left.
             FlushRemovedBackends(removedBackends);
+            _announced.Publish(_desired);
         }
 
         return sync;
@@ -116,6 +121,7 @@ public sealed class ServiceController
 
             ServiceUpdate update = ApplyLocked(service, index);
             FlushRemovedBackends(update.RemovedBackends);
+            _announced.Publish(_desired);
             return update;
         }
     }
@@ -133,6 +139,7 @@ public sealed class ServiceController
 
             ServiceUpdate update = RemoveLocked(name);
             FlushRemovedBackends(update.RemovedBackends);
+            _announced.Publish(_desired);
             return update;
         }
     }

@@ -45,7 +45,43 @@ public sealed record NodeSettings(
     Ip6Address? GatewayIpV6,
     MacAddress Mac,
     int Mtu,
-    UplinkConfig? Uplink);
+    UplinkConfig? Uplink)
+{
+    /// <summary>Traffic between the cluster and the outside: node ports, masquerade, address announcements.</summary>
+    public ExternalTraffic External { get; init; } = ExternalTraffic.Default;
+}
+
+/// <summary>
+/// The node's side of external traffic (keys under <c>node:</c>):
+/// <list type="bullet">
+/// <item><c>nodePortRange</c>: where services' nodePorts may lie (kube-apiserver's --service-node-port-range).</item>
+/// <item><c>masquerade</c>: pod traffic to a destination outside <see cref="NonMasqueradeCidrs"/> leaves with the
+/// node's address (ip-masq-agent's nonMasqueradeCIDRs; null means every pod CIDR the node knows: its own and each
+/// route's). Source ports for it and for SNATed NodePort traffic come from <see cref="SnatPortMin"/>..<see
+/// cref="SnatPortMax"/>: outside Linux's ephemeral range (32768-60999), so the node's own connections through the
+/// host port never collide with them, and outside the node-port range.</item>
+/// <item><c>announceExternalIps</c>: answer ARP/ND on the uplink for externalIPs and load-balancer IPs (MetalLB's
+/// L2 mode); off, a router must route them to the node.</item>
+/// </list>
+/// </summary>
+public sealed record ExternalTraffic(
+    int NodePortMin,
+    int NodePortMax,
+    bool Masquerade,
+    IReadOnlyList<IpPrefix>? NonMasqueradeCidrs,
+    int SnatPortMin,
+    int SnatPortMax,
+    bool AnnounceExternalIps)
+{
+    public static ExternalTraffic Default { get; } = new(30000, 32767, true, null, 61000, 65535, false);
+
+    public bool Equals(ExternalTraffic? other)
+        => other is not null && NodePortMin == other.NodePortMin && NodePortMax == other.NodePortMax && Masquerade == other.Masquerade
+            && Lists.Equal(NonMasqueradeCidrs, other.NonMasqueradeCidrs) && SnatPortMin == other.SnatPortMin
+            && SnatPortMax == other.SnatPortMax && AnnounceExternalIps == other.AnnounceExternalIps;
+
+    public override int GetHashCode() => HashCode.Combine(NodePortMin, NodePortMax, Masquerade, Lists.Hash(NonMasqueradeCidrs), SnatPortMin, SnatPortMax, AnnounceExternalIps);
+}
 
 /// <summary>The <c>node.uplink:</c> section: the port toward other nodes (a raw socket on a host interface).</summary>
 public sealed record UplinkConfig(
@@ -89,6 +125,20 @@ public enum L4Protocol : byte
     Sctp = 132,
 }
 
+public enum ServiceType
+{
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
+}
+
+/// <summary><c>externalTrafficPolicy</c> / <c>internalTrafficPolicy</c>: every endpoint, or only this node's.</summary>
+public enum TrafficPolicy
+{
+    Cluster,
+    Local,
+}
+
 /// <summary>One <c>services[]</c> entry, shaped like a Kubernetes Service plus its EndpointSlice.</summary>
 public sealed record ServiceConfig(
     string Name,
@@ -100,6 +150,9 @@ public sealed record ServiceConfig(
     IReadOnlyList<ServicePortConfig> Ports,
     IReadOnlyList<EndpointConfig> Endpoints)
 {
+    /// <summary>How it is reached from outside the cluster (NodePort, LoadBalancer, external IPs) and which endpoints each entrance uses.</summary>
+    public ServiceExposure Exposure { get; init; } = ServiceExposure.ClusterIpOnly;
+
     /// <summary>
     /// Structural, so a controller can tell a changed service from an unchanged one: ports and endpoints are compared
     /// item by item, in order (a reordered list is a change here; the service table then finds nothing to rebuild).
@@ -108,16 +161,50 @@ public sealed record ServiceConfig(
         => other is not null && (ReferenceEquals(this, other) || (Name == other.Name && ClusterIp == other.ClusterIp
             && ClusterIpV6 == other.ClusterIpV6 && SessionAffinity == other.SessionAffinity
             && AffinityTimeoutSeconds == other.AffinityTimeoutSeconds && Scheduler == other.Scheduler
-            && Lists.Equal(Ports, other.Ports) && Lists.Equal(Endpoints, other.Endpoints)));
+            && Lists.Equal(Ports, other.Ports) && Lists.Equal(Endpoints, other.Endpoints) && Exposure == other.Exposure));
 
     public override int GetHashCode()
-        => HashCode.Combine(Name, ClusterIp, ClusterIpV6, SessionAffinity, AffinityTimeoutSeconds, Scheduler, Lists.Hash(Ports), Lists.Hash(Endpoints));
+        => HashCode.Combine(Name, ClusterIp, ClusterIpV6, SessionAffinity, AffinityTimeoutSeconds, Scheduler, Lists.Hash(Ports), HashCode.Combine(Lists.Hash(Endpoints), Exposure));
 }
 
-/// <summary><c>nodePort</c> is parsed and range-checked; no data path serves it yet.</summary>
+/// <summary>
+/// A Service's entrances other than its cluster IPs, with Kubernetes' names: <c>type</c> (a NodePort or LoadBalancer
+/// service serves each port's <c>nodePort</c> on the node's addresses), <c>externalIPs</c>,
+/// <c>status.loadBalancer.ingress</c> IPs, the traffic policies, <c>healthCheckNodePort</c> and
+/// <c>loadBalancerSourceRanges</c>.
+/// </summary>
+public sealed record ServiceExposure(
+    ServiceType Type,
+    IReadOnlyList<IpAddress> ExternalIps,
+    IReadOnlyList<IpAddress> LoadBalancerIps,
+    TrafficPolicy ExternalTrafficPolicy,
+    TrafficPolicy InternalTrafficPolicy,
+    ushort? HealthCheckNodePort,
+    IReadOnlyList<IpPrefix> LoadBalancerSourceRanges)
+{
+    public static ServiceExposure ClusterIpOnly { get; } = new(ServiceType.ClusterIP, [], [], TrafficPolicy.Cluster, TrafficPolicy.Cluster, null, []);
+
+    /// <summary>Whether node ports are served (type NodePort or LoadBalancer, as Kubernetes allocates them).</summary>
+    public bool HasNodePorts => Type != ServiceType.ClusterIP;
+
+    public bool Equals(ServiceExposure? other)
+        => other is not null && (ReferenceEquals(this, other) || (Type == other.Type && ExternalTrafficPolicy == other.ExternalTrafficPolicy
+            && InternalTrafficPolicy == other.InternalTrafficPolicy && HealthCheckNodePort == other.HealthCheckNodePort
+            && Lists.Equal(ExternalIps, other.ExternalIps) && Lists.Equal(LoadBalancerIps, other.LoadBalancerIps)
+            && Lists.Equal(LoadBalancerSourceRanges, other.LoadBalancerSourceRanges)));
+
+    public override int GetHashCode()
+        => HashCode.Combine(Type, ExternalTrafficPolicy, InternalTrafficPolicy, HealthCheckNodePort, Lists.Hash(ExternalIps), Lists.Hash(LoadBalancerIps), Lists.Hash(LoadBalancerSourceRanges));
+}
+
+/// <summary>One service port; <c>nodePort</c> is served on the node's addresses when the service's type is NodePort or LoadBalancer.</summary>
 public sealed record ServicePortConfig(string? Name, L4Protocol Protocol, ushort Port, ushort TargetPort, ushort? NodePort);
 
-public sealed record EndpointConfig(IpAddress Ip, int Weight, bool Terminating);
+/// <summary>
+/// One endpoint. <paramref name="NodeName"/> is the EndpointSlice's <c>nodeName</c>: it tells the traffic policies
+/// which endpoints are this node's; without it, an endpoint inside this node's pod CIDRs is local.
+/// </summary>
+public sealed record EndpointConfig(IpAddress Ip, int Weight, bool Terminating, string? NodeName = null);
 
 /// <summary>
 /// The <c>conntrack:</c> section. Timeouts in seconds. <see cref="Accounting"/> counts packets and bytes per flow

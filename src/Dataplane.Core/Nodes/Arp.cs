@@ -7,7 +7,7 @@ namespace Dataplane.Nodes;
 
 /// <summary>
 /// ARP for the dataplane's own addresses: answers requests for the gateway IP (pod ports) and the uplink IP
-/// (uplink), learns next hops on the uplink from the ARP it sees, and learns gratuitous ARP from pods.
+/// (uplink) and, with node.announceExternalIps, the services' external and load-balancer IPs on the uplink, learns next hops on the uplink from the ARP it sees, and learns gratuitous ARP from pods.
 /// Pod-to-pod ARP is not answered here: it is bridged, as a Linux bridge would.
 /// </summary>
 public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
@@ -44,9 +44,11 @@ public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
     private readonly LocalAddress[] _local;
     private readonly AdjacencyTable _adjacencies;
     private readonly MacTable _macTable;
+    private readonly AnnouncedAddresses _announced;
 
-    public Arp(PortTable ports, LocalAddresses local, AdjacencyTable adjacencies, MacTable macTable)
+    public Arp(PortTable ports, LocalAddresses local, AdjacencyTable adjacencies, MacTable macTable, AnnouncedAddresses? announced = null)
     {
+        _announced = announced ?? new AnnouncedAddresses(enabled: false);
         _local = local.PerPort(ports);
         _adjacencies = adjacencies;
         _macTable = macTable;
@@ -61,7 +63,7 @@ public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
             Span<byte> frame = batch.Frame(p);
             ArpPacket.TryParse(frame.Slice(meta.L3Offset), out ArpPacket arp);
             ref readonly LocalAddress local = ref _local[meta.RxPort];
-            bool forUs = arp.TargetIp == local.Ip4;
+            bool forUs = arp.TargetIp == local.Ip4 || (local.IsUplink && _announced.Enabled && _announced.Contains(arp.TargetIp));
 
             if (local.IsUplink)
             {
@@ -110,11 +112,12 @@ public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
     {
         MacAddress requesterMac = arp.SenderMac;
         Ip4Address requesterIp = arp.SenderIp;
+        Ip4Address answered = arp.TargetIp;
         arp.Operation = ArpPacket.OperationReply;
         arp.TargetMac = requesterMac;
         arp.TargetIp = requesterIp;
         arp.SenderMac = local.Mac;
-        arp.SenderIp = local.Ip4;
+        arp.SenderIp = answered;
         EthernetHeader.SwapAddresses(frame, local.Mac);
         meta.TxPort = meta.RxPort;
     }

@@ -20,6 +20,10 @@ namespace Dataplane.Nodes;
 /// entry is inserted with find-or-insert, so two packets of one new UDP flow end on one entry. A TCP packet
 /// other than a SYN for a VIP with no entry is dropped: it must never reach a random new backend.</item>
 /// <item>Hairpin: a client that is its own backend is source-NATed to the gateway so the reply comes back here.</item>
+/// <item>External entrances (NodePort, external and load-balancer IPs) follow their <see cref="FrontendPolicy"/>:
+/// source ranges, local endpoints only, or the client source-NATed to the node (kube-proxy's KUBE-EXT chains).</item>
+/// <item>Masquerade: a pod's flow to outside the cluster (<see cref="MasqueradePolicy"/>) leaves with the node's address
+/// and a port of the node's SNAT range, unique per destination, so two pods never share a reply tuple.</item>
 /// <item>ICMP errors quoting a tracked flow are translated, quoted header included (path-MTU through a VIP);
 /// errors the dataplane builds itself are translated the same way by icmp-error-nat (<see cref="FlowTranslator"/>).</item>
 /// </list>
@@ -46,6 +50,10 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         TupleClash,
         [Description("hairpin to an IPv6 service without node.gatewayIpV6 to source-NAT to")]
         HairpinWithoutGateway,
+        [Description("client outside the load-balancer IP's loadBalancerSourceRanges")]
+        SourceRangeDenied,
+        [Description("external traffic (externalTrafficPolicy: Local) to a service with no endpoint on this node")]
+        NoLocalEndpoint,
     }
 
     public enum Event
@@ -64,8 +72,14 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         Reopened,
         [Description("ICMP errors from other hosts translated for the flow they quote (our own: icmp-error-nat)")]
         IcmpErrorsTranslated,
-        [Description("packets not tracked (protocols without ports, ICMP other than echo, later fragments)")]
+        [Description("packets not tracked (protocols without ports, ICMP other than echo, later fragments, the node's own traffic)")]
         Untracked,
+        [Description("new flows from pods to outside the cluster, source-NATed to the node (masquerade)")]
+        Masqueraded,
+        [Description("new external flows (NodePort, external or load-balancer IP) to a service")]
+        ExternalFlows,
+        [Description("new flows refused because every SNAT source port toward that destination is taken (answered with ICMP administratively prohibited)")]
+        SnatPortsExhausted,
     }
 
     private const ushort TraceHit = 1;
@@ -77,14 +91,16 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
     private readonly ServiceTable _services;
     private readonly ConntrackTimeoutTable _timeouts;
     private readonly FlowTranslator _translator;
+    private readonly MasqueradePolicy _masquerade;
     private readonly Ip6Address[] _localAddresses;
 
     /// <summary>This worker's stripe of conntrack expiry: a few buckets per batch here, more when the worker is idle.</summary>
     public ConntrackSweeper Sweeper { get; }
 
     /// <param name="sweeper">This worker's stripe of the table to expire; by default the whole table (one worker).</param>
-    public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local, ConntrackSweeper? sweeper = null)
+    public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local, ConntrackSweeper? sweeper = null, MasqueradePolicy? masquerade = null)
     {
+        _masquerade = masquerade ?? MasqueradePolicy.Off;
         _table = table;
         Sweeper = sweeper ?? new ConntrackSweeper(table);
         _services = services;
@@ -144,7 +160,7 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
                 Count(Event.Reopened);
             }
 
-            if (IsLocal(in key))
+            if ((IsLocal(key.DestinationHi, key.DestinationLo) || IsLocal(key.SourceHi, key.SourceLo)) && !IsService(in key))
             {
                 Count(Event.Untracked);
                 Forward<TTrace>(graph, p, Next.Bridge);
@@ -161,16 +177,19 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
     }
 
     /// <summary>
-    /// New traffic to the dataplane's own addresses (ping the gateway) is answered by ip-local, and its answer
-    /// never comes back through here: tracking it would only leave entries that never see a reply. (Replies of
-    /// hairpinned flows are addressed to the gateway too, but they are hits, found before this check.)
+    /// New traffic to or from the node's own addresses that is not a service (ping the gateway; with a host port, the
+    /// node kernel's own connections: SSH, kubelet) is not tracked: ip-local answers the dataplane's part without
+    /// coming back here, and the node's kernel tracks its own connections. Tracking them would leave entries that
+    /// never see both directions (a kernel's SYN-ACK would even look invalid as a first packet). Replies of
+    /// hairpinned and SNATed flows are addressed to these addresses too, but they are hits, found before this check.
+    /// NodePorts are services on the node's address and are tracked.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool IsLocal(in FlowKey key)
+    private bool IsLocal(ulong hi, ulong lo)
     {
         foreach (Ip6Address local in _localAddresses)
         {
-            if (key.DestinationLo == local.Lo && key.DestinationHi == local.Hi)
+            if (lo == local.Lo && hi == local.Hi)
             {
                 return true;
             }
@@ -178,6 +197,10 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
 
         return false;
     }
+
+    private bool IsService(in FlowKey key)
+        => key.Protocol is IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp
+            && _services.TryLookup(new ServiceKey(key.Destination, (L4Protocol)key.Protocol, key.DestinationPort), out _);
 
     /// <summary>What becomes of a packet of a tracked flow.</summary>
     private enum Verdict
@@ -310,8 +333,22 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
             }
 
             IpAddress client = key.Source;
+            FrontendPolicy policy = service.Policy;
+            if (!policy.Admits(in client))
+            {
+                Drop<TTrace>(graph, p, Drop.SourceRangeDenied);
+                return;
+            }
+
             if (!service.TryPickBackend((uint)key.Hash(), in client, now, out backend))
             {
+                if (policy.IsExternal && policy.LocalOnly)
+                {
+                    // kube-proxy drops here (no reject): the balancer's health check already steers clients away.
+                    Drop<TTrace>(graph, p, Drop.NoLocalEndpoint);
+                    return;
+                }
+
                 // kube-proxy REJECTs traffic to a service without endpoints with ICMP port unreachable.
                 bool v4 = (meta.Flags & PacketFlags.Ip4) != 0;
                 meta.IcmpType = v4 ? Icmp4Type.DestinationUnreachable : Icmp6Type.DestinationUnreachable;
@@ -326,7 +363,17 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
             flow.NatPort = backend.Port;
             flow.BackendId = backend.StableId;
             flow.Flags = FlowFlags.Dnat | FlowFlags.Service;
-            if (backend.Ip == client)
+            if (policy.IsExternal)
+            {
+                Count(Event.ExternalFlows);
+            }
+
+            if (policy.SnatToNode)
+            {
+                // The client must see the reply come from the node it asked, whichever node the backend is on.
+                flow.Flags |= FlowFlags.SnatNode;
+            }
+            else if (backend.Ip == client)
             {
                 if (!client.IsV4 && !_translator.HasGateway6)
                 {
@@ -338,6 +385,10 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
                 flow.Flags |= FlowFlags.SnatAddress;
                 Count(Event.Hairpins);
             }
+        }
+        else if (_masquerade.Applies(in key))
+        {
+            flow.Flags = FlowFlags.SnatNode;
         }
 
         if (tcp)
@@ -384,6 +435,10 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
                 {
                     Count(Event.ServiceFlows);
                 }
+                else if ((flow.Flags & FlowFlags.SnatNode) != 0)
+                {
+                    Count(Event.Masqueraded);
+                }
 
                 _table.Account(entry, reply: false, IpLength(in meta));
                 ref FlowEntry e = ref _table.Entry(entry);
@@ -415,6 +470,17 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
                 return;
             default:
                 service?.ReleaseConnection(backend.StableId);
+                if ((flow.Flags & FlowFlags.SnatNode) != 0)
+                {
+                    // Out of SNAT ports toward this destination: tell the client now rather than let it time out.
+                    bool v4 = (meta.Flags & PacketFlags.Ip4) != 0;
+                    meta.IcmpType = v4 ? Icmp4Type.DestinationUnreachable : Icmp6Type.DestinationUnreachable;
+                    meta.IcmpCode = v4 ? Icmp4Type.CodeAdministrativelyProhibited : Icmp6Type.CodeAdministrativelyProhibited;
+                    Count(Event.SnatPortsExhausted);
+                    Forward<TTrace>(graph, p, Next.IcmpError);
+                    return;
+                }
+
                 Drop<TTrace>(graph, p, Drop.TupleClash);
                 return;
         }

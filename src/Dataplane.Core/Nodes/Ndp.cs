@@ -66,9 +66,11 @@ public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
 
     private readonly LocalAddress[] _local;
     private readonly AdjacencyTable _adjacencies;
+    private readonly AnnouncedAddresses _announced;
 
-    public Ndp(PortTable ports, LocalAddresses local, AdjacencyTable adjacencies)
+    public Ndp(PortTable ports, LocalAddresses local, AdjacencyTable adjacencies, AnnouncedAddresses? announced = null)
     {
+        _announced = announced ?? new AnnouncedAddresses(enabled: false);
         _local = local.PerPort(ports);
         _adjacencies = adjacencies;
     }
@@ -122,9 +124,10 @@ public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
                 }
             }
 
-            if (type == Icmp6Type.NeighborSolicitation && local.HasIp6 && target == local.Ip6)
+            if (type == Icmp6Type.NeighborSolicitation
+                && ((local.HasIp6 && target == local.Ip6) || (local.IsUplink && _announced.Enabled && _announced.Contains(target))))
             {
-                Advertise(batch.Slot(p).Slice(meta.Offset), ref meta, in local, ip.Source);
+                Advertise(batch.Slot(p).Slice(meta.Offset), ref meta, in local, target, ip.Source);
                 Count(Event.AdvertisementsSent);
                 Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceAdvertised, (long)target.Hi, (long)target.Lo);
                 continue;
@@ -146,7 +149,7 @@ public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
     /// A solicitation from :: (duplicate address detection) is answered to all-nodes, unsolicited.
     /// <paramref name="frame"/> runs to the end of the slot: the advertisement may be longer than the solicitation.
     /// </summary>
-    private static void Advertise(Span<byte> frame, ref PacketMeta meta, in LocalAddress local, Ip6Address soliciter)
+    private static void Advertise(Span<byte> frame, ref PacketMeta meta, in LocalAddress local, Ip6Address target, Ip6Address soliciter)
     {
         bool dad = soliciter.IsZero;
         Ip6Address destination = dad ? AllNodes : soliciter;
@@ -154,16 +157,16 @@ public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
         EthernetHeader.Write(frame, destinationMac, local.Mac, EtherType.Ipv6);
 
         Span<byte> ip = frame.Slice(meta.L3Offset);
-        Ipv6Header.Write(ip, NaLength, IpProtocol.Icmpv6, 255, local.Ip6, destination);
+        Ipv6Header.Write(ip, NaLength, IpProtocol.Icmpv6, 255, target, destination);
         Span<byte> icmp = ip.Slice(Ipv6Header.Size, NaLength);
         uint flags = FlagRouter | FlagOverride | (dad ? 0 : FlagSolicited);
         IcmpHeader.Write(icmp, Icmp6Type.NeighborAdvertisement, 0, flags);
-        local.Ip6.Write(icmp.Slice(TargetOffset));
+        target.Write(icmp.Slice(TargetOffset));
         Span<byte> option = icmp.Slice(NsMinLength, LinkLayerOptionLength);
         option[OptionTypeOffset] = OptionTargetLinkLayer;
         option[OptionLengthOffset] = LinkLayerOptionLength / OptionUnit;
         local.Mac.Write(option.Slice(LinkLayerAddressOffset));
-        ulong pseudo = InternetChecksum.PseudoHeaderSum(local.Ip6, destination, IpProtocol.Icmpv6, NaLength);
+        ulong pseudo = InternetChecksum.PseudoHeaderSum(target, destination, IpProtocol.Icmpv6, NaLength);
         BinaryPrimitives.WriteUInt16BigEndian(icmp.Slice(IcmpHeader.ChecksumOffset), InternetChecksum.Finish(InternetChecksum.Sum(icmp, pseudo)));
 
         meta.Length = meta.L3Offset + Ipv6Header.Size + NaLength;

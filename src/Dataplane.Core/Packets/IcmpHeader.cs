@@ -104,6 +104,9 @@ public static class Icmp4Type
     public const byte CodeProtocolUnreachable = 2;
     public const byte CodePortUnreachable = 3;
     public const byte CodeFragmentationNeeded = 4;
+
+    /// <summary>RFC 1812 §5.2.7.1: what iptables' REJECT --reject-with icmp-admin-prohibited sends.</summary>
+    public const byte CodeAdministrativelyProhibited = 13;
     public const byte CodeTtlExceeded = 0;
 
     /// <summary>Errors carry the invoking datagram; never answer an error with an error (RFC 1122 §3.2.2).</summary>
@@ -126,6 +129,7 @@ public static class Icmp6Type
     public const byte Redirect = 137;
 
     public const byte CodeNoRoute = 0;
+    public const byte CodeAdministrativelyProhibited = 1;
     public const byte CodeAddressUnreachable = 3;
     public const byte CodePortUnreachable = 4;
     public const byte CodeHopLimitExceeded = 0;

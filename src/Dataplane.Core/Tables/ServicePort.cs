@@ -52,9 +52,11 @@ public sealed class ServicePort
         Backend[] backends,
         MaglevTable? maglev,
         ServicePort? previous,
-        int affinityCapacity)
+        int affinityCapacity,
+        FrontendPolicy? policy = null)
     {
         _key = key;
+        Policy = policy ?? FrontendPolicy.Cluster;
         ServiceName = serviceName;
         PortName = portName;
         _scheduler = scheduler;
@@ -140,6 +142,9 @@ public sealed class ServicePort
 
     public Scheduler Scheduler => _scheduler;
 
+    /// <summary>Which entrance this is and how it treats new flows (traffic policy, SNAT, source ranges).</summary>
+    public FrontendPolicy Policy { get; }
+
     public SessionAffinity SessionAffinity { get; }
 
     /// <summary>0 without ClientIP affinity.</summary>
@@ -221,7 +226,7 @@ public sealed class ServicePort
     internal bool SameConfiguration(ServicePort other)
         => _key == other._key && ServiceName == other.ServiceName && PortName == other.PortName && _scheduler == other._scheduler
             && SessionAffinity == other.SessionAffinity && AffinityTimeoutSeconds == other.AffinityTimeoutSeconds
-            && ReferenceEquals(_maglev, other._maglev) && _backends.AsSpan().SequenceEqual(other._backends);
+            && ReferenceEquals(_maglev, other._maglev) && _backends.AsSpan().SequenceEqual(other._backends) && Policy == other.Policy;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Schedule(uint flowHash)

@@ -50,6 +50,7 @@ public sealed class ServiceTable
     private readonly int _maxServicePorts;
     private readonly int _maglevMinimumSize;
     private readonly int _affinityCapacity;
+    private readonly ServiceNode _node;
     private int _liveCount;
     private int _tombstoneCount;
     private int _nextStableId = 1;
@@ -58,11 +59,14 @@ public sealed class ServiceTable
     /// <param name="maxServicePorts">Most VIP:port/protocol keys (each family of each port counts once).</param>
     /// <param name="maglevTableSize">Minimum Maglev table size (rounded up to a prime; grown to 100 x backends when needed).</param>
     /// <param name="affinityCapacity">ClientIP entries per service port with affinity.</param>
+    /// <param name="node">The node's addresses (node ports) and pod CIDRs (which endpoints are local); none by default.</param>
     public ServiceTable(
         int maxServicePorts = DefaultMaxServicePorts,
         int maglevTableSize = MaglevTable.DefaultSize,
-        int affinityCapacity = AffinityTable.DefaultCapacity)
+        int affinityCapacity = AffinityTable.DefaultCapacity,
+        ServiceNode? node = null)
     {
+        _node = node ?? ServiceNode.None;
         ArgumentOutOfRangeException.ThrowIfLessThan(maxServicePorts, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxServicePorts, 1 << 28);
         ArgumentOutOfRangeException.ThrowIfLessThan(maglevTableSize, 2);
@@ -158,17 +162,18 @@ public sealed class ServiceTable
         Dictionary<ServiceKey, ServicePort> oldPorts = old?.Ports ?? [];
 
         // Keys first: conflicts with other services and capacity are checked before anything is built or published.
-        var keys = new List<(ServiceKey Key, ServicePortConfig Port, bool V4)>();
-        foreach ((IpAddress vip, bool v4) in Families(service))
+        List<(ServiceKey Key, ServicePortConfig Port, bool V4, FrontendPolicy Policy)> keys = _node.Frontends(service);
+        var seen = new HashSet<ServiceKey>();
+        foreach ((ServiceKey key, _, _, _) in keys)
         {
-            foreach (ServicePortConfig p in service.Ports)
+            if (!seen.Add(key))
             {
-                keys.Add((new ServiceKey(in vip, p.Protocol, p.Port), p, v4));
+                update.ErrorsList.Add($"{key} is two of the service's entrances");
             }
         }
 
         int adding = 0;
-        foreach ((ServiceKey key, _, _) in keys)
+        foreach ((ServiceKey key, _, _, _) in keys)
         {
             if (TryLookup(in key, out ServicePort? owner) && owner.ServiceName != service.Name)
             {
@@ -181,7 +186,7 @@ public sealed class ServiceTable
         int removing = 0;
         foreach (ServiceKey key in oldPorts.Keys)
         {
-            removing += keys.Exists(k => k.Key == key) ? 0 : 1;
+            removing += seen.Contains(key) ? 0 : 1;
         }
 
         if (_liveCount - removing + adding > _maxServicePorts)
@@ -203,26 +208,22 @@ public sealed class ServiceTable
 
         // Build every snapshot before publishing any.
         var record = new ServiceRecord(ids);
-        foreach ((IpAddress _, bool v4) in Families(service))
+        foreach (bool v4 in (ReadOnlySpan<bool>)[true, false])
         {
-            Backend[] template = BackendsOf(service, ids, v4);
-            MaglevInputs? maglev = MaglevFor(service.Scheduler, template, v4 ? old?.MaglevV4 : old?.MaglevV6);
-            if (v4)
-            {
-                record.MaglevV4 = maglev;
-            }
-            else
-            {
-                record.MaglevV6 = maglev;
-            }
-
-            foreach ((ServiceKey key, ServicePortConfig portConfig, bool keyV4) in keys)
+            Backend[] all = BackendsOf(service, ids, v4, localOnly: false);
+            Backend[] local = BackendsOf(service, ids, v4, localOnly: true);
+            MaglevInputs? maglev = MaglevFor(service.Scheduler, all, old?.Maglev(v4, localOnly: false));
+            MaglevInputs? maglevLocal = MaglevFor(service.Scheduler, local, old?.Maglev(v4, localOnly: true));
+            record.SetMaglev(v4, localOnly: false, maglev);
+            record.SetMaglev(v4, localOnly: true, maglevLocal);
+            foreach ((ServiceKey key, ServicePortConfig portConfig, bool keyV4, FrontendPolicy policy) in keys)
             {
                 if (keyV4 != v4)
                 {
                     continue;
                 }
 
+                Backend[] template = policy.LocalOnly ? local : all;
                 var backends = new Backend[template.Length];
                 ushort targetPort = portConfig.TargetPort != 0 ? portConfig.TargetPort : portConfig.Port;
                 for (int i = 0; i < template.Length; i++)
@@ -232,7 +233,7 @@ public sealed class ServiceTable
 
                 oldPorts.TryGetValue(key, out ServicePort? previous);
                 var port = new ServicePort(key, service.Name!, portConfig.Name, service.Scheduler, service.SessionAffinity,
-                    service.AffinityTimeoutSeconds, backends, maglev?.Table, previous, _affinityCapacity);
+                    service.AffinityTimeoutSeconds, backends, (policy.LocalOnly ? maglevLocal : maglev)?.Table, previous, _affinityCapacity, policy);
                 record.Ports[key] = previous is not null && port.SameConfiguration(previous) ? previous : port;
             }
         }
@@ -287,26 +288,16 @@ public sealed class ServiceTable
         return update;
     }
 
-    private static IEnumerable<(IpAddress Vip, bool V4)> Families(ServiceConfig service)
-    {
-        if (service.ClusterIp is { } v4)
-        {
-            yield return (v4, true);
-        }
-
-        if (service.ClusterIpV6 is { } v6)
-        {
-            yield return (v6, false);
-        }
-    }
-
-    /// <summary>The endpoints of one family in address order (the order every snapshot and Maglev table of the family uses).</summary>
-    private static Backend[] BackendsOf(ServiceConfig service, Dictionary<IpAddress, int> ids, bool v4)
+    /// <summary>
+    /// The endpoints of one family (all, or this node's only) in address order: the order every snapshot and Maglev
+    /// table of the family uses.
+    /// </summary>
+    private Backend[] BackendsOf(ServiceConfig service, Dictionary<IpAddress, int> ids, bool v4, bool localOnly)
     {
         var backends = new List<Backend>(service.Endpoints.Count);
         foreach (EndpointConfig e in service.Endpoints)
         {
-            if (e.Ip.IsV4 == v4)
+            if (e.Ip.IsV4 == v4 && (!localOnly || _node.IsLocal(e)))
             {
                 backends.Add(new Backend(e.Ip, 0, e.Weight, e.Terminating, ids[e.Ip]));
             }
@@ -441,9 +432,12 @@ public sealed class ServiceTable
 
         public Dictionary<ServiceKey, ServicePort> Ports { get; } = [];
 
-        public MaglevInputs? MaglevV4 { get; set; }
+        /// <summary>Per family, for all endpoints and for this node's only (the Local traffic policies).</summary>
+        private readonly MaglevInputs?[] _maglev = new MaglevInputs?[4];
 
-        public MaglevInputs? MaglevV6 { get; set; }
+        public MaglevInputs? Maglev(bool v4, bool localOnly) => _maglev[(v4 ? 0 : 2) + (localOnly ? 1 : 0)];
+
+        public void SetMaglev(bool v4, bool localOnly, MaglevInputs? maglev) => _maglev[(v4 ? 0 : 2) + (localOnly ? 1 : 0)] = maglev;
     }
 
     /// <summary>A built Maglev table and what it was built from: (index, address, weight) of each eligible backend.</summary>

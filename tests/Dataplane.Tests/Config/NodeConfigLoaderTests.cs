@@ -127,6 +127,9 @@ public sealed class NodeConfigLoaderTests
               mac: 02:00:00:00:02:01
               mtu: 9000
               uplink: { interface: eth0.100, ip: 192.168.77.11/24, ipV6: fd00:77::11/64, mac: 02:00:00:00:77:11, mtu: 9000 }
+              nodePortRange: 30000-31999
+              masquerade: { enabled: true, nonMasqueradeCidrs: [10.244.0.0/16, "fd00:10:244::/48"], ports: 62000-64999 }
+              announceExternalIps: true
             pods:
               - { name: db-0, ip: 10.244.2.10, ipV6: "fd00:10:244:2::10", mac: 02:00:00:00:02:10, netns: db-0 }
             routes:
@@ -140,12 +143,19 @@ public sealed class NodeConfigLoaderTests
                 sessionAffinity: clientip
                 affinityTimeoutSeconds: 60
                 scheduler: RoundRobin
+                type: LoadBalancer
+                externalIPs: [203.0.113.20]
+                status: { loadBalancer: { ingress: [{ ip: 198.51.100.20 }, { hostname: lb.example.com }, { ip: "2001:db8::20" }] } }
+                externalTrafficPolicy: Local
+                internalTrafficPolicy: Local
+                healthCheckNodePort: 31000
+                loadBalancerSourceRanges: [198.51.100.0/24, "2001:db8::/32"]
                 ports:
                   - { name: pg, port: 5432, nodePort: 30432 }
-                  - { name: pg-udp, protocol: UDP, port: 5432 }
-                  - { name: sctp, protocol: SCTP, port: 9999, targetPort: 19999 }
+                  - { name: pg-udp, protocol: UDP, port: 5432, nodePort: 30432 }
+                  - { name: sctp, protocol: SCTP, port: 9999, targetPort: 19999, nodePort: 30999 }
                 endpoints:
-                  - { ip: 10.244.2.10, weight: 256 }
+                  - { ip: 10.244.2.10, weight: 256, nodeName: node-b }
                   - { ip: "fd00:10:244:2::10", terminating: true }
             """);
 
@@ -157,6 +167,16 @@ public sealed class NodeConfigLoaderTests
         Assert.Equal(SessionAffinity.ClientIP, db.SessionAffinity);
         Assert.Equal(Scheduler.RoundRobin, db.Scheduler);
         Assert.Equal((ushort)30432, db.Ports[0].NodePort);
+        Assert.Equal(ServiceType.LoadBalancer, db.Exposure.Type);
+        Assert.Equal([IpAddress.Parse("203.0.113.20")], db.Exposure.ExternalIps);
+        Assert.Equal([IpAddress.Parse("198.51.100.20"), IpAddress.Parse("2001:db8::20")], db.Exposure.LoadBalancerIps);
+        Assert.Equal(TrafficPolicy.Local, db.Exposure.ExternalTrafficPolicy);
+        Assert.Equal(TrafficPolicy.Local, db.Exposure.InternalTrafficPolicy);
+        Assert.Equal((ushort)31000, db.Exposure.HealthCheckNodePort);
+        Assert.Equal([IpPrefix.Parse("198.51.100.0/24"), IpPrefix.Parse("2001:db8::/32")], db.Exposure.LoadBalancerSourceRanges);
+        Assert.Equal("node-b", db.Endpoints[0].NodeName);
+        Assert.Equal(new ExternalTraffic(30000, 31999, true, [IpPrefix.Parse("10.244.0.0/16"), IpPrefix.Parse("fd00:10:244::/48")], 62000, 64999, true), config.Node.External);
+        Assert.Equal(config, Valid(NodeConfigWriter.Write(config)) with { Source = config.Source });
         Assert.Equal(L4Protocol.Sctp, db.Ports[2].Protocol);
         Assert.True(db.Endpoints[1].Terminating);
     }
@@ -197,7 +217,7 @@ public sealed class NodeConfigLoaderTests
             routes:
               - { cidr: "fd00:10:244:2::/64", via: "fd00:77::11" }
             services:
-              - { name: v6, clusterIpV6: "fd00:96::", ports: [{ port: 80, nodePort: 30080 }], endpoints: [{ ip: "fd00:10:244:1:1::" }] }
+              - { name: v6, type: NodePort, clusterIpV6: "fd00:96::", ports: [{ port: 80, nodePort: 30080 }], endpoints: [{ ip: "fd00:10:244:1:1::" }] }
             """;
         string yaml = NodeConfigWriter.Write(Valid(source));
 

@@ -17,6 +17,7 @@ public sealed class NodeConfigValidationTests
     [MemberData(nameof(PodCases))]
     [MemberData(nameof(RouteCases))]
     [MemberData(nameof(ServiceCases))]
+    [MemberData(nameof(ExposureCases))]
     [MemberData(nameof(TuningCases))]
     [MemberData(nameof(ShapeCases))]
     public void Invalid_config_reports_one_error_at_the_offending_line(string yaml, string keyPath, string fragment)
@@ -152,9 +153,47 @@ public sealed class NodeConfigValidationTests
             "services[1].ports[0].port", "10.96.0.10 TCP/80 is already served by services[0].ports[0]"
         },
         {
-            Node + "services:\n  - { name: a, clusterIp: 10.96.0.10, ports: [{ port: 80, nodePort: 30080 }] }\n  - { name: b, clusterIp: 10.96.0.11, ports: [{ port: 80, nodePort: 30080 }] }  #!\n",
+            Node + "services:\n  - { name: a, type: NodePort, clusterIp: 10.96.0.10, ports: [{ port: 80, nodePort: 30080 }] }\n  - { name: b, type: NodePort, clusterIp: 10.96.0.11, ports: [{ port: 80, nodePort: 30080 }] }  #!\n",
             "services[1].ports[0].nodePort", "TCP/30080 is already used by services[0].ports[0].nodePort"
         },
+    };
+
+    public static TheoryData<string, string, string> ExposureCases() => new()
+    {
+        { Svc("name: web", ports: "[{ port: 80, nodePort: 30080 }]  #!"), "services[0].ports[0].nodePort", "may not be used when the service's type is ClusterIP" },
+        { Svc("name: web\n    type: NodePort", ports: "[{ port: 80 }]  #!"), "services[0].ports[0].nodePort", "required for type NodePort" },
+        { Svc("name: web\n    type: Ingress  #!"), "services[0].type", "not one of ClusterIP, NodePort, LoadBalancer" },
+        {
+            Node.Replace("  uplink:", "  nodePortRange: 20000-20999\n  uplink:", StringComparison.Ordinal) + "services:\n  - name: web\n    type: NodePort\n    clusterIp: 10.96.0.10\n    ports: [{ port: 80, nodePort: 30080 }]  #!\n",
+            "services[0].ports[0].nodePort", "out of range 20000..20999"
+        },
+        {
+            Svc("name: web\n    type: LoadBalancer\n    status: { loadBalancer: { ingress: [{ ip: 10.244.1.50 }] } }  #!", ports: "[{ port: 80, nodePort: 30080 }]"),
+            "services[0].status.loadBalancer.ingress[0].ip", "inside node.podCidr 10.244.1.0/24"
+        },
+        { Svc("name: web\n    externalIPs: [192.168.77.10]  #!"), "services[0].externalIPs[0]", "is node.uplink.ip (use a nodePort)" },
+        { Svc("name: web\n    externalIPs: ['fd00::5']  #!"), "services[0].externalIPs[0]", "node.uplink has no ipV6" },
+        { Svc("name: web\n    externalIPs: [ext-1]  #!"), "services[0].externalIPs[0]", "'ext-1' is not an IP address" },
+        {
+            Node + "services:\n  - { name: a, clusterIp: 10.96.0.10, externalIPs: [203.0.113.7], ports: [{ port: 80 }] }\n  - { name: b, clusterIp: 10.96.0.11, externalIPs: [203.0.113.7], ports: [{ port: 80 }] }  #!\n",
+            "services[1].externalIPs[0]", "203.0.113.7 TCP/80 is already served by services[0].externalIPs[0]"
+        },
+        { Svc("name: web\n    externalTrafficPolicy: Local  #!"), "services[0].externalTrafficPolicy", "only be set for a service reachable from outside" },
+        {
+            Svc("name: web\n    type: LoadBalancer\n    healthCheckNodePort: 31000  #!", ports: "[{ port: 80, nodePort: 30080 }]"),
+            "services[0].healthCheckNodePort", "LoadBalancer with externalTrafficPolicy: Local"
+        },
+        {
+            Svc("name: web\n    type: LoadBalancer\n    externalTrafficPolicy: Local\n    healthCheckNodePort: 30080  #!", ports: "[{ port: 80, nodePort: 30080 }]"),
+            "services[0].healthCheckNodePort", "TCP/30080 is already used by services[0].ports[0].nodePort"
+        },
+        { Svc("name: web\n    type: NodePort\n    loadBalancerSourceRanges: [10.0.0.0/8]  #!", ports: "[{ port: 80, nodePort: 30080 }]"), "services[0].loadBalancerSourceRanges", "only be set for type LoadBalancer" },
+        { Svc("name: web\n    type: LoadBalancer\n    loadBalancerSourceRanges: [10.0.0.1/8]  #!", ports: "[{ port: 80, nodePort: 30080 }]"), "services[0].loadBalancerSourceRanges[0]", "host bits set" },
+        { Svc("name: web", endpoints: "[{ ip: 10.244.1.11, nodeName: '' }]  #!"), "services[0].endpoints[0].nodeName", "1 to 253 characters" },
+        { Node.Replace("  uplink:", "  nodePortRange: 30000  #!\n  uplink:", StringComparison.Ordinal), "node.nodePortRange", "not a port range" },
+        { Node.Replace("  uplink:", "  masquerade: { ports: 40000-45000 }  #!\n  uplink:", StringComparison.Ordinal), "node.masquerade.ports", "overlaps Linux's ephemeral ports" },
+        { Node.Replace("  uplink:", "  masquerade: { ports: 31000-33000 }  #!\n  uplink:", StringComparison.Ordinal), "node.masquerade.ports", "overlaps node.nodePortRange" },
+        { Node.Replace("  uplink:", "  masquerade: { nonMasqueradeCidrs: [10.0.0.0] }  #!\n  uplink:", StringComparison.Ordinal), "node.masquerade.nonMasqueradeCidrs[0]", "is not a CIDR" },
     };
 
     public static TheoryData<string, string, string> TuningCases() => new()

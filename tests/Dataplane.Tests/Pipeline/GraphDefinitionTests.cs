@@ -133,7 +133,7 @@ public sealed class GraphDefinitionTests
             }
         }
 
-        Assert.Matches(@"(?m)^conntrack\s+bridge \[0\]\s+source-guard\s+6\s+8$", text);
+        Assert.Matches(@"(?m)^conntrack\s+bridge \[0\]\s+source-guard\s+8\s+11$", text);
         Assert.Matches(@"(?m)^\s+icmp-error \[1\]\s*$", text);
     }
 

@@ -1,0 +1,43 @@
+using Dataplane.Packets;
+
+namespace Dataplane.Conntrack;
+
+/// <summary>
+/// Which new flows leave with the node's address (ip-masq-agent's rule, kube-proxy's KUBE-POSTROUTING MASQUERADE):
+/// a flow from one of this node's pods to a destination outside every non-masquerade CIDR (by default the pod CIDRs the
+/// node knows: its own and each route's), so the outside world, which has no route to pod addresses, can answer it.
+/// Multicast and broadcast stay on the pods' segment and are never masqueraded.
+/// Read once per new flow; a short scan of a few prefixes.
+/// </summary>
+public sealed class MasqueradePolicy(IpPrefix[] podSources, IpPrefix[] nonMasquerade)
+{
+    /// <summary>Nothing is masqueraded (no uplink, or <c>node.masquerade.enabled: false</c>).</summary>
+    public static MasqueradePolicy Off { get; } = new([], []);
+
+    public bool Enabled => podSources.Length != 0;
+
+    public bool Applies(in FlowKey key)
+    {
+        if (podSources.Length == 0 || !Within(podSources, key.Source))
+        {
+            return false;
+        }
+
+        IpAddress destination = key.Destination;
+        bool group = destination.IsV4 ? destination.V4.IsMulticast || destination.V4.IsLimitedBroadcast : destination.V6.IsMulticast;
+        return !group && !Within(nonMasquerade, destination);
+    }
+
+    private static bool Within(IpPrefix[] prefixes, IpAddress address)
+    {
+        foreach (IpPrefix prefix in prefixes)
+        {
+            if (prefix.Contains(address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
