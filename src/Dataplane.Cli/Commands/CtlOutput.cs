@@ -106,7 +106,9 @@ internal static class CtlOutput
             case "services":
                 foreach (JsonElement s in result.EnumerateArray())
                 {
-                    output.WriteLine($"{S(s, "service")}/{S(s, "port")} {S(s, "protocol")} {S(s, "vip")}:{L(s, "servicePort")} ({S(s, "scheduler")}, affinity {S(s, "affinity")})");
+                    string entrance = S(s, "entrance") == "ClusterIp" ? "" : $" {S(s, "entrance")}, policy {S(s, "policy")}{(s.GetProperty("snatToNode").GetBoolean() ? ", client SNAT to node" : "")},";
+                    string ranges = s.GetProperty("sourceRanges").GetArrayLength() == 0 ? "" : $", from {string.Join(" ", s.GetProperty("sourceRanges").EnumerateArray().Select(static r => r.GetString()))}";
+                    output.WriteLine($"{S(s, "service")}/{S(s, "port")} {S(s, "protocol")} {S(s, "vip")}:{L(s, "servicePort")} ({entrance.TrimStart()}{(entrance.Length > 0 ? " " : "")}{S(s, "scheduler")}, affinity {S(s, "affinity")}{ranges})");
                     foreach (JsonElement b in s.GetProperty("backends").EnumerateArray())
                     {
                         output.WriteLine($"    -> {S(b, "ip")}:{L(b, "port")} weight {L(b, "weight")}{(b.GetProperty("terminating").GetBoolean() ? " terminating" : "")}, {L(b, "openConnections")} open");

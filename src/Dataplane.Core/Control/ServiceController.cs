@@ -40,6 +40,12 @@ public sealed class ServiceController
         _announced = announced ?? new AnnouncedAddresses(enabled: false);
     }
 
+    /// <summary>
+    /// Raised after every call that changed the applied services, on the caller's thread and outside the lock, with
+    /// the services now applied: what follows services beside the table (health-check node ports) syncs from it.
+    /// </summary>
+    public event Action<IReadOnlyList<ServiceConfig>>? Changed;
+
     /// <summary>The services applied, as their sources declared them (a copy).</summary>
     public IReadOnlyList<ServiceConfig> Services
     {
@@ -101,6 +107,11 @@ public sealed class ServiceController
             _announced.Publish(_desired);
         }
 
+        if (sync.Changed)
+        {
+            Changed?.Invoke(Services);
+        }
+
         return sync;
     }
 
@@ -111,6 +122,7 @@ public sealed class ServiceController
     public ServiceUpdate Apply(ServiceConfig service)
     {
         ArgumentNullException.ThrowIfNull(service);
+        ServiceUpdate update;
         lock (_lock)
         {
             int index = IndexOf(service.Name);
@@ -119,17 +131,24 @@ public sealed class ServiceController
                 return new ServiceUpdate(service.Name);
             }
 
-            ServiceUpdate update = ApplyLocked(service, index);
+            update = ApplyLocked(service, index);
             FlushRemovedBackends(update.RemovedBackends);
             _announced.Publish(_desired);
-            return update;
         }
+
+        if (update.Succeeded)
+        {
+            Changed?.Invoke(Services);
+        }
+
+        return update;
     }
 
     /// <summary>Removes a service and flushes every flow it balanced; null when no service has that name.</summary>
     public ServiceUpdate? Remove(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        ServiceUpdate update;
         lock (_lock)
         {
             if (IndexOf(name) < 0)
@@ -137,11 +156,13 @@ public sealed class ServiceController
                 return null;
             }
 
-            ServiceUpdate update = RemoveLocked(name);
+            update = RemoveLocked(name);
             FlushRemovedBackends(update.RemovedBackends);
             _announced.Publish(_desired);
-            return update;
         }
+
+        Changed?.Invoke(Services);
+        return update;
     }
 
     private ServiceUpdate ApplyLocked(ServiceConfig service, int index)

@@ -77,6 +77,9 @@ public sealed class ServiceTable
         _slots = new ServicePort?[2 * (int)BitOperations.RoundUpToPowerOf2((uint)maxServicePorts)];
     }
 
+    /// <summary>The node the table expands services for (node ports, which endpoints are local).</summary>
+    public ServiceNode Node => _node;
+
     /// <summary>Published service ports (keys).</summary>
     public int Count => Volatile.Read(ref _liveCount);
 

@@ -48,13 +48,18 @@ internal static class ControlCommands
 
     public sealed record BackendInfo(string Ip, int Port, int Weight, bool Terminating, int OpenConnections);
 
+    /// <param name="Entrance">ClusterIp, NodePort, ExternalIp or LoadBalancerIp.</param>
+    /// <param name="Policy">Cluster or Local: which endpoints the entrance balances to.</param>
+    /// <param name="SnatToNode">External clients are source-NATed to the node (externalTrafficPolicy: Cluster).</param>
     public sealed record ServiceInfo(string Service, string? Port, string Vip, string Protocol, int ServicePort, string Scheduler,
-        string Affinity, IReadOnlyList<BackendInfo> Backends, ServicePortCounters Counters);
+        string Affinity, IReadOnlyList<BackendInfo> Backends, ServicePortCounters Counters,
+        string Entrance, string Policy, bool SnatToNode, IReadOnlyList<string> SourceRanges);
 
     private static List<ServiceInfo> Services(NodeDaemon daemon)
     {
         var result = new List<ServiceInfo>();
-        foreach (ServicePort port in daemon.Dataplane.Services.Ports.OrderBy(static p => p.ServiceName, StringComparer.Ordinal).ThenBy(static p => p.Port))
+        foreach (ServicePort port in daemon.Dataplane.Services.Ports.OrderBy(static p => p.ServiceName, StringComparer.Ordinal)
+            .ThenBy(static p => p.Policy.Kind).ThenBy(static p => p.Port))
         {
             var backends = new List<BackendInfo>();
             for (int i = 0; i < port.Backends.Length; i++)
@@ -63,8 +68,10 @@ internal static class ControlCommands
                 backends.Add(new BackendInfo(b.Ip.ToString(), b.Port, b.Weight, b.Terminating, port.OpenConnections(i)));
             }
 
+            FrontendPolicy policy = port.Policy;
             result.Add(new ServiceInfo(port.ServiceName, port.PortName, port.Vip.ToString(), port.Protocol.ToString().ToUpperInvariant(), port.Port,
-                port.Scheduler.ToString().ToLowerInvariant(), port.SessionAffinity.ToString(), backends, port.Counters));
+                port.Scheduler.ToString().ToLowerInvariant(), port.SessionAffinity.ToString(), backends, port.Counters,
+                policy.Kind.ToString(), policy.LocalOnly ? "Local" : "Cluster", policy.SnatToNode, [.. policy.SourceRanges.Select(static r => r.ToString())]));
         }
 
         return result;
@@ -113,7 +120,8 @@ internal static class ControlCommands
         bool dnat = (e.Flags & FlowFlags.Dnat) != 0;
         string protocol = FlowKey.ProtocolName(e.Original.Protocol);
         string state = e.Original.Protocol == IpProtocol.Tcp ? e.TcpState.ToString().ToUpperInvariant() : (e.Flags & FlowFlags.SeenReply) != 0 ? "REPLIED" : "UNREPLIED";
-        string? snat = (e.Flags & FlowFlags.SnatAddress) != 0 ? "gateway" : (e.Flags & FlowFlags.SnatPort) != 0 ? $"port {e.SnatPort}" : null;
+        string? snat = (e.Flags & FlowFlags.SnatNode) != 0 ? $"node port {e.SnatPort}"
+            : (e.Flags & FlowFlags.SnatAddress) != 0 ? "gateway" : (e.Flags & FlowFlags.SnatPort) != 0 ? $"port {e.SnatPort}" : null;
         return new FlowInfo(protocol, e.Original.Source.ToString(), e.Original.SourcePort, e.Original.Destination.ToString(), e.Original.DestinationPort,
             dnat ? new IpAddress(new Ip6Address(e.NatHi, e.NatLo)).ToString() : null, dnat ? e.NatPort : null, snat, state,
             Math.Round((e.Expires - now) / 1e9, 1), (e.Flags & FlowFlags.SeenReply) != 0,

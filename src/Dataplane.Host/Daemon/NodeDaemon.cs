@@ -59,11 +59,16 @@ public sealed class NodeDaemon : IDisposable
         _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
         FlowEvents = new FlowEventFeed(dataplane.Conntrack.Events);
         Metrics = new DataplaneMetrics(this);
+        HealthChecks = new HealthCheckNodePorts(options.Netns, dataplane.Services.Node, loggers);
+        dataplane.ServiceController.Changed += HealthChecks.Sync;
 
         StartedAt = PipelineClock.Now();
     }
 
     public NodeDataplane Dataplane { get; }
+
+    /// <summary>The services' healthCheckNodePorts, served as kube-proxy serves them.</summary>
+    public HealthCheckNodePorts HealthChecks { get; }
 
     public DaemonOptions Options { get; }
 
@@ -193,6 +198,7 @@ public sealed class NodeDaemon : IDisposable
             }
 
             daemon._started = true;
+            daemon.HealthChecks.Sync(daemon.Dataplane.ServiceController.Services);
             string? metricsAddress = options.MetricsAddress ?? config.Dataplane.MetricsAddress;
             try
             {
@@ -319,6 +325,8 @@ public sealed class NodeDaemon : IDisposable
         }
 
         _metricsServer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Dataplane.ServiceController.Changed -= HealthChecks.Sync;
+        HealthChecks.Dispose();
         _control.Dispose();
         Metrics.Dispose();
         foreach (Worker worker in _workers)

@@ -39,6 +39,9 @@ public sealed record NodeOptions
     /// <summary>An IPv6 pod network too (<see cref="NodeUnderTest.PodCidrV6"/>, gateway <see cref="NodeUnderTest.GatewayIpV6"/>): dual-stack pods.</summary>
     public bool Ipv6 { get; init; }
 
+    /// <summary>More keys of the `node:` section, as YAML lines indented by two spaces (e.g. "  masquerade: { enabled: false }").</summary>
+    public IReadOnlyList<string> NodeExtra { get; init; } = [];
+
     /// <summary>Extra arguments for `dataplane run` (e.g. --metrics-address, --log-format json).</summary>
     public IReadOnlyList<string> RunArguments { get; init; } = [];
 }

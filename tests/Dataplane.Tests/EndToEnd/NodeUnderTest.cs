@@ -148,6 +148,11 @@ public sealed class NodeUnderTest : IDisposable
             yaml.AppendLine($"  uplink: {{ interface: {UplinkInterface}, ip: {UplinkIp}/24, mac: {UplinkMac} }}");
         }
 
+        foreach (string line in _options.NodeExtra)
+        {
+            yaml.AppendLine(line);
+        }
+
         yaml.AppendLine("pods:");
         foreach (PodInfo pod in _pods.Values)
         {
