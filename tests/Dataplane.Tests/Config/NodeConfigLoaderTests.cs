@@ -37,7 +37,17 @@ public sealed class NodeConfigLoaderTests
         RouteConfig route = Assert.Single(config.Routes);
         Assert.Equal(new RouteConfig(IpPrefix.Parse("10.244.2.0/24"), IpAddress.Parse("192.168.77.11"), MacAddress.Parse("02:00:00:00:77:11")), route);
 
-        ServiceConfig web = Assert.Single(config.Services);
+        Assert.Equal(ExternalTraffic.Default, node.External);
+        Assert.Equal(2, config.Services.Count);
+        ServiceConfig web = config.Services[0];
+        Assert.Equal(ServiceExposure.ClusterIpOnly, web.Exposure);
+        ServiceConfig shop = config.Services[1];
+        Assert.Equal(
+            new ServiceExposure(ServiceType.LoadBalancer, [IpAddress.Parse("192.168.77.200")], [IpAddress.Parse("192.168.77.100")],
+                TrafficPolicy.Local, TrafficPolicy.Cluster, 32000, [IpPrefix.Parse("192.168.77.0/24")]),
+            shop.Exposure);
+        Assert.Equal([new ServicePortConfig("https", L4Protocol.Tcp, 443, 8443, 30443)], shop.Ports);
+        Assert.Equal("node-b", shop.Endpoints[1].NodeName);
         Assert.Equal("web", web.Name);
         Assert.Equal(Ip4Address.Parse("10.96.0.10"), web.ClusterIp);
         Assert.Null(web.ClusterIpV6);

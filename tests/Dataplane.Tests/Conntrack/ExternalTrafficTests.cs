@@ -47,7 +47,8 @@ public sealed class ExternalTrafficTests
         string uplink = $"  uplink: {{ interface: up0, ip: {UplinkIp}/24, ipV6: {UplinkIp6}/64, mac: {UplinkMac} }}\n";
         Assert.Contains(uplink, yaml);
         yaml = yaml.Replace(uplink, uplink + $"  masquerade: {masquerade}\n" + node, StringComparison.Ordinal)
-            .Replace("routes:\n", $"routes:\n  - {{ cidr: 203.0.113.0/24, via: 192.168.77.1, viaMac: {RouterMac} }}\n  - {{ cidr: 198.51.100.0/24, via: 192.168.77.1, viaMac: {RouterMac} }}\n", StringComparison.Ordinal);
+            .Replace("routes:\n", $"routes:\n  - {{ cidr: 203.0.113.0/24, via: 192.168.77.1, viaMac: {RouterMac} }}\n  - {{ cidr: 198.51.100.0/24, via: 192.168.77.1, viaMac: {RouterMac} }}\n"
+                + $"  - {{ cidr: \"2001:db8::/64\", via: \"fd00:77::1\", viaMac: {RouterMac} }}\n", StringComparison.Ordinal);
         return new PipelineHarness(NodeConfigLoader.Parse(yaml, "external.yaml").ThrowIfInvalid());
     }
 
@@ -275,6 +276,52 @@ public sealed class ExternalTrafficTests
         Assert.Equal(L3(syn)[12..20], quoted[12..20]); // source and destination addresses as the pod sent them
         Assert.Equal(L3(syn)[20..24], quoted[20..24]); // and its ports
         AssertChecksums(only.Frame);
+    }
+
+    [Fact]
+    public void Icmp_error_about_a_node_port_reply_reaches_the_backend_with_its_own_addresses()
+    {
+        PipelineHarness harness = Harness(Services("Local"));
+        harness.Send("uplink", FromOutside(UplinkIp, NodePort, "S"), T0);
+        List<Sent> sent = harness.Send("web-1", Tcp4(Web1Mac, GatewayMac, Web1Ip, Outside, 8080, OutsidePort, "SA", data: new byte[1400]), T0 + 1);
+        byte[] leaving = Assert.Single(sent).Frame;
+
+        byte[] error = Icmp4Error(RouterMac, UplinkMac, "192.168.77.1", UplinkIp, 3, 4, 1300, L3(leaving)[..28]);
+        sent = harness.Send("uplink", error, T0 + 2);
+
+        Sent only = Assert.Single(sent);
+        Assert.Equal("web-1", only.Port);
+        var ip = (IPv4Packet)Frames.Parse(only.Frame).PayloadPacket;
+        Assert.Equal(Frames.Ip(Web1Ip), ip.DestinationAddress);
+        byte[] quoted = only.Frame[(14 + 20 + 8)..];
+        Assert.Equal(Frames.Ip(Web1Ip).GetAddressBytes(), quoted[12..16]);
+        Assert.Equal([0x1F, 0x90], quoted[20..22]); // 8080: the backend's own port, not the node port
+        AssertChecksums(only.Frame);
+    }
+
+    [Fact]
+    public void Ipv6_node_port_and_masquerade_use_the_uplinks_ipv6_address()
+    {
+        const string Outside6 = "2001:db8::5";
+        PipelineHarness harness = Harness("""
+              - name: web
+                type: NodePort
+                clusterIpV6: fd00:96::10
+                ports: [ { name: http, protocol: TCP, port: 80, targetPort: 8080, nodePort: 30080 } ]
+                endpoints: [ { ip: "fd00:10:244:1::11" } ]
+            """, masquerade: "{ nonMasqueradeCidrs: [10.244.0.0/16, \"fd00:10:244::/48\"] }");
+
+        List<Sent> sent = harness.Send("uplink", Tcp6(RouterMac, UplinkMac, Outside6, UplinkIp6, OutsidePort, NodePort, "S"), T0);
+        FlowEntry flow = Entry(harness, T0, Outside6, OutsidePort, UplinkIp6, NodePort, IpProtocol.Tcp);
+        AssertSent(sent, "web-1", Tcp6(GatewayMac, Web1Mac, UplinkIp6, Web1Ip6, flow.SnatPort, 8080, "S", hopLimit: 63));
+        sent = harness.Send("web-1", Tcp6(Web1Mac, GatewayMac, Web1Ip6, UplinkIp6, 8080, flow.SnatPort, "SA"), T0 + 1);
+        AssertSent(sent, "uplink", Tcp6(UplinkMac, RouterMac, UplinkIp6, Outside6, NodePort, OutsidePort, "SA", hopLimit: 63));
+
+        sent = harness.Send("client", Tcp6(ClientMac, GatewayMac, ClientIp6, Outside6, 41000, 443, "S"), T0 + 2);
+        FlowEntry egress = Entry(harness, T0 + 2, ClientIp6, 41000, Outside6, 443, IpProtocol.Tcp);
+        AssertSent(sent, "uplink", Tcp6(UplinkMac, RouterMac, UplinkIp6, Outside6, egress.SnatPort, 443, "S", hopLimit: 63));
+        AssertSent(harness.Send("uplink", Tcp6(RouterMac, UplinkMac, Outside6, UplinkIp6, 443, egress.SnatPort, "SA"), T0 + 3), "client",
+            Tcp6(GatewayMac, ClientMac, Outside6, ClientIp6, 443, 41000, "SA", hopLimit: 63));
     }
 
     [Fact]
