@@ -37,16 +37,27 @@ internal sealed class DataplanePath(string runId, Tools tools, string workDir, b
     /// <summary>The daemon adds the default route last, once eth0 is up and addressed.</summary>
     private static bool PodReady(string ns) => Shell.Run("ip", "-n", ns, "route", "show", "default").Contains("default", StringComparison.Ordinal);
 
+    public override bool HasOutside => true;
+
     private string Yaml()
     {
-        string ports = string.Join(", ", ServicePorts.Select(p => $"{{ name: {p.Name}, protocol: TCP, port: {p.Port}, targetPort: {p.TargetPort} }}"));
+        string ports = string.Join(", ", ServicePorts.Select(p => $"{{ name: {p.Name}, protocol: TCP, port: {p.Port}, targetPort: {p.TargetPort}, nodePort: {NodePortOf(p)} }}"));
         return $$"""
-            node: { name: {{Prefix}}, podCidr: 10.244.1.0/24, gatewayIp: {{GatewayIp}}, mac: {{NodeMac}} }
+            node:
+              name: {{Prefix}}
+              podCidr: 10.244.1.0/24
+              gatewayIp: {{GatewayIp}}
+              mac: {{NodeMac}}
+              uplink: { interface: up0, ip: {{NodeIp}}/24, mac: {{NodeUplinkMac}} }
+              masquerade: { nonMasqueradeCidrs: [10.244.0.0/16] }
+            routes:
+              - { cidr: {{OutsideCidr}}, via: {{OutsideLinkIp}} }
             pods:
               - { name: client, ip: {{ClientIp}}, mac: {{ClientMac}}, netns: {{ClientNs}} }
               - { name: server, ip: {{ServerIp}}, mac: {{ServerMac}}, netns: {{ServerNs}} }
             services:
               - name: perf
+                type: NodePort
                 clusterIp: {{Vip}}
                 ports: [ {{ports}} ]
                 endpoints: [ { ip: {{ServerIp}} } ]

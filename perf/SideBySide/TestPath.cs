@@ -25,6 +25,19 @@ internal abstract class TestPath : IDisposable
     public static readonly ServicePort ConnRate = new("connrate", 82, 8081);
     public static readonly ServicePort[] ServicePorts = [Iperf, Sockperf, ConnRate];
 
+    /// <summary>
+    /// The outside world on the uplink: the node's uplink address, the outside namespace's address on the uplink's
+    /// link, and the address it serves and connects from (on its lo, reached through it, so no path needs the
+    /// node to resolve arbitrary uplink neighbours). Node ports are the service ports + 30000.
+    /// </summary>
+    public const string NodeIp = "192.168.77.10";
+    public const string NodeUplinkMac = "02:00:00:00:77:10";
+    public const string OutsideLinkIp = "192.168.77.50";
+    public const string OutsideIp = "192.168.78.10";
+    public const string OutsideCidr = "192.168.78.0/24";
+
+    public static int NodePortOf(ServicePort port) => 30000 + port.Port;
+
     private readonly List<string> _namespaces = [];
     private readonly List<Background> _processes = [];
 
@@ -38,6 +51,7 @@ internal abstract class TestPath : IDisposable
         NodeNs = $"{Prefix}-node";
         ClientNs = $"{Prefix}-cli";
         ServerNs = $"{Prefix}-srv";
+        OutsideNs = $"{Prefix}-out";
     }
 
     /// <summary>Short name used in files, namespace names and the chart.</summary>
@@ -54,6 +68,15 @@ internal abstract class TestPath : IDisposable
 
     public string ServerNs { get; }
 
+    /// <summary>The outside world behind the node's uplink (external client and internet server), when <see cref="HasOutside"/>.</summary>
+    public string OutsideNs { get; }
+
+    /// <summary>
+    /// Whether the path has an uplink to <see cref="OutsideNs"/> with NodePorts for the service ports and masquerade
+    /// for pods' traffic out (the ceiling has neither).
+    /// </summary>
+    public virtual bool HasOutside => false;
+
     /// <summary>False for the ceiling: no service, so "via the VIP" measurements go pod-to-pod.</summary>
     public virtual bool HasVip => true;
 
@@ -68,10 +91,22 @@ internal abstract class TestPath : IDisposable
     /// <summary>Builds the path, starts the servers in the server pod and checks both pod-to-pod and VIP traffic flow.</summary>
     public void Start()
     {
-        foreach (string ns in new[] { NodeNs, ClientNs, ServerNs })
+        foreach (string ns in HasOutside ? [NodeNs, ClientNs, ServerNs, OutsideNs] : new[] { NodeNs, ClientNs, ServerNs })
         {
             Shell.Run("ip", "netns", "add", ns);
             _namespaces.Add(ns);
+        }
+
+        if (HasOutside)
+        {
+            // The uplink's wire: up0 in the node, eth0 outside; the outside's own address on its lo.
+            Shell.Run("ip", "-n", NodeNs, "link", "add", "up0", "type", "veth", "peer", "name", "eth0", "netns", OutsideNs);
+            Shell.Run("ip", "-n", NodeNs, "link", "set", "up0", "address", NodeUplinkMac, "up");
+            Shell.Run("ip", "-n", OutsideNs, "link", "set", "lo", "up");
+            Shell.Run("ip", "-n", OutsideNs, "addr", "add", $"{OutsideLinkIp}/24", "dev", "eth0");
+            Shell.Run("ip", "-n", OutsideNs, "addr", "add", $"{OutsideIp}/32", "dev", "lo");
+            Shell.Run("ip", "-n", OutsideNs, "link", "set", "eth0", "up");
+            Shell.InNetns(OutsideNs, "sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65535");
         }
 
         Build();
@@ -80,6 +115,14 @@ internal abstract class TestPath : IDisposable
         StartProcess("ip", "netns", "exec", ServerNs, "iperf3", "-s", "-p", $"{Iperf.TargetPort}");
         StartProcess("ip", "netns", "exec", ServerNs, "sockperf", "sr", "--tcp", "-i", "0.0.0.0", "-p", $"{Sockperf.TargetPort}");
         StartProcess("ip", "netns", "exec", ServerNs, Tools.ConnRate, "server", $"{ConnRate.TargetPort}");
+        if (HasOutside)
+        {
+            // The same servers outside, for pods' traffic out of the cluster (masqueraded).
+            StartProcess("ip", "netns", "exec", OutsideNs, "iperf3", "-s", "-p", $"{Iperf.TargetPort}");
+            StartProcess("ip", "netns", "exec", OutsideNs, "sockperf", "sr", "--tcp", "-i", OutsideIp, "-p", $"{Sockperf.TargetPort}");
+            StartProcess("ip", "netns", "exec", OutsideNs, Tools.ConnRate, "server", $"{ConnRate.TargetPort}");
+        }
+
         WaitUntilForwarding();
     }
 
@@ -140,6 +183,22 @@ internal abstract class TestPath : IDisposable
         if (result.StartsWith("connections 0 ", StringComparison.Ordinal))
         {
             throw new InvalidOperationException($"{Title}: no TCP connection to {ip}:{port} succeeds ({result.Trim()}){ProcessOutputs()}");
+        }
+
+        if (HasOutside)
+        {
+            foreach ((string from, string toIp, int toPort, string what) in new[]
+            {
+                (OutsideNs, NodeIp, NodePortOf(ConnRate), "outside to the node port"),
+                (ClientNs, OutsideIp, ConnRate.TargetPort, "the client pod to the outside"),
+            })
+            {
+                string burst = Shell.InNetns(from, Tools.ConnRate, "client", toIp, $"{toPort}", "0.3", "1");
+                if (burst.StartsWith("connections 0 ", StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException($"{Title}: no TCP connection from {what} ({toIp}:{toPort}) succeeds ({burst.Trim()}){ProcessOutputs()}");
+                }
+            }
         }
     }
 
