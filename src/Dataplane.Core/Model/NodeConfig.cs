@@ -45,9 +45,14 @@ public sealed record NodeSettings(
     Ip6Address? GatewayIpV6,
     MacAddress Mac,
     int Mtu,
-    UplinkConfig? Uplink);
+    UplinkConfig? Uplink,
+    HostPortConfig? HostPort = null);
 
-/// <summary>The <c>node.uplink:</c> section: the port toward other nodes (a raw socket on a host interface).</summary>
+/// <summary>
+/// The <c>node.uplink:</c> section: the port toward other nodes (a raw socket on a host interface). Its subnet is a
+/// connected route (hosts resolved one by one with ARP/ND); <see cref="Gateway"/> and <see cref="GatewayV6"/> are
+/// the default routes' next hops on it, <see cref="GatewayMac"/> the IPv4 gateway's MAC when it is not to be ARPed for.
+/// </summary>
 public sealed record UplinkConfig(
     string Interface,
     Ip4Address Ip,
@@ -55,7 +60,10 @@ public sealed record UplinkConfig(
     Ip6Address? IpV6,
     int PrefixLengthV6,
     MacAddress Mac,
-    int Mtu);
+    int Mtu,
+    Ip4Address? Gateway = null,
+    MacAddress? GatewayMac = null,
+    Ip6Address? GatewayV6 = null);
 
 /// <summary>One <c>pods[]</c> entry. The pod's port is named after the pod.</summary>
 public sealed record PodConfig(

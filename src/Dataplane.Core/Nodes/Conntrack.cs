@@ -90,13 +90,19 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         _services = services;
         _timeouts = timeouts;
         _translator = new FlowTranslator(table, local);
-        var addresses = new List<Ip6Address> { new IpAddress(local.GatewayIp).Bits, new IpAddress(local.UplinkIp).Bits };
+        // With a host port the uplink's addresses are the node kernel's, which answers: its flows are tracked.
+        var addresses = new List<Ip6Address> { new IpAddress(local.GatewayIp).Bits };
+        if (!local.HasHostPort)
+        {
+            addresses.Add(new IpAddress(local.UplinkIp).Bits);
+        }
+
         if (local.GatewayIp6 is { } gateway6)
         {
             addresses.Add(gateway6);
         }
 
-        if (local.UplinkIp6 is { } uplink6)
+        if (local.UplinkIp6 is { } uplink6 && !local.HasHostPort)
         {
             addresses.Add(uplink6);
         }
