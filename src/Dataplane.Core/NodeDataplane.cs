@@ -121,9 +121,10 @@ public sealed partial class NodeDataplane
         => StageGraph.Definition.Build(new StageContext(this, worker, workers), batch, Ports, tracer);
 
     /// <summary>
-    /// Our own addresses are host routes to ip-local; the pod CIDR answers host unreachable but where a pod is (each
-    /// pod's host route, straight to its port and MAC, is <see cref="PodController"/>'s); other nodes' CIDRs go to
-    /// their next hop on the uplink.
+    /// Our own addresses are host routes to ip-local (the uplink's go to the kernel with a host port); the pod CIDR
+    /// answers host unreachable but where a pod is (each pod's host route, straight to its port and MAC, is
+    /// <see cref="PodController"/>'s); other nodes' CIDRs go to their next hop on the uplink; the uplink's subnet and
+    /// default routes are <see cref="UplinkRoutes"/>'.
     /// </summary>
     private void BuildRoutes()
     {
