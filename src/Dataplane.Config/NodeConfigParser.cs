@@ -14,8 +14,8 @@ internal sealed partial class NodeConfigParser
 {
     private static readonly string[] s_rootKeys = ["node", "pods", "routes", "services", "conntrack", "dataplane"];
     private static readonly string[] s_nodeKeys =
-        ["name", "podCidr", "podCidrV6", "gatewayIp", "gatewayIpV6", "mac", "mtu", "uplink", "nodePortRange", "masquerade", "announceExternalIps"];
-    private static readonly string[] s_uplinkKeys = ["interface", "ip", "ipV6", "mac", "mtu"];
+        ["name", "podCidr", "podCidrV6", "gatewayIp", "gatewayIpV6", "mac", "mtu", "uplink", "hostPort", "nodePortRange", "masquerade", "announceExternalIps"];
+    private static readonly string[] s_uplinkKeys = ["interface", "ip", "ipV6", "mac", "mtu", "gateway", "gatewayMac", "gatewayV6"];
 
     /// <summary>The lowest MTU an IPv6 link may have (RFC 8200 section 5).</summary>
     private const int MinIpv6Mtu = 1280;
@@ -61,6 +61,7 @@ internal sealed partial class NodeConfigParser
 
         NodeSettings? node = ReadNode(top);
         List<PodConfig> pods = ReadPods(top);
+        CheckHostPortAgainstPods(top, pods);
         List<RouteConfig> routes = ReadRoutes(top);
         int nextHops = routes.Select(static r => r.Via).Distinct().Count();
         if (pods.Count + nextHops > NodeRules.MaxPodsAndNextHops)
@@ -168,12 +169,13 @@ internal sealed partial class NodeConfigParser
 
         UplinkConfig? uplink = ReadUplink(m);
         ExternalTraffic external = ReadExternal(m);
+        HostPortConfig? hostPort = ReadHostPort(m);
         if (_nodeName is null || _podCidr is null || _gateway is null || _nodeMac is null || (_hasUplink && uplink is null))
         {
             return null;
         }
 
-        return new NodeSettings(_nodeName, _podCidr.Value, _podCidrV6, _gateway.Value, _gatewayV6, _nodeMac.Value, mtu, uplink) { External = external };
+        return new NodeSettings(_nodeName, _podCidr.Value, _podCidrV6, _gateway.Value, _gatewayV6, _nodeMac.Value, mtu, uplink, hostPort) { External = external };
     }
 
     private UplinkConfig? ReadUplink(ConfigMapping node)
@@ -242,12 +244,13 @@ internal sealed partial class NodeConfigParser
             m.Error("mtu", $"{mtu} is below {MinIpv6Mtu}, the minimum for IPv6 (RFC 8200 section 5), and node.uplink.ipV6 is set");
         }
 
+        (Ip4Address? gateway, MacAddress? gatewayMac, Ip6Address? gateway6) = ReadGateways(m);
         if (name is null || ip is null || _uplinkMac is null)
         {
             return null;
         }
 
-        return new UplinkConfig(name, ip.Value.Address.V4, ip.Value.Length, ip6?.Address.V6, ip6?.Length ?? 0, _uplinkMac.Value, mtu);
+        return new UplinkConfig(name, ip.Value.Address.V4, ip.Value.Length, ip6?.Address.V6, ip6?.Length ?? 0, _uplinkMac.Value, mtu, gateway, gatewayMac, gateway6);
     }
 
     private static string NetworkOrBroadcast(IpPrefix prefix, Ip4Address address) => address == prefix.Address.V4 ? "network" : "broadcast";

@@ -46,6 +46,27 @@ public static class NodeConfigWriter
 
             Line(w, 2, "mac", uplink.Mac.ToString());
             Line(w, 2, "mtu", Int(uplink.Mtu));
+            if (uplink.Gateway is { } gateway)
+            {
+                Line(w, 2, "gateway", gateway.ToString());
+            }
+
+            if (uplink.GatewayMac is { } gatewayMac)
+            {
+                Line(w, 2, "gatewayMac", gatewayMac.ToString());
+            }
+
+            if (uplink.GatewayV6 is { } gatewayV6Uplink)
+            {
+                Line(w, 2, "gatewayV6", Ip6(gatewayV6Uplink));
+            }
+        }
+
+        if (node.HostPort is { } hostPort)
+        {
+            w.Append("  hostPort:\n");
+            Line(w, 2, "name", Text(hostPort.Name));
+            Line(w, 2, "mac", hostPort.Mac.ToString());
         }
 
         ExternalTraffic external = node.External;

@@ -13,24 +13,34 @@ namespace Dataplane;
 /// graph each worker runs. The daemon, replay and the benchmarks all build it the same way, so what a
 /// replay shows is what the daemon does.
 /// </summary>
-public sealed class NodeDataplane
+public sealed partial class NodeDataplane
 {
     private TokenBucket? _icmpErrorLimit;
 
-    public NodeDataplane(NodeConfig config)
+    /// <param name="hostLinkLocal">
+    /// The IPv6 link-local address the host port's kernel side really has, when it is not derived from its MAC
+    /// (<c>addr_gen_mode</c> stable_privacy): the daemon makes the TAP first and reads it back, as for pods.
+    /// </param>
+    public NodeDataplane(NodeConfig config, Ip6Address? hostLinkLocal = null)
     {
         Config = config;
         NodeSettings node = config.Node;
         MaxPods = Math.Max(config.Dataplane.MaxPods, config.Pods.Count);
-        Ports = new PortTable((node.Uplink is null ? 0 : 1) + MaxPods);
+        HostPortConfig? hostPort = node.Uplink is null ? null : node.HostPort;
+        Ports = new PortTable((node.Uplink is null ? 0 : 1) + (hostPort is null ? 0 : 1) + MaxPods);
         if (node.Uplink is { } uplink)
         {
             Uplink = Ports.Add("uplink", PortKind.Uplink, uplink.Mac, uplink.Ip, uplink.IpV6, uplink.Mtu);
+            if (hostPort is not null)
+            {
+                // Bound to the node's addresses (the source guard checks them) and the kernel TAP's MAC.
+                HostPort = Ports.Add(hostPort.Name, PortKind.Host, hostPort.Mac, uplink.Ip, uplink.IpV6, uplink.Mtu, hostLinkLocal);
+            }
         }
 
         Local = new LocalAddresses(
             node.Mac, node.GatewayIp, node.GatewayIpV6,
-            node.Uplink?.Mac ?? MacAddress.Zero, node.Uplink?.Ip ?? Ip4Address.Any, node.Uplink?.IpV6);
+            node.Uplink?.Mac ?? MacAddress.Zero, node.Uplink?.Ip ?? Ip4Address.Any, node.Uplink?.IpV6, HostPort is not null);
         MacTable = new MacTable(config.Dataplane.MacTableCapacity, config.Dataplane.MacAgingSeconds);
         Adjacencies = new AdjacencyTable(capacity: 16 + MaxPods + config.Routes.Count);
         (int groups, int nodes) = FibCapacity(config, MaxPods);
@@ -74,6 +84,9 @@ public sealed class NodeDataplane
     public int MaxPods { get; }
 
     public Port? Uplink { get; }
+
+    /// <summary>The node kernel's port (<c>node.hostPort</c>), or null.</summary>
+    public Port? HostPort { get; }
 
     public LocalAddresses Local { get; }
 
@@ -150,13 +163,15 @@ public sealed class NodeDataplane
             }
         }
 
-        return new MasqueradePolicy([.. sources], [.. inside]);
+        IpAddress[] addresses = node.Uplink.IpV6 is { } up6 ? [node.Uplink.Ip, up6] : [node.Uplink.Ip];
+        return new MasqueradePolicy([.. sources], [.. inside], addresses);
     }
 
     /// <summary>
-    /// Our own addresses are host routes to ip-local; the pod CIDR answers host unreachable but where a pod is (each
-    /// pod's host route, straight to its port and MAC, is <see cref="PodController"/>'s); other nodes' CIDRs go to
-    /// their next hop on the uplink.
+    /// Our own addresses are host routes to ip-local (the uplink's go to the kernel with a host port); the pod CIDR
+    /// answers host unreachable but where a pod is (each pod's host route, straight to its port and MAC, is
+    /// <see cref="PodController"/>'s); other nodes' CIDRs go to their next hop on the uplink; the uplink's subnet and
+    /// default routes are <see cref="UplinkRoutes"/>'.
     /// </summary>
     private void BuildRoutes()
     {
@@ -170,11 +185,7 @@ public sealed class NodeDataplane
 
         if (node.Uplink is { } uplink)
         {
-            AddRoute(new IpPrefix(uplink.Ip, 32), local);
-            if (uplink.IpV6 is { } uplink6)
-            {
-                AddRoute(new IpPrefix(uplink6, 128), local);
-            }
+            UplinkRoutes(uplink, local);
         }
 
         int subnet = Adjacencies.Add(new Adjacency { Kind = AdjacencyKind.PodSubnet, Port = PortIds.None, Static = true });
@@ -248,6 +259,15 @@ public sealed class NodeDataplane
         foreach (RouteConfig route in config.Routes)
         {
             Count(route.Cidr);
+        }
+
+        if (node.Uplink is { } connected)
+        {
+            Count(UplinkSubnet(connected.Ip, connected.PrefixLength));
+            if (connected.IpV6 is { } connected6)
+            {
+                Count(UplinkSubnet(connected6, connected.PrefixLengthV6));
+            }
         }
 
         return (Math.Clamp(groups, 1024, Fib4.MaxGroupCapacity), (int)Math.Clamp(nodes, 4096, Fib6.MaxNodeCapacity));

@@ -9,10 +9,14 @@ namespace Dataplane.Conntrack;
 /// Multicast and broadcast stay on the pods' segment and are never masqueraded.
 /// Read once per new flow; a short scan of a few prefixes.
 /// </summary>
-public sealed class MasqueradePolicy(IpPrefix[] podSources, IpPrefix[] nonMasquerade)
+/// <param name="podSources">This node's pod CIDRs.</param>
+/// <param name="nonMasquerade">Destinations that keep the pod's address.</param>
+/// <param name="node">The node's own addresses: traffic to them is delivered to the node (hostNetwork pods, the kubelet),
+/// never masqueraded, as the kernel's INPUT path never meets POSTROUTING's MASQUERADE.</param>
+public sealed class MasqueradePolicy(IpPrefix[] podSources, IpPrefix[] nonMasquerade, IpAddress[] node)
 {
     /// <summary>Nothing is masqueraded (no uplink, or <c>node.masquerade.enabled: false</c>).</summary>
-    public static MasqueradePolicy Off { get; } = new([], []);
+    public static MasqueradePolicy Off { get; } = new([], [], []);
 
     public bool Enabled => podSources.Length != 0;
 
@@ -25,7 +29,7 @@ public sealed class MasqueradePolicy(IpPrefix[] podSources, IpPrefix[] nonMasque
 
         IpAddress destination = key.Destination;
         bool group = destination.IsV4 ? destination.V4.IsMulticast || destination.V4.IsLimitedBroadcast : destination.V6.IsMulticast;
-        return !group && !Within(nonMasquerade, destination);
+        return !group && Array.IndexOf(node, destination) < 0 && !Within(nonMasquerade, destination);
     }
 
     private static bool Within(IpPrefix[] prefixes, IpAddress address)

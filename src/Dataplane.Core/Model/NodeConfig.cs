@@ -45,7 +45,8 @@ public sealed record NodeSettings(
     Ip6Address? GatewayIpV6,
     MacAddress Mac,
     int Mtu,
-    UplinkConfig? Uplink)
+    UplinkConfig? Uplink,
+    HostPortConfig? HostPort = null)
 {
     /// <summary>Traffic between the cluster and the outside: node ports, masquerade, address announcements.</summary>
     public ExternalTraffic External { get; init; } = ExternalTraffic.Default;
@@ -83,7 +84,11 @@ public sealed record ExternalTraffic(
     public override int GetHashCode() => HashCode.Combine(NodePortMin, NodePortMax, Masquerade, Lists.Hash(NonMasqueradeCidrs), SnatPortMin, SnatPortMax, AnnounceExternalIps);
 }
 
-/// <summary>The <c>node.uplink:</c> section: the port toward other nodes (a raw socket on a host interface).</summary>
+/// <summary>
+/// The <c>node.uplink:</c> section: the port toward other nodes (a raw socket on a host interface). Its subnet is a
+/// connected route (hosts resolved one by one with ARP/ND); <see cref="Gateway"/> and <see cref="GatewayV6"/> are
+/// the default routes' next hops on it, <see cref="GatewayMac"/> the IPv4 gateway's MAC when it is not to be ARPed for.
+/// </summary>
 public sealed record UplinkConfig(
     string Interface,
     Ip4Address Ip,
@@ -91,7 +96,10 @@ public sealed record UplinkConfig(
     Ip6Address? IpV6,
     int PrefixLengthV6,
     MacAddress Mac,
-    int Mtu);
+    int Mtu,
+    Ip4Address? Gateway = null,
+    MacAddress? GatewayMac = null,
+    Ip6Address? GatewayV6 = null);
 
 /// <summary>One <c>pods[]</c> entry. The pod's port is named after the pod.</summary>
 public sealed record PodConfig(

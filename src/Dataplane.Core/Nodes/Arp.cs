@@ -6,9 +6,12 @@ using Dataplane.Tables;
 namespace Dataplane.Nodes;
 
 /// <summary>
-/// ARP for the dataplane's own addresses: answers requests for the gateway IP (pod ports) and the uplink IP
-/// (uplink) and, with node.announceExternalIps, the services' external and load-balancer IPs on the uplink, learns next hops on the uplink from the ARP it sees, and learns gratuitous ARP from pods.
-/// Pod-to-pod ARP is not answered here: it is bridged, as a Linux bridge would.
+/// ARP for the dataplane's own addresses: answers requests for the gateway IP (pod ports), the uplink IP
+/// (uplink), the host port's link-local next hop (proxy ARP for the node's kernel) and, with
+/// node.announceExternalIps, the services' external and load-balancer IPs on the uplink; learns next hops and the
+/// uplink subnet's hosts (the neighbour table: the asker of a request for us, the sender of a reply to us, updates
+/// from any other ARP) from the ARP it sees on the uplink, and learns gratuitous ARP from pods.
+/// Pod-to-pod ARP is not answered here: it is bridged, as a Linux bridge would. Nothing from the host port is.
 /// </summary>
 public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
 {
@@ -20,7 +23,7 @@ public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
 
     public enum Drop
     {
-        [Description("ARP on the uplink that is neither for our address nor from a next hop")]
+        [Description("ARP on the uplink or the host port that is not a request for our address")]
         NotForUs,
         [Description("ARP reply consumed after learning the sender (a next hop answering us)")]
         ReplyConsumed,
@@ -36,10 +39,13 @@ public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
         NextHopsLearned,
         [Description("gratuitous ARP seen from pods")]
         GratuitousFromPods,
+        [Description("uplink neighbours added or changed from ARP (hosts on the uplink's subnet)")]
+        NeighborsLearned,
     }
 
     private const ushort TraceReply = 1;
     private const ushort TraceLearned = 2;
+    private const ushort TraceNeighbor = 3;
 
     private readonly LocalAddress[] _local;
     private readonly AdjacencyTable _adjacencies;
@@ -72,8 +78,14 @@ public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
                     Count(Event.NextHopsLearned);
                     graph.Trace<TTrace>(this, p, TraceLearned, arp.SenderIp.Value, (long)arp.SenderMac.Value);
                 }
+
+                if (_adjacencies.Neighbors.Learn(arp.SenderIp, arp.SenderMac, meta.Timestamp, create: forUs) is NeighborLearn.Added or NeighborLearn.Changed)
+                {
+                    Count(Event.NeighborsLearned);
+                    graph.Trace<TTrace>(this, p, TraceNeighbor, arp.SenderIp.Value, (long)arp.SenderMac.Value);
+                }
             }
-            else
+            else if (!local.IsHost)
             {
                 _macTable.Learn(arp.SenderMac, meta.RxPort, meta.Timestamp);
             }
@@ -86,7 +98,7 @@ public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
                 continue;
             }
 
-            if (local.IsUplink)
+            if (local.IsUplink || local.IsHost)
             {
                 Drop<TTrace>(graph, p, forUs ? Drop.ReplyConsumed : Drop.NotForUs);
                 continue;
@@ -126,6 +138,7 @@ public sealed class Arp : Node<Arp.Next, Arp.Drop, Arp.Event>
     {
         TraceReply when record.Next != TraceRecord.Dropped => $"reply {new Ip4Address((uint)record.A)} is-at {new MacAddress((ulong)record.B)}",
         TraceLearned => $"learned next hop {new Ip4Address((uint)record.A)} at {new MacAddress((ulong)record.B)}",
+        TraceNeighbor => $"learned neighbour {new Ip4Address((uint)record.A)} at {new MacAddress((ulong)record.B)}",
         _ => "",
     };
 }

@@ -8,8 +8,8 @@ namespace Dataplane.Nodes;
 /// <summary>
 /// The node's L2 domain (the seed's cbr0): learns source MACs of pod frames, forwards known unicast to its
 /// port, floods broadcast, multicast and unknown unicast to every pod port but the ingress one, and never
-/// sends a frame back where it came from. Frames for the gateway MAC, and everything from the uplink, are
-/// routed instead.
+/// sends a frame back where it came from. Frames for the gateway MAC, and everything from the uplink and the
+/// host port (L3 ports, not part of the pods' L2 domain), are routed instead.
 /// </summary>
 public sealed class Bridge : Node<Bridge.Next, Bridge.Drop, Bridge.Event>
 {
@@ -26,6 +26,8 @@ public sealed class Bridge : Node<Bridge.Next, Bridge.Drop, Bridge.Event>
         Hairpin,
         [Description("multicast or broadcast from the uplink (the uplink is not part of the pods' L2 domain)")]
         UplinkMulticast,
+        [Description("multicast or broadcast from the host port (the node's kernel is not part of the pods' L2 domain)")]
+        HostMulticast,
     }
 
     public enum Event
@@ -61,11 +63,11 @@ public sealed class Bridge : Node<Bridge.Next, Bridge.Drop, Bridge.Event>
             MacAddress destination = MacAddress.Read(frame.Slice(EthernetHeader.DestinationOffset));
             ref readonly LocalAddress local = ref _local[meta.RxPort];
 
-            if (local.IsUplink)
+            if (local.IsUplink || local.IsHost)
             {
                 if ((meta.Flags & PacketFlags.L2Multicast) != 0)
                 {
-                    Drop<TTrace>(graph, p, Drop.UplinkMulticast);
+                    Drop<TTrace>(graph, p, local.IsUplink ? Drop.UplinkMulticast : Drop.HostMulticast);
                     continue;
                 }
 

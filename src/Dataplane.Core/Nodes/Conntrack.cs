@@ -106,13 +106,19 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         _services = services;
         _timeouts = timeouts;
         _translator = new FlowTranslator(table, local);
-        var addresses = new List<Ip6Address> { new IpAddress(local.GatewayIp).Bits, new IpAddress(local.UplinkIp).Bits };
+        // With a host port the uplink's addresses are the node kernel's, which answers: its flows are tracked.
+        var addresses = new List<Ip6Address> { new IpAddress(local.GatewayIp).Bits };
+        if (!local.HasHostPort)
+        {
+            addresses.Add(new IpAddress(local.UplinkIp).Bits);
+        }
+
         if (local.GatewayIp6 is { } gateway6)
         {
             addresses.Add(gateway6);
         }
 
-        if (local.UplinkIp6 is { } uplink6)
+        if (local.UplinkIp6 is { } uplink6 && !local.HasHostPort)
         {
             addresses.Add(uplink6);
         }
@@ -177,12 +183,13 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
     }
 
     /// <summary>
-    /// New traffic to or from the node's own addresses that is not a service (ping the gateway; with a host port, the
-    /// node kernel's own connections: SSH, kubelet) is not tracked: ip-local answers the dataplane's part without
-    /// coming back here, and the node's kernel tracks its own connections. Tracking them would leave entries that
-    /// never see both directions (a kernel's SYN-ACK would even look invalid as a first packet). Replies of
-    /// hairpinned and SNATed flows are addressed to these addresses too, but they are hits, found before this check.
-    /// NodePorts are services on the node's address and are tracked.
+    /// New traffic to or from the dataplane's own addresses that is not a service (ping the gateway, or the uplink
+    /// address when no host port gives it to the node's kernel) is not tracked: ip-local answers it without coming back
+    /// here, so an entry would never see a reply. With a host port the uplink's addresses are the kernel's and its
+    /// flows are tracked like any other (so the masquerade never hands out a tuple the kernel uses, and a kernel's
+    /// SYN-ACK is a reply, not an invalid first packet). Replies of hairpinned and SNATed flows are addressed to these
+    /// addresses too, but they are hits, found before this check. NodePorts are services on the node's address and
+    /// are tracked.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool IsLocal(ulong hi, ulong lo)

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 using Dataplane.Packets;
 using Dataplane.Pipeline;
 using Dataplane.Tables;
@@ -10,7 +11,9 @@ namespace Dataplane.Nodes;
 /// itself, rewrite to a local pod, or send to another node's next hop through the uplink. Decrements TTL
 /// with an incremental checksum; hands TTL expiry, no route, unknown pod and too-big-with-DF to icmp-error.
 /// An unresolved next hop turns the packet into an ARP request for it (at most one per second per next
-/// hop) and counts the packet as dropped, as Linux does once its small unresolved queue is full.
+/// hop) and counts the packet as dropped, as Linux does once its small unresolved queue is full. On the uplink's
+/// connected subnet (a glean adjacency) the destination itself is the next hop: its MAC comes from the neighbour
+/// table, and an unknown host is ARPed for the same way.
 /// </summary>
 public sealed class Ip4Lookup : RouteLookup<Ip4Lookup.Drop, Ip4Lookup.Event>
 {
@@ -93,10 +96,18 @@ public sealed class Ip4Lookup : RouteLookup<Ip4Lookup.Drop, Ip4Lookup.Event>
                 continue;
             }
 
-            ulong mac = Volatile.Read(ref adjacency.Mac);
+            ulong mac = adjacency.Kind == AdjacencyKind.Glean ? Neighbors.Lookup(destination, meta.Timestamp) : Volatile.Read(ref adjacency.Mac);
             if (mac == 0)
             {
-                Solicit<TTrace>(graph, p, ref meta, ref adjacency);
+                if (adjacency.Kind == AdjacencyKind.Glean)
+                {
+                    Glean<TTrace>(graph, p, ref meta, adjacency.Port, destination);
+                }
+                else
+                {
+                    Solicit<TTrace>(graph, p, ref meta, ref adjacency);
+                }
+
                 continue;
             }
 
@@ -132,6 +143,28 @@ public sealed class Ip4Lookup : RouteLookup<Ip4Lookup.Drop, Ip4Lookup.Event>
         meta.TxPort = adjacency.Port;
         Count(Event.ArpRequestsSent);
         Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceSolicit, adjacency.NextHop.V4.Value, 1);
+    }
+
+    /// <summary>An unknown host on the uplink's subnet: the packet becomes an ARP request for it, or is dropped if one went out recently.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Glean<TTrace>(Graph graph, ushort p, ref PacketMeta meta, ushort port, Ip4Address destination)
+        where TTrace : struct, ITraceMode
+    {
+        CountDrop(Drop.NextHopUnresolved);
+        if (!GleanThrottle.TryTake(destination, meta.Timestamp))
+        {
+            graph.Trace<TTrace>(this, p, TraceSolicit, destination.Value, 0);
+            return;
+        }
+
+        ref readonly LocalAddress uplink = ref Local[port];
+        Span<byte> frame = graph.Batch.Slot(p).Slice(meta.Offset);
+        meta.Length = NeighborSolicitations.WriteArpRequest(frame, uplink.Mac, uplink.Ip4, destination);
+        meta.L3Offset = EthernetHeader.Size;
+        meta.Flags = (meta.Flags & PacketFlags.Traced) | PacketFlags.Arp;
+        meta.TxPort = port;
+        Count(Event.ArpRequestsSent);
+        Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceSolicit, destination.Value, 1);
     }
 
     public override string FormatTrace(in TraceRecord record) => record.Code switch

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 using Dataplane.Packets;
 using Dataplane.Pipeline;
 using Dataplane.Tables;
@@ -9,7 +10,8 @@ namespace Dataplane.Nodes;
 /// IPv6 routing (RFC 8200, RFC 4443): longest-prefix match, hop-limit decrement (no checksum in the IPv6
 /// header, and the L4 pseudo-header does not cover the hop limit), errors to icmp-error. IPv6 routers never
 /// fragment, so anything over the egress MTU gets Packet Too Big. An unresolved next hop turns the packet
-/// into a Neighbor Solicitation (RFC 4861 §7.2.2), at most one per second per next hop.
+/// into a Neighbor Solicitation (RFC 4861 §7.2.2), at most one per second per next hop; so does an unknown host
+/// on the uplink's connected subnet (a glean adjacency: its MAC comes from the neighbour table).
 /// </summary>
 public sealed class Ip6Lookup : RouteLookup<Ip6Lookup.Drop, Ip6Lookup.Event>
 {
@@ -82,10 +84,18 @@ public sealed class Ip6Lookup : RouteLookup<Ip6Lookup.Drop, Ip6Lookup.Event>
                 continue;
             }
 
-            ulong mac = Volatile.Read(ref adjacency.Mac);
+            ulong mac = adjacency.Kind == AdjacencyKind.Glean ? Neighbors.Lookup(destination, meta.Timestamp) : Volatile.Read(ref adjacency.Mac);
             if (mac == 0)
             {
-                Solicit<TTrace>(graph, p, ref meta, ref adjacency);
+                if (adjacency.Kind == AdjacencyKind.Glean)
+                {
+                    Glean<TTrace>(graph, p, ref meta, adjacency.Port, destination);
+                }
+                else
+                {
+                    Solicit<TTrace>(graph, p, ref meta, ref adjacency);
+                }
+
                 continue;
             }
 
@@ -115,6 +125,29 @@ public sealed class Ip6Lookup : RouteLookup<Ip6Lookup.Drop, Ip6Lookup.Event>
         meta.L4Offset = EthernetHeader.Size + Ipv6Header.Size;
         meta.Flags = (meta.Flags & PacketFlags.Traced) | PacketFlags.Ip6 | PacketFlags.NeighborDiscovery | PacketFlags.L2Multicast;
         meta.TxPort = adjacency.Port;
+        Count(Event.SolicitationsSent);
+        Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceSolicit, 1);
+    }
+
+    /// <summary>An unknown host on the uplink's subnet: the packet becomes a solicitation for it, or is dropped if one went out recently.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Glean<TTrace>(Graph graph, ushort p, ref PacketMeta meta, ushort port, Ip6Address destination)
+        where TTrace : struct, ITraceMode
+    {
+        CountDrop(Drop.NextHopUnresolved);
+        ref readonly LocalAddress uplink = ref Local[port];
+        if (!uplink.HasIp6 || !GleanThrottle.TryTake(destination, meta.Timestamp))
+        {
+            graph.Trace<TTrace>(this, p, TraceSolicit, 0);
+            return;
+        }
+
+        Span<byte> frame = graph.Batch.Slot(p).Slice(meta.Offset);
+        meta.Length = NeighborSolicitations.WriteNeighborSolicitation(frame, uplink.Mac, uplink.Ip6, destination);
+        meta.L3Offset = EthernetHeader.Size;
+        meta.L4Offset = EthernetHeader.Size + Ipv6Header.Size;
+        meta.Flags = (meta.Flags & PacketFlags.Traced) | PacketFlags.Ip6 | PacketFlags.NeighborDiscovery | PacketFlags.L2Multicast;
+        meta.TxPort = port;
         Count(Event.SolicitationsSent);
         Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceSolicit, 1);
     }

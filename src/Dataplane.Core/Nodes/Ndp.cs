@@ -8,9 +8,11 @@ namespace Dataplane.Nodes;
 
 /// <summary>
 /// IPv6 Neighbor Discovery (RFC 4861) for the dataplane's own addresses: answers Neighbor Solicitations for
-/// the gateway's IPv6 (pod ports) and the uplink's IPv6, learns next hops on the uplink from advertisements,
-/// and bridges pod-to-pod ND like ARP. Router Advertisements from pods are dropped: a pod must not become
-/// its neighbours' router.
+/// the gateway's IPv6 (pod ports), the uplink's IPv6 and the host port's link-local next hop (the node kernel's
+/// router), learns next hops and the uplink subnet's hosts on the uplink (as <see cref="Arp"/> does: a solicitation
+/// for us creates the soliciter's entry, an advertisement to us the target's, others only update), and bridges
+/// pod-to-pod ND like ARP. Router Advertisements from pods and the host are dropped: neither may become its
+/// neighbours' router. Nothing from the host port is bridged.
 /// </summary>
 public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
 {
@@ -26,7 +28,7 @@ public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
         BadHopLimit,
         [Description("ND message with a bad ICMPv6 checksum or code")]
         Invalid,
-        [Description("ND on the uplink not for our address")]
+        [Description("ND on the uplink or the host port not for our address")]
         NotForUs,
         [Description("Neighbor Advertisement consumed after learning the next hop")]
         AdvertisementConsumed,
@@ -42,6 +44,8 @@ public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
         AdvertisementsSent,
         [Description("next hops resolved or updated from ND")]
         NextHopsLearned,
+        [Description("uplink neighbours added or changed from ND (hosts on the uplink's subnet)")]
+        NeighborsLearned,
     }
 
     // RFC 4861 §4.3-4.4: the target address follows the ICMPv6 header; options follow the target.
@@ -118,9 +122,18 @@ public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
             {
                 MacAddress? linkLayer = FindLinkLayerOption(icmp, type == Icmp6Type.NeighborAdvertisement ? OptionTargetLinkLayer : OptionSourceLinkLayer);
                 IpAddress learned = type == Icmp6Type.NeighborAdvertisement ? target : ip.Source;
-                if (linkLayer is { } mac && _adjacencies.TryResolve(learned, mac))
+                if (linkLayer is { } mac)
                 {
-                    Count(Event.NextHopsLearned);
+                    if (_adjacencies.TryResolve(learned, mac))
+                    {
+                        Count(Event.NextHopsLearned);
+                    }
+
+                    bool toUs = local.HasIp6 && (type == Icmp6Type.NeighborSolicitation ? target == local.Ip6 : ip.Destination == local.Ip6);
+                    if (_adjacencies.Neighbors.Learn(learned, mac, meta.Timestamp, create: toUs) is NeighborLearn.Added or NeighborLearn.Changed)
+                    {
+                        Count(Event.NeighborsLearned);
+                    }
                 }
             }
 
@@ -133,7 +146,7 @@ public sealed class Ndp : Node<Ndp.Next, Ndp.Drop, Ndp.Event>
                 continue;
             }
 
-            if (local.IsUplink)
+            if (local.IsUplink || local.IsHost)
             {
                 Drop<TTrace>(graph, p, type == Icmp6Type.NeighborAdvertisement ? Drop.AdvertisementConsumed : Drop.NotForUs);
                 continue;

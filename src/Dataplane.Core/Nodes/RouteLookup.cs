@@ -32,11 +32,18 @@ public abstract class RouteLookup<TDrop, TEvent> : Node<RouteLookup<TDrop, TEven
     protected RouteLookup(PortTable ports, LocalAddresses local, AdjacencyTable adjacencies)
     {
         Adjacencies = adjacencies;
+        Neighbors = adjacencies.Neighbors;
         Local = local.PerPort(ports);
         Ports = ports;
     }
 
     protected AdjacencyTable Adjacencies { get; }
+
+    /// <summary>The uplink subnet's hosts, where a <see cref="AdjacencyKind.Glean"/> adjacency finds each destination's MAC.</summary>
+    protected NeighborTable Neighbors { get; }
+
+    /// <summary>This worker's limit of one request a second per unresolved host on the uplink's subnet.</summary>
+    protected SolicitThrottle GleanThrottle { get; } = new();
 
     /// <summary>Our MAC and addresses per port id.</summary>
     protected LocalAddress[] Local { get; }

@@ -10,7 +10,9 @@ namespace Dataplane.Nodes;
 /// link-local address Linux derives from its MAC (modified EUI-64, RFC 4291 appendix A) and the link-local it
 /// really has when that differs (<c>addr_gen_mode</c> stable_privacy: <see cref="Port.LinkLocal"/>), plus the
 /// unspecified address for duplicate address detection (RFC 4862 §5.4.2); a Neighbor Advertisement may only
-/// advertise those, the IPv6 twin of the ARP sender check. The uplink is not checked here: it is a router port.
+/// advertise those, the IPv6 twin of the ARP sender check. The host port (the node's kernel) is held to the same
+/// rules with the node's addresses as its own: the kernel may not send as a pod or as anyone else. The uplink is
+/// not checked here: it is a router port.
 /// The binding is the port itself (<see cref="PortTable"/>), so a pod added at run time is guarded from its first frame.
 /// </summary>
 public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
@@ -63,7 +65,7 @@ public sealed class SourceGuard : Node<SourceGuard.Next, SourceGuard.Drop, None>
                 continue;
             }
 
-            if (port.Kind == PortKind.Pod && !Check(port, ref meta, batch.Frame(p), out Drop reason))
+            if (port.Kind != PortKind.Uplink && !Check(port, ref meta, batch.Frame(p), out Drop reason))
             {
                 Drop<TTrace>(graph, p, reason);
                 continue;

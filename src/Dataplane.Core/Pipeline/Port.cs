@@ -9,6 +9,12 @@ public enum PortKind : byte
 
     /// <summary>The raw-socket port toward other nodes: L3 only, never flooded to.</summary>
     Uplink,
+
+    /// <summary>
+    /// The node's own kernel (node.hostPort): a TAP in the node's namespace, L3 only, never flooded to, bound to
+    /// the node's addresses like a pod to its own.
+    /// </summary>
+    Host,
 }
 
 /// <summary>

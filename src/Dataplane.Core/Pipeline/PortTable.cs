@@ -37,6 +37,9 @@ public sealed class PortTable : IEnumerable<Port>
     /// <summary>The uplink, if the node has one.</summary>
     public Port? Uplink { get; private set; }
 
+    /// <summary>The host port (the node's kernel), if the node has one.</summary>
+    public Port? Host { get; private set; }
+
     /// <summary>Per port id: the largest L3 datagram it sends unfragmented (0 for a free id).</summary>
     public ReadOnlySpan<int> Mtu => _mtu;
 
@@ -88,6 +91,10 @@ public sealed class PortTable : IEnumerable<Port>
         {
             Uplink = port;
         }
+        else if (kind == PortKind.Host)
+        {
+            Host = port;
+        }
 
         Publish();
         return port;
@@ -106,6 +113,10 @@ public sealed class PortTable : IEnumerable<Port>
         if (ReferenceEquals(port, Uplink))
         {
             Uplink = null;
+        }
+        else if (ReferenceEquals(port, Host))
+        {
+            Host = null;
         }
 
         Publish();

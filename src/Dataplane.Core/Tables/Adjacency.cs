@@ -15,6 +15,15 @@ public enum AdjacencyKind : byte
 
     /// <summary>Another node's pod CIDR: send to the next hop through the uplink (MAC resolved by ARP/NDP).</summary>
     NextHop,
+
+    /// <summary>
+    /// The uplink's connected subnet (VPP's glean adjacency): the destination itself is the next hop, its MAC found
+    /// per packet in <see cref="AdjacencyTable.Neighbors"/>; an unknown one is ARPed / solicited for.
+    /// </summary>
+    Glean,
+
+    /// <summary>The node's own addresses when it has a host port: rewrite to the kernel TAP's MAC and send on that port.</summary>
+    Host,
 }
 
 /// <summary>What a route resolves to (VPP's ip_adjacency_t): the rewrite the routing stage applies.</summary>
@@ -22,7 +31,7 @@ public struct Adjacency
 {
     public AdjacencyKind Kind;
 
-    /// <summary>Output port (pod port or the uplink).</summary>
+    /// <summary>Output port (a pod port, the uplink or the host port).</summary>
     public ushort Port;
 
     /// <summary>Destination MAC, written atomically by the ARP/NDP stage when it resolves; 0 while unresolved.</summary>

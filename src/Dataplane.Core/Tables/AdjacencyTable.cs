@@ -16,6 +16,9 @@ public sealed class AdjacencyTable(int capacity)
 
     public int Count { get; private set; }
 
+    /// <summary>The hosts on the uplink's connected subnets, where a <see cref="AdjacencyKind.Glean"/> adjacency finds each destination's MAC.</summary>
+    public NeighborTable Neighbors { get; } = new();
+
     public ref Adjacency this[int index]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -18,8 +18,9 @@ namespace Dataplane.Daemon;
 /// `dataplane run`: one node's forwarding daemon. Creates a TAP per pod as eth0 in the pod's namespace, with the
 /// pod's MAC, addresses and default route, opens the uplink (in the node's namespace, --netns), and runs the
 /// workers and the control socket. Pods come and go at run time too (<see cref="Pods"/>: `ctl pod`, the CNI
-/// plugin). Disposing stops everything and removes every TAP and every namespace it created (and only those).
-/// A failed start undoes what it did before it throws.
+/// plugin). With <c>node.hostPort</c> it also makes the node kernel's TAP in the node's namespace
+/// (<see cref="HostPortNetwork"/>). Disposing stops everything and removes every TAP and every namespace it created
+/// (and only those). A failed start undoes what it did before it throws.
 /// </summary>
 public sealed class NodeDaemon : IDisposable
 {
@@ -32,6 +33,7 @@ public sealed class NodeDaemon : IDisposable
     private volatile bool _started;
     private readonly Lock _configLock = new();
     private readonly NodeConfig _config;
+    private HostPortNetwork? _hostPort;
     private int _disposed;
 
     private NodeDaemon(NodeConfig config, DaemonOptions options, NodeDataplane dataplane, FileStream instanceLock,
@@ -153,10 +155,19 @@ public sealed class NodeDaemon : IDisposable
         var staticPods = new List<AttachedPod>();
         var devices = new List<PortDevice>();
         NetworkNamespace? nodeNamespace = null;
+        HostPortNetwork? hostPort = null;
         try
         {
             nodeNamespace = options.Netns is null ? null : NetworkNamespace.Open(options.Netns);
-            var dataplane = new NodeDataplane(config);
+            if (config.Node.HostPort is { } host && config.Node.Uplink is not null)
+            {
+                // First, so the dataplane is built with the link-local address the kernel gave it.
+                hostPort = HostPortNetwork.Create(config, options.Netns);
+                logger.LogInformation("host port: TAP {Name} in the node namespace with {Ip}{Ip6}, default via {NextHop}; the node's kernel sends through the dataplane",
+                    host.Name, config.Node.Uplink.Ip, config.Node.Uplink.IpV6 is { } ip6 ? $" and {ip6}" : "", HostPortConfig.NextHop4);
+            }
+
+            var dataplane = new NodeDataplane(config, hostPort?.LinkLocal);
             bool offloads = config.Dataplane.Offloads;
             var byId = new PortDevice?[dataplane.Ports.Capacity];
             foreach (Port port in dataplane.Ports)
@@ -171,6 +182,12 @@ public sealed class NodeDaemon : IDisposable
                     continue;
                 }
 
+                if (port.Kind == PortKind.Host)
+                {
+                    devices.Add(byId[port.Id] = new TapPortDevice(port.Id, port.Name, hostPort!.Tap));
+                    continue;
+                }
+
                 PodConfig pod = config.Pods.First(p => p.Name == port.Name);
                 PodNetworkSpec spec = PodAttacher.Spec(config, pod, port.Mtu, pod.Netns ?? $"{config.Node.Name}-{pod.Name}", "eth0", createNamespace: true, []);
                 PodNetwork network = PodNetwork.Create(spec);
@@ -181,7 +198,7 @@ public sealed class NodeDaemon : IDisposable
                     pod.Name, spec.Namespace, network.CreatedNamespace ? " (created)" : "", pod.Ip, config.Node.GatewayIp);
             }
 
-            var daemon = new NodeDaemon(config, options, dataplane, instanceLock, byId, staticPods, loggers);
+            var daemon = new NodeDaemon(config, options, dataplane, instanceLock, byId, staticPods, loggers) { _hostPort = hostPort };
             try
             {
                 daemon._control.Start();
@@ -221,7 +238,7 @@ public sealed class NodeDaemon : IDisposable
         }
         catch (Exception ex) when (ex is not DaemonStartException)
         {
-            Undo(devices, [.. staticPods.Select(static p => p.Network)], instanceLock, logger);
+            Undo(devices, [.. staticPods.Select(static p => p.Network)], instanceLock, logger, hostPort);
             throw new DaemonStartException($"node {config.Node.Name}: could not start: {ex.Message}", ex);
         }
         finally
@@ -341,11 +358,11 @@ public sealed class NodeDaemon : IDisposable
         }
 
         Pods.Dispose();
-        Undo([.. _devices.OfType<UplinkPortDevice>()], [], _lock, _logger);
+        Undo([.. _devices.OfType<UplinkPortDevice>()], [], _lock, _logger, _hostPort);
         _logger.LogInformation("node {Node}: stopped; TAPs and created namespaces removed", _config.Node.Name);
     }
 
-    private static void Undo(List<PortDevice> devices, List<PodNetwork> podNetworks, FileStream instanceLock, ILogger logger)
+    private static void Undo(List<PortDevice> devices, List<PodNetwork> podNetworks, FileStream instanceLock, ILogger logger, HostPortNetwork? hostPort = null)
     {
         foreach (PortDevice device in devices)
         {
@@ -362,6 +379,15 @@ public sealed class NodeDaemon : IDisposable
             {
                 logger.LogError(ex, "cleanup of {Network} failed", network);
             }
+        }
+
+        try
+        {
+            hostPort?.Dispose();
+        }
+        catch (AggregateException ex)
+        {
+            logger.LogError(ex, "cleanup of {HostPort} failed", hostPort);
         }
 
         string path = instanceLock.Name;

@@ -44,4 +44,10 @@ public sealed record NodeOptions
 
     /// <summary>Extra arguments for `dataplane run` (e.g. --metrics-address, --log-format json).</summary>
     public IReadOnlyList<string> RunArguments { get; init; } = [];
+
+    /// <summary>`node.hostPort: { name: dp-host }`: the node kernel's TAP (needs <see cref="Uplink"/>).</summary>
+    public bool HostPort { get; init; }
+
+    /// <summary>`node.uplink.gateway`: the default route's next hop on the uplink (e.g. node-b's 192.168.77.11), or null.</summary>
+    public string? UplinkGateway { get; init; }
 }

@@ -32,6 +32,7 @@ public sealed class NodeUnderTest : IDisposable
     public const string RemoteUplinkIp = "192.168.77.11";
     public const string RemotePodCidr = "10.244.2.0/24";
     public const string RemotePodIp = "10.244.2.12";
+    public const string HostPortName = "dp-host";
 
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
@@ -145,7 +146,12 @@ public sealed class NodeUnderTest : IDisposable
 
         if (_options.Uplink)
         {
-            yaml.AppendLine($"  uplink: {{ interface: {UplinkInterface}, ip: {UplinkIp}/24, mac: {UplinkMac} }}");
+            string gateway = _options.UplinkGateway is { } via ? $", gateway: {via}" : "";
+            yaml.AppendLine($"  uplink: {{ interface: {UplinkInterface}, ip: {UplinkIp}/24, mac: {UplinkMac}{gateway} }}");
+            if (_options.HostPort)
+            {
+                yaml.AppendLine($"  hostPort: {{ name: {HostPortName} }}");
+            }
         }
 
         foreach (string line in _options.NodeExtra)
