@@ -13,7 +13,7 @@ namespace Dataplane.Config;
 internal sealed partial class NodeConfigParser
 {
     private static readonly string[] s_rootKeys = ["node", "pods", "routes", "services", "conntrack", "dataplane"];
-    private static readonly string[] s_nodeKeys = ["name", "podCidr", "podCidrV6", "gatewayIp", "gatewayIpV6", "mac", "mtu", "uplink"];
+    private static readonly string[] s_nodeKeys = ["name", "podCidr", "podCidrV6", "gatewayIp", "gatewayIpV6", "mac", "mtu", "uplink", "vxlan"];
     private static readonly string[] s_uplinkKeys = ["interface", "ip", "ipV6", "mac", "mtu"];
 
     /// <summary>The lowest MTU an IPv6 link may have (RFC 8200 section 5).</summary>
@@ -41,6 +41,10 @@ internal sealed partial class NodeConfigParser
     private IpPrefix? _uplinkSubnetV6;
     private MacAddress? _uplinkMac;
 
+    // node.vxlan: whether it is set at all (routes with vtep need it; an invalid one is reported once), and its MAC.
+    private bool _hasVxlan;
+    private MacAddress? _vxlanMac;
+
     // Services already running that the document may add to (ctl service apply); empty for a whole config.
     private readonly IReadOnlyList<ServiceConfig> _applied;
 
@@ -61,7 +65,8 @@ internal sealed partial class NodeConfigParser
         NodeSettings? node = ReadNode(top);
         List<PodConfig> pods = ReadPods(top);
         List<RouteConfig> routes = ReadRoutes(top);
-        int nextHops = routes.Select(static r => r.Via).Distinct().Count();
+        // A VXLAN route takes an adjacency of its own besides its VTEP's underlay next hop.
+        int nextHops = routes.Select(static r => r.Via).Distinct().Count() + routes.Count(static r => r.IsVxlan);
         if (pods.Count + nextHops > NodeRules.MaxPodsAndNextHops)
         {
             top.Error(pods.Count > NodeRules.MaxPodsAndNextHops ? "pods" : "routes",
@@ -166,12 +171,18 @@ internal sealed partial class NodeConfigParser
         }
 
         UplinkConfig? uplink = ReadUplink(m);
-        if (_nodeName is null || _podCidr is null || _gateway is null || _nodeMac is null || (_hasUplink && uplink is null))
+        VxlanConfig? vxlan = ReadVxlan(m);
+        if (vxlan is not null && uplink is not null)
+        {
+            mtu = VxlanMtu(m, mtu, uplink.Mtu);
+        }
+
+        if (_nodeName is null || _podCidr is null || _gateway is null || _nodeMac is null || (_hasUplink && uplink is null) || (_hasVxlan && vxlan is null))
         {
             return null;
         }
 
-        return new NodeSettings(_nodeName, _podCidr.Value, _podCidrV6, _gateway.Value, _gatewayV6, _nodeMac.Value, mtu, uplink);
+        return new NodeSettings(_nodeName, _podCidr.Value, _podCidrV6, _gateway.Value, _gatewayV6, _nodeMac.Value, mtu, uplink, vxlan);
     }
 
     private UplinkConfig? ReadUplink(ConfigMapping node)

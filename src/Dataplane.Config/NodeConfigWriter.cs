@@ -48,6 +48,14 @@ public static class NodeConfigWriter
             Line(w, 2, "mtu", Int(uplink.Mtu));
         }
 
+        if (node.Vxlan is { } vxlan)
+        {
+            w.Append("  vxlan:\n");
+            Line(w, 2, "vni", Int(vxlan.Vni));
+            Line(w, 2, "port", Int(vxlan.Port));
+            Line(w, 2, "mac", vxlan.Mac.ToString());
+        }
+
         List(w, 0, "pods", config.Pods, static (w, pod) =>
         {
             Item(w, 2, "name", Text(pod.Name));
@@ -67,6 +75,13 @@ public static class NodeConfigWriter
         List(w, 0, "routes", config.Routes, static (w, route) =>
         {
             Item(w, 2, "cidr", Prefix(route.Cidr));
+            if (route.VtepMac is { } vtepMac)
+            {
+                Line(w, 2, "vtep", Ip(route.Via));
+                Line(w, 2, "vtepMac", vtepMac.ToString());
+                return;
+            }
+
             Line(w, 2, "via", Ip(route.Via));
             if (route.ViaMac is { } viaMac)
             {
