@@ -41,4 +41,10 @@ public sealed record NodeOptions
 
     /// <summary>Extra arguments for `dataplane run` (e.g. --metrics-address, --log-format json).</summary>
     public IReadOnlyList<string> RunArguments { get; init; } = [];
+
+    /// <summary>More lines under `node:` (YAML, indented two spaces), e.g. "  vxlan: { mac: 0a:58:0a:f4:01:00 }".</summary>
+    public string NodeExtra { get; init; } = "";
+
+    /// <summary>The route to node-b's pods (a YAML flow mapping) instead of the host-gw one via node-b's uplink IP; needs <see cref="Uplink"/>.</summary>
+    public string? RemoteRoute { get; init; }
 }

@@ -148,6 +148,11 @@ public sealed class NodeUnderTest : IDisposable
             yaml.AppendLine($"  uplink: {{ interface: {UplinkInterface}, ip: {UplinkIp}/24, mac: {UplinkMac} }}");
         }
 
+        if (_options.NodeExtra.Length > 0)
+        {
+            yaml.AppendLine(_options.NodeExtra.TrimEnd());
+        }
+
         yaml.AppendLine("pods:");
         foreach (PodInfo pod in _pods.Values)
         {
@@ -158,7 +163,7 @@ public sealed class NodeUnderTest : IDisposable
         {
             // No viaMac: the dataplane resolves node-b with ARP on the uplink.
             yaml.AppendLine("routes:");
-            yaml.AppendLine($"  - {{ cidr: {RemotePodCidr}, via: {RemoteUplinkIp} }}");
+            yaml.AppendLine(_options.RemoteRoute is { } remoteRoute ? $"  - {remoteRoute}" : $"  - {{ cidr: {RemotePodCidr}, via: {RemoteUplinkIp} }}");
             foreach (string route in _options.ExtraRoutes)
             {
                 yaml.AppendLine($"  - {route}");
