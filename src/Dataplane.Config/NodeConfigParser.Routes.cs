@@ -10,7 +10,7 @@ namespace Dataplane.Config;
 /// </summary>
 internal sealed partial class NodeConfigParser
 {
-    private static readonly string[] s_routeKeys = ["cidr", "via", "viaMac"];
+    private static readonly string[] s_routeKeys = ["cidr", "via", "viaMac", "vtep", "vtepMac"];
 
     private List<RouteConfig> ReadRoutes(ConfigMapping top)
     {
@@ -40,6 +40,16 @@ internal sealed partial class NodeConfigParser
                 {
                     m.Error("cidr", Duplicate(prefix, cidrs[prefix]));
                 }
+            }
+
+            if (m.Has("vtep"))
+            {
+                if (ReadVxlanRoute(m, cidr) is { } vxlanRoute)
+                {
+                    routes.Add(vxlanRoute);
+                }
+
+                continue;
             }
 
             IpAddress? via = m.Ip("via", required: true);

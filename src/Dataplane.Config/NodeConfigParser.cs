@@ -14,7 +14,7 @@ internal sealed partial class NodeConfigParser
 {
     private static readonly string[] s_rootKeys = ["node", "pods", "routes", "services", "conntrack", "dataplane"];
     private static readonly string[] s_nodeKeys =
-        ["name", "podCidr", "podCidrV6", "gatewayIp", "gatewayIpV6", "mac", "mtu", "uplink", "hostPort", "nodePortRange", "masquerade", "announceExternalIps"];
+        ["name", "podCidr", "podCidrV6", "gatewayIp", "gatewayIpV6", "mac", "mtu", "uplink", "hostPort", "vxlan", "nodePortRange", "masquerade", "announceExternalIps"];
     private static readonly string[] s_uplinkKeys = ["interface", "ip", "ipV6", "mac", "mtu", "gateway", "gatewayMac", "gatewayV6"];
 
     /// <summary>The lowest MTU an IPv6 link may have (RFC 8200 section 5).</summary>
@@ -42,6 +42,10 @@ internal sealed partial class NodeConfigParser
     private IpPrefix? _uplinkSubnetV6;
     private MacAddress? _uplinkMac;
 
+    // node.vxlan: whether it is set at all (routes with vtep need it; an invalid one is reported once), and its MAC.
+    private bool _hasVxlan;
+    private MacAddress? _vxlanMac;
+
     // Services already running that the document may add to (ctl service apply); empty for a whole config.
     private readonly IReadOnlyList<ServiceConfig> _applied;
 
@@ -63,7 +67,8 @@ internal sealed partial class NodeConfigParser
         List<PodConfig> pods = ReadPods(top);
         CheckHostPortAgainstPods(top, pods);
         List<RouteConfig> routes = ReadRoutes(top);
-        int nextHops = routes.Select(static r => r.Via).Distinct().Count();
+        // A VXLAN route takes an adjacency of its own besides its VTEP's underlay next hop.
+        int nextHops = routes.Select(static r => r.Via).Distinct().Count() + routes.Count(static r => r.IsVxlan);
         if (pods.Count + nextHops > NodeRules.MaxPodsAndNextHops)
         {
             top.Error(pods.Count > NodeRules.MaxPodsAndNextHops ? "pods" : "routes",
@@ -170,12 +175,18 @@ internal sealed partial class NodeConfigParser
         UplinkConfig? uplink = ReadUplink(m);
         ExternalTraffic external = ReadExternal(m);
         HostPortConfig? hostPort = ReadHostPort(m);
-        if (_nodeName is null || _podCidr is null || _gateway is null || _nodeMac is null || (_hasUplink && uplink is null))
+        VxlanConfig? vxlan = ReadVxlan(m);
+        if (vxlan is not null && uplink is not null)
+        {
+            mtu = VxlanMtu(m, mtu, uplink.Mtu);
+        }
+
+        if (_nodeName is null || _podCidr is null || _gateway is null || _nodeMac is null || (_hasUplink && uplink is null) || (_hasVxlan && vxlan is null))
         {
             return null;
         }
 
-        return new NodeSettings(_nodeName, _podCidr.Value, _podCidrV6, _gateway.Value, _gatewayV6, _nodeMac.Value, mtu, uplink, hostPort) { External = external };
+        return new NodeSettings(_nodeName, _podCidr.Value, _podCidrV6, _gateway.Value, _gatewayV6, _nodeMac.Value, mtu, uplink, hostPort, vxlan) { External = external };
     }
 
     private UplinkConfig? ReadUplink(ConfigMapping node)

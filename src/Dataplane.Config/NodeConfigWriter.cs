@@ -62,6 +62,14 @@ public static class NodeConfigWriter
             }
         }
 
+        if (node.Vxlan is { } vxlan)
+        {
+            w.Append("  vxlan:\n");
+            Line(w, 2, "vni", Int(vxlan.Vni));
+            Line(w, 2, "port", Int(vxlan.Port));
+            Line(w, 2, "mac", vxlan.Mac.ToString());
+        }
+
         if (node.HostPort is { } hostPort)
         {
             w.Append("  hostPort:\n");
@@ -100,6 +108,13 @@ public static class NodeConfigWriter
         List(w, 0, "routes", config.Routes, static (w, route) =>
         {
             Item(w, 2, "cidr", Prefix(route.Cidr));
+            if (route.VtepMac is { } vtepMac)
+            {
+                Line(w, 2, "vtep", Ip(route.Via));
+                Line(w, 2, "vtepMac", vtepMac.ToString());
+                return;
+            }
+
             Line(w, 2, "via", Ip(route.Via));
             if (route.ViaMac is { } viaMac)
             {

@@ -42,7 +42,8 @@ public sealed partial class NodeDataplane
             node.Mac, node.GatewayIp, node.GatewayIpV6,
             node.Uplink?.Mac ?? MacAddress.Zero, node.Uplink?.Ip ?? Ip4Address.Any, node.Uplink?.IpV6, HostPort is not null);
         MacTable = new MacTable(config.Dataplane.MacTableCapacity, config.Dataplane.MacAgingSeconds);
-        Adjacencies = new AdjacencyTable(capacity: 16 + MaxPods + config.Routes.Count);
+        // A VXLAN route takes two: its own and its VTEP's next hop.
+        Adjacencies = new AdjacencyTable(capacity: 16 + MaxPods + (2 * config.Routes.Count));
         (int groups, int nodes) = FibCapacity(config, MaxPods);
         Fib = new Fib(groups, nodes);
         BuildRoutes();
@@ -198,6 +199,16 @@ public sealed partial class NodeDataplane
         foreach (RouteConfig route in Config.Routes)
         {
             int adjacency = Adjacencies.AddNextHop(route.Via, Uplink!.Id, route.ViaMac);
+            if (route.VtepMac is { } vtepMac)
+            {
+                // VXLAN: the VTEP's IP is an ordinary next hop on the uplink (ARP resolves it, readiness waits for it);
+                // the route's own adjacency says to encapsulate toward it.
+                adjacency = Adjacencies.Add(new Adjacency
+                {
+                    Kind = AdjacencyKind.Vxlan, Port = Uplink.Id, NextHop = route.Via, Static = true, VtepMac = vtepMac.Value, Underlay = adjacency,
+                });
+            }
+
             AddRoute(route.Cidr, adjacency);
         }
     }

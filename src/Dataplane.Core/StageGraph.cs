@@ -13,7 +13,8 @@ namespace Dataplane;
 public static class StageGraph
 {
     public static GraphDefinition<StageContext> Definition { get; } = new GraphDefinition<StageContext>()
-        .Stage(static c => new EthernetInput(c.Node.Ports, c.Node.Local.UplinkMac))
+        .Stage(static c => new EthernetInput(c.Node.Ports, c.Node.Local.UplinkMac, c.Node.Config.Node.Vxlan?.Port ?? 0, c.Node.Local.UplinkIp))
+        .Stage(static c => new VxlanInput(c.Node.Config.Node.Vxlan))
         .Stage(static _ => new ArpInput())
         .Stage(static _ => new Ip4Input())
         .Stage(static _ => new Ip6Input())
@@ -24,6 +25,7 @@ public static class StageGraph
         .Stage(static c => new Bridge(c.Node.Ports, c.Node.Local, c.Node.MacTable))
         .Stage(static c => new Ip4Lookup(c.Node.Ports, c.Node.Local, c.Node.Fib, c.Node.Adjacencies))
         .Stage(static c => new Ip6Lookup(c.Node.Ports, c.Node.Local, c.Node.Fib, c.Node.Adjacencies))
+        .Stage(static c => new VxlanEncap(c.Node.Ports, c.Node.Local, c.Node.Fib, c.Node.Adjacencies, c.Node.Config.Node.Vxlan))
         .Stage(static c => new IpLocal(c.Node.Ports, c.Node.Local))
         .Stage(static c => new IcmpError(c.Node.Ports, c.Node.Local, c.Node.IcmpErrorLimit))
         .Stage(static c => new IcmpErrorNat(new FlowTranslator(c.Node.Conntrack, c.Node.Local)))

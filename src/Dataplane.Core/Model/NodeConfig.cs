@@ -46,10 +46,27 @@ public sealed record NodeSettings(
     MacAddress Mac,
     int Mtu,
     UplinkConfig? Uplink,
-    HostPortConfig? HostPort = null)
+    HostPortConfig? HostPort = null,
+    VxlanConfig? Vxlan = null)
 {
     /// <summary>Traffic between the cluster and the outside: node ports, masquerade, address announcements.</summary>
     public ExternalTraffic External { get; init; } = ExternalTraffic.Default;
+}
+
+/// <summary>
+/// The <c>node.vxlan:</c> section: this node's VXLAN tunnel endpoint (RFC 7348) on the uplink IP, as flannel's vxlan
+/// backend programs a Linux <c>vxlan</c> device: the VNI, the UDP port it listens on and the MAC inner frames carry.
+/// </summary>
+public sealed record VxlanConfig(int Vni, ushort Port, MacAddress Mac)
+{
+    /// <summary>flannel's VNI.</summary>
+    public const int DefaultVni = 1;
+
+    /// <summary>flannel's and the Linux default port (IANA's is 4789).</summary>
+    public const ushort DefaultPort = 8472;
+
+    /// <summary>Outer Ethernet, IPv4, UDP and VXLAN headers: what a pod's MTU must leave room for under the uplink's.</summary>
+    public const int Overhead = 14 + 20 + 8 + 8;
 }
 
 /// <summary>
@@ -109,8 +126,15 @@ public sealed record PodConfig(
     MacAddress Mac,
     string? Netns);
 
-/// <summary>One <c>routes[]</c> entry: another node's pod CIDR reached through the uplink.</summary>
-public sealed record RouteConfig(IpPrefix Cidr, IpAddress Via, MacAddress? ViaMac);
+/// <summary>
+/// One <c>routes[]</c> entry: another node's pod CIDR reached through the uplink, either routed to <see cref="Via"/>
+/// (host-gw) or, when <see cref="VtepMac"/> is set, VXLAN-encapsulated to the VTEP at <see cref="Via"/> (the route's
+/// <c>vtep</c>), inner frames addressed to <see cref="VtepMac"/>.
+/// </summary>
+public sealed record RouteConfig(IpPrefix Cidr, IpAddress Via, MacAddress? ViaMac, MacAddress? VtepMac = null)
+{
+    public bool IsVxlan => VtepMac is not null;
+}
 
 public enum SessionAffinity
 {

@@ -16,6 +16,7 @@ public sealed class EthernetInput : Node<EthernetInput.Next, EthernetInput.Drop,
         ArpInput,
         Ip4Input,
         Ip6Input,
+        VxlanInput,
     }
 
     public enum Drop
@@ -34,10 +35,15 @@ public sealed class EthernetInput : Node<EthernetInput.Next, EthernetInput.Drop,
 
     private readonly PortKind[] _portKinds;
     private readonly MacAddress _uplinkMac;
+    private readonly ushort _vxlanPort;
+    private readonly Ip4Address _uplinkIp;
 
     /// <summary>The uplink is in place before the graph is built; every other id is a pod's (now or when added).</summary>
-    public EthernetInput(PortTable ports, MacAddress uplinkMac)
+    /// <param name="vxlanPort">node.vxlan.port: UDP to <paramref name="uplinkIp"/> and this port goes to vxlan-input; 0 without VXLAN.</param>
+    public EthernetInput(PortTable ports, MacAddress uplinkMac, ushort vxlanPort = 0, Ip4Address uplinkIp = default)
     {
+        _vxlanPort = vxlanPort;
+        _uplinkIp = uplinkIp;
         _portKinds = new PortKind[ports.Capacity];
         if (ports.Uplink is { } uplink)
         {
@@ -90,6 +96,12 @@ public sealed class EthernetInput : Node<EthernetInput.Next, EthernetInput.Drop,
             {
                 case EtherType.Ipv4:
                     meta.Flags |= PacketFlags.Ip4;
+                    if (_vxlanPort != 0 && _portKinds[meta.RxPort] == PortKind.Uplink && VxlanInput.IsVxlan(batch.Frame(p), meta.L3Offset, _uplinkIp, _vxlanPort))
+                    {
+                        Forward<TTrace>(graph, p, Next.VxlanInput, 0, (long)source.Value, (long)destination.Value);
+                        break;
+                    }
+
                     Forward<TTrace>(graph, p, Next.Ip4Input, 0, (long)source.Value, (long)destination.Value);
                     break;
                 case EtherType.Ipv6:

@@ -80,6 +80,13 @@ public sealed class Ip4Lookup : RouteLookup<Ip4Lookup.Drop, Ip4Lookup.Event>
                 continue;
             }
 
+            if (adjacency.Kind == AdjacencyKind.Vxlan)
+            {
+                // vxlan-encap checks the tunnel's MTU, decrements TTL and resolves the VTEP.
+                Forward<TTrace>(graph, p, Next.VxlanEncap, TraceVxlan, adjacency.NextHop.V4.Value);
+                continue;
+            }
+
             int mtu = Ports.Mtu[adjacency.Port];
             if (ip.TotalLength > mtu && (meta.Flags & PacketFlags.Offloaded) == 0)
             {
@@ -175,6 +182,7 @@ public sealed class Ip4Lookup : RouteLookup<Ip4Lookup.Drop, Ip4Lookup.Event>
             ? $"next hop {new Ip4Address((uint)record.A)} unresolved: packet becomes an ARP request"
             : $"next hop {new Ip4Address((uint)record.A)} unresolved: ARP request already out, packet dropped",
         TraceIcmp => $"icmp type {record.A} code {record.B}",
+        TraceVxlan => $"over vxlan to vtep {new Ip4Address((uint)record.A)}",
         _ => "",
     };
 }

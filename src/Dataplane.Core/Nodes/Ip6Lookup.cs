@@ -76,6 +76,13 @@ public sealed class Ip6Lookup : RouteLookup<Ip6Lookup.Drop, Ip6Lookup.Event>
                 continue;
             }
 
+            if (adjacency.Kind == AdjacencyKind.Vxlan)
+            {
+                // vxlan-encap checks the tunnel's MTU, decrements the hop limit and resolves the VTEP.
+                Forward<TTrace>(graph, p, Next.VxlanEncap, TraceVxlan, adjacency.NextHop.V4.Value);
+                continue;
+            }
+
             int mtu = Ports.Mtu[adjacency.Port];
             if (ip.Datagram.Length > mtu && (meta.Flags & PacketFlags.Offloaded) == 0)
             {
@@ -158,6 +165,7 @@ public sealed class Ip6Lookup : RouteLookup<Ip6Lookup.Drop, Ip6Lookup.Event>
         TraceRewrite => $"hop-limit-1, to port {record.A} dst-mac {new MacAddress((ulong)record.B)}",
         TraceSolicit => record.A == 1 ? "next hop unresolved: packet becomes a neighbor solicitation" : "next hop unresolved: solicitation already out, packet dropped",
         TraceIcmp => $"icmpv6 type {record.A} code {record.B}",
+        TraceVxlan => $"over vxlan to vtep {new Ip4Address((uint)record.A)}",
         _ => "",
     };
 }

@@ -19,12 +19,14 @@ public abstract class RouteLookup<TDrop, TEvent> : Node<RouteLookup<TDrop, TEven
         IpLocal,
         IcmpError,
         InterfaceOutput,
+        VxlanEncap,
     }
 
     protected const ushort TraceLocal = 1;
     protected const ushort TraceRewrite = 2;
     protected const ushort TraceSolicit = 3;
     protected const ushort TraceIcmp = 4;
+    protected const ushort TraceVxlan = 5;
 
     /// <summary>At most one ARP request / neighbor solicitation per next hop per second (Linux's retrans_time).</summary>
     protected const long SolicitIntervalNanoseconds = 1_000_000_000;

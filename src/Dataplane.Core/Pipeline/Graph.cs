@@ -199,6 +199,12 @@ public sealed class Graph
             ref PacketMeta meta = ref Batch.Meta(p);
             if (meta.TxPort != PortIds.Flood)
             {
+                if ((meta.Flags & PacketFlags.Train) != 0)
+                {
+                    SendTrain(ref sink, ref ports[meta.TxPort], meta.TxPort, p);
+                    continue;
+                }
+
                 Send(ref sink, ref ports[meta.TxPort], meta.TxPort, p, meta.Length);
                 continue;
             }
@@ -226,6 +232,27 @@ public sealed class Graph
         {
             counters.TxErrors++;
         }
+    }
+
+    /// <summary>
+    /// Sends each frame of a <see cref="SegmentTrain"/> as a packet of its own: the packet's offset and length point at
+    /// one frame at a time while the sink takes it (a sink that queues the write keeps the address, not the meta).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void SendTrain<TSink>(ref TSink sink, ref PortCounters counters, ushort port, ushort packet)
+        where TSink : struct, ITransmitSink
+    {
+        ref PacketMeta meta = ref Batch.Meta(packet);
+        int first = meta.Offset, firstLength = meta.Length;
+        Span<byte> slot = Batch.Slot(packet);
+        do
+        {
+            Send(ref sink, ref counters, port, packet, meta.Length);
+        }
+        while (SegmentTrain.Next(slot, ref meta.Offset, ref meta.Length));
+
+        meta.Offset = first;
+        meta.Length = firstLength;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -42,4 +42,7 @@ public enum PacketFlags : ushort
 
     /// <summary>Made by a stage (<see cref="Graph.TryOriginate"/>), not received: no RX port, starts at that stage.</summary>
     Originated = 1 << 11,
+
+    /// <summary>The packet carries several frames back to back in its slot (<see cref="SegmentTrain"/>): Flush sends each.</summary>
+    Train = 1 << 12,
 }

@@ -24,6 +24,12 @@ public enum AdjacencyKind : byte
 
     /// <summary>The node's own addresses when it has a host port: rewrite to the kernel TAP's MAC and send on that port.</summary>
     Host,
+
+    /// <summary>
+    /// Another node's pod CIDR over VXLAN: encapsulate (vxlan-encap) to the VTEP at <see cref="Adjacency.NextHop"/>,
+    /// inner frames to <see cref="Adjacency.VtepMac"/>, outer frames to the MAC of the <see cref="Adjacency.Underlay"/> next hop.
+    /// </summary>
+    Vxlan,
 }
 
 /// <summary>What a route resolves to (VPP's ip_adjacency_t): the rewrite the routing stage applies.</summary>
@@ -45,4 +51,10 @@ public struct Adjacency
 
     /// <summary>The MAC came from config (viaMac or a pod) and is never replaced by learning.</summary>
     public bool Static;
+
+    /// <summary>For <see cref="AdjacencyKind.Vxlan"/>: the peer VTEP's MAC, the inner frames' destination (flannel's VtepMAC).</summary>
+    public ulong VtepMac;
+
+    /// <summary>For <see cref="AdjacencyKind.Vxlan"/>: the <see cref="AdjacencyKind.NextHop"/> adjacency of the VTEP's IP on the uplink, resolved by ARP.</summary>
+    public int Underlay;
 }

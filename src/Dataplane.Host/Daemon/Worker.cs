@@ -56,7 +56,9 @@ public sealed class Worker : IDisposable
         _logger = logger;
         int headroom = PacketBatch.DefaultHeadroom;
         // Offloaded TCP arrives as super-frames of up to 64 KiB plus headers.
-        Batch = new PacketBatch(batchSize, slotSize: headroom + 65536 + 256, headroom, slotCount: io == WorkerIo.Uring ? UringTransport.PoolSlots(batchSize) : batchSize);
+        // With VXLAN, room after it for the headers of the segments vxlan-encap cuts a super-frame into.
+        int segmentationRoom = dataplane.Config.Node.Vxlan is null ? 0 : Nodes.VxlanEncap.SegmentationRoom;
+        Batch = new PacketBatch(batchSize, slotSize: headroom + 65536 + 256 + segmentationRoom, headroom, slotCount: io == WorkerIo.Uring ? UringTransport.PoolSlots(batchSize) : batchSize);
         Graph = dataplane.CreateGraph(Batch, worker: id, workers: workers);
         BatchesBySize = new long[Batch.Capacity + 1];
         // Read/write is set up here, so a failure stops the daemon's start; io_uring is set up on the worker's

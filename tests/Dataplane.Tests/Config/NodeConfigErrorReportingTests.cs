@@ -68,7 +68,7 @@ public sealed class NodeConfigErrorReportingTests
 
         ConfigError error = Assert.Single(Errors(yaml));
 
-        Assert.Equal("node.yaml:3:3: node.podCIDR: unknown key 'podCIDR' (did you mean 'podCidr'?); valid keys: name, podCidr, podCidrV6, gatewayIp, gatewayIpV6, mac, mtu, uplink, hostPort, nodePortRange, masquerade, announceExternalIps", error.ToString());
+        Assert.Equal("node.yaml:3:3: node.podCIDR: unknown key 'podCIDR' (did you mean 'podCidr'?); valid keys: name, podCidr, podCidrV6, gatewayIp, gatewayIpV6, mac, mtu, uplink, hostPort, vxlan, nodePortRange, masquerade, announceExternalIps", error.ToString());
     }
 
     [Theory]

@@ -50,4 +50,7 @@ public sealed record NodeOptions
 
     /// <summary>`node.uplink.gateway`: the default route's next hop on the uplink (e.g. node-b's 192.168.77.11), or null.</summary>
     public string? UplinkGateway { get; init; }
+
+    /// <summary>The route to node-b's pods (a YAML flow mapping) instead of the host-gw one via node-b's uplink IP; needs <see cref="Uplink"/>.</summary>
+    public string? RemoteRoute { get; init; }
 }

@@ -169,7 +169,7 @@ public sealed class NodeUnderTest : IDisposable
         {
             // No viaMac: the dataplane resolves node-b with ARP on the uplink.
             yaml.AppendLine("routes:");
-            yaml.AppendLine($"  - {{ cidr: {RemotePodCidr}, via: {RemoteUplinkIp} }}");
+            yaml.AppendLine(_options.RemoteRoute is { } remoteRoute ? $"  - {remoteRoute}" : $"  - {{ cidr: {RemotePodCidr}, via: {RemoteUplinkIp} }}");
             foreach (string route in _options.ExtraRoutes)
             {
                 yaml.AppendLine($"  - {route}");

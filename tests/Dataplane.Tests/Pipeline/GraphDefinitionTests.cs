@@ -16,8 +16,8 @@ public sealed class GraphDefinitionTests
     {
         GraphDefinition<StageContext> graph = StageGraph.Definition;
         Assert.Equal(
-            ["ethernet-input", "arp-input", "ip4-input", "ip6-input", "source-guard", "arp", "ndp", "conntrack", "bridge", "ip4-lookup",
-             "ip6-lookup", "ip-local", "icmp-error", "icmp-error-nat", "neighbor-probe", "interface-output"],
+            ["ethernet-input", "vxlan-input", "arp-input", "ip4-input", "ip6-input", "source-guard", "arp", "ndp", "conntrack", "bridge", "ip4-lookup",
+             "ip6-lookup", "vxlan-encap", "ip-local", "icmp-error", "icmp-error-nat", "neighbor-probe", "interface-output"],
             graph.Order);
         Assert.Equal(graph.Order, NodeDataplane.StageOrder);
         var order = graph.Order.ToList();
@@ -40,7 +40,9 @@ public sealed class GraphDefinitionTests
         Assert.Equal(["bridge", "icmp-error"], StageGraph.Definition.NextOf("conntrack"));
         Assert.Equal(["arp", "ndp", "conntrack"], StageGraph.Definition.NextOf("source-guard"));
         Assert.Equal(["interface-output", "icmp-error-nat"], StageGraph.Definition.NextOf("icmp-error"));
-        Assert.Equal(["ip-local", "icmp-error", "interface-output"], StageGraph.Definition.NextOf("ip4-lookup"));
+        Assert.Equal(["ip-local", "icmp-error", "interface-output", "vxlan-encap"], StageGraph.Definition.NextOf("ip4-lookup"));
+        Assert.Equal(["ip4-input", "ip6-input"], StageGraph.Definition.NextOf("vxlan-input"));
+        Assert.Equal(["icmp-error", "interface-output"], StageGraph.Definition.NextOf("vxlan-encap"));
         Assert.Empty(StageGraph.Definition.NextOf("interface-output"));
     }
 
