@@ -15,11 +15,12 @@
 #   podman, runc, conmon  a real runtime on a CNI network in the tests (podman 4 with its CNI backend)
 #   busybox-static        the one binary of the offline image those containers run
 #   clang, zlib1g-dev     NativeAOT publishing of the CNI plugin (dotnet publish src/Dataplane.Cni)
+#   docker-compose        checks docker-compose.yml (`docker-compose config`, ComposeTests); needs no Docker engine
 # and checks for the .NET 10 SDK.
 set -euo pipefail
 
 packages=(libpcap0.8 nftables iproute2 iputils-ping iperf3 netcat-openbsd curl tshark tcpdump iptables netsniff-ng sockperf gcc make libc6-dev liburing-dev procps prometheus
-  golang-go golang-github-appc-cni-dev containernetworking-plugins podman runc conmon busybox-static clang zlib1g-dev)
+  golang-go golang-github-appc-cni-dev containernetworking-plugins podman runc conmon busybox-static clang zlib1g-dev docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

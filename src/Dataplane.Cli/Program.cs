@@ -8,6 +8,7 @@ var root = new RootCommand("A userspace Kubernetes node dataplane: bridging, rou
     ReplayCommand.Create(),
     DemoCommand.Create(),
     GraphCommand.Create(),
+    PodServerCommand.Create(),
 };
 
 return root.Parse(args).Invoke();

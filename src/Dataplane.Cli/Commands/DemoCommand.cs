@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Dataplane.Cli.Commands;
 
 /// <summary>
-/// `dataplane demo`: a node in namespaces on this machine with real traffic through every flow (root).
+/// `dataplane demo`: a two-node cluster in namespaces on this machine with real traffic through every flow (root).
 /// `dataplane demo --offline`: replays the capture shipped in examples/demo (embedded in the binary) through
 /// the example node and shows what each stage did, with the traced path of every packet (no root needed).
 /// </summary>
@@ -25,7 +25,7 @@ internal static class DemoCommand
         var quiet = new Option<bool>("--no-trace") { Description = "--offline: do not print each packet's path." };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "The daemon's log level.", DefaultValueFactory = _ => LogLevel.Warning };
         var cniBin = new Option<string>("--cni-bin") { Description = "Where dataplane-cni is (dotnet publish src/Dataplane.Cni -c Release -o DIR): the demo attaches a pod with it while the node runs.", DefaultValueFactory = _ => "/opt/cni/bin" };
-        var command = new Command("demo", "Build a node in network namespaces, start the dataplane on it, and drive real traffic through every flow: container-to-container, pod-to-pod, pod-to-service, across nodes, a pod attached at run time by the CNI plugin.")
+        var command = new Command("demo", "Build a two-node cluster in network namespaces (a daemon per node, an underlay switch, a router, an external client, an internet server) and drive real traffic through every flow: container-to-container, pod-to-pod, pod-to-service, across nodes, a pod attached at run time by the CNI plugin, NodePort under both traffic policies, a load-balancer IP, pod egress masquerade.")
         {
             offline, output, quiet, logLevel, cniBin,
         };

@@ -65,7 +65,7 @@ public static class DemoCniPod
             }
 
             string address = JsonNode.Parse(added)!["ips"]![0]!["address"]!.GetValue<string>();
-            string web1 = topology.PodIp("web-1");
+            string web1 = DemoTopology.PodIp("web-1");
             (int pingCode, string ping) = await DemoRunner.RunAsync(cancel, "ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", web1).ConfigureAwait(false);
             string summary = ping.Split('\n').FirstOrDefault(static l => l.Contains("received", StringComparison.Ordinal))?.Trim() ?? ping.Trim();
             clock.Restart();

@@ -1,33 +1,65 @@
-using System.Net;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Dataplane.Config;
-using Dataplane.Io.Netlink;
 using Dataplane.Io.Netns;
 using Dataplane.Model;
 
 namespace Dataplane.Demo;
 
+/// <summary>One node of the demo's cluster: its namespace (where its daemon's uplink lives), addresses and pods.</summary>
+public sealed record DemoNode(string Name, int Index, string Namespace, string UplinkIp, string UplinkMac, IReadOnlyList<string> Pods, NodeConfig Config)
+{
+    public string PodCidr => $"10.244.{Index}.0/24";
+}
+
 /// <summary>
-/// The demo's world, all in namespaces it creates (and deletes): a node namespace the daemon runs in, with
-/// a veth uplink to a second namespace that plays node-b (its pod 10.244.2.12 lives on its loopback), and
-/// the node config for four pods and a ClusterIP service. Names carry a random suffix so demos and tests
-/// never collide; nothing touches the host's own interfaces.
+/// The demo's cluster, all in namespaces it creates (and deletes), named with a random suffix so demos and tests
+/// never collide; nothing touches the host's own interfaces and no packet leaves these namespaces:
+/// <code>
+///   pods client, web-1..3          pods web-b1, web-b2
+///   (10.244.1.0/24)                (10.244.2.0/24)
+///        | TAPs                         | TAPs
+///   node-a: daemon A               node-b: daemon B           each node namespace: ip_forward 0, no address
+///        | up0 192.168.77.10            | up0 192.168.77.11   on up0 (the daemon owns it through a raw socket)
+///   =====+============ underlay: bridge br0 (the physical switch) 192.168.77.0/24 =====+====
+///                                                                                      | 192.168.77.1
+///                                                                  router (ip_forward 1, the only one)
+///                                                198.51.100.1 |                       | 203.0.113.1
+///                                    external client 198.51.100.10       internet server 203.0.113.10
+/// </code>
+/// Both daemons get the same services, as kube-proxy does on every node (<see cref="ServicesYaml"/>). The nodes
+/// reach each other's pods by host-gw routes and the outside through the router.
 /// </summary>
 public sealed class DemoTopology : IDisposable
 {
-    public const string Vip = "10.96.0.10";
+    public const string WebVip = "10.96.0.10";
+    public const string LocalVip = "10.96.0.11";
+    public const string RemoteVip = "10.96.0.12";
     public const int ServicePort = 80;
     public const int TargetPort = 8080;
+    public const int WebNodePort = 30080;
+    public const int LocalNodePort = 30081;
+    public const string LoadBalancerIp = "192.168.77.100";
+    public const string RouterIp = "192.168.77.1";
+    public const string ExternalClientIp = "198.51.100.10";
+    public const string InternetIp = "203.0.113.10";
     public const string RemotePod = "10.244.2.12";
-    public static readonly string[] Backends = ["web-1", "web-2", "web-3"];
+
+    /// <summary>Every pod of the cluster: node index (1 = node-a, 2 = node-b) and host byte of its address.</summary>
+    private static readonly (string Name, int Node, int Host)[] s_pods =
+        [("client", 1, 10), ("web-1", 1, 11), ("web-2", 1, 12), ("web-3", 1, 13), ("web-b1", 2, 11), ("web-b2", 2, 12)];
 
     private readonly List<string> _namespaces = [];
 
     public DemoTopology()
     {
         Suffix = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2));
-        NodeNamespace = $"dpdemo-node-{Suffix}";
-        NodeBNamespace = $"dpdemo-nodeb-{Suffix}";
+        UnderlayNamespace = $"dpdemo-underlay-{Suffix}";
+        RouterNamespace = $"dpdemo-router-{Suffix}";
+        ExternalNamespace = $"dpdemo-ext-{Suffix}";
+        InternetNamespace = $"dpdemo-internet-{Suffix}";
+        NodeA = Node("node-a", 1, "192.168.77.10");
+        NodeB = Node("node-b", 2, "192.168.77.11");
         try
         {
             Build();
@@ -37,27 +69,40 @@ public sealed class DemoTopology : IDisposable
             Dispose();
             throw;
         }
-
-        Config = NodeConfigLoader.Parse(Yaml(), "built-in demo").ThrowIfInvalid();
     }
 
     public string Suffix { get; }
 
-    public string NodeNamespace { get; }
+    public DemoNode NodeA { get; }
 
-    public string NodeBNamespace { get; }
+    public DemoNode NodeB { get; }
 
-    public NodeConfig Config { get; }
+    public IReadOnlyList<DemoNode> Nodes => [NodeA, NodeB];
+
+    /// <summary>The physical switch: a Linux bridge, the only one in the demo.</summary>
+    public string UnderlayNamespace { get; }
+
+    public string RouterNamespace { get; }
+
+    /// <summary>A client outside the cluster (198.51.100.10, default route via the router).</summary>
+    public string ExternalNamespace { get; }
+
+    /// <summary>A server on the internet (203.0.113.10, default route via the router).</summary>
+    public string InternetNamespace { get; }
+
+    /// <summary>The web pods (servers) on both nodes.</summary>
+    public static IEnumerable<string> WebPods => s_pods.Where(static p => p.Name != "client").Select(static p => p.Name);
 
     public string PodNamespace(string pod) => $"dpdemo-{pod}-{Suffix}";
 
-    public string PodIp(string pod) => pod switch
+    public static string PodIp(string pod)
     {
-        "client" => "10.244.1.10",
-        "web-1" => "10.244.1.11",
-        "web-2" => "10.244.1.12",
-        _ => "10.244.1.13",
-    };
+        (_, int node, int host) = s_pods.Single(p => p.Name == pod);
+        return $"10.244.{node}.{host}";
+    }
+
+    /// <summary>Which node runs <paramref name="pod"/>.</summary>
+    public DemoNode NodeOf(string pod) => s_pods.Single(p => p.Name == pod).Node == 1 ? NodeA : NodeB;
 
     /// <summary>An empty namespace for a pod the demo attaches at run time (CNI ADD), removed with the rest.</summary>
     public string AddNamespace(string role)
@@ -68,63 +113,156 @@ public sealed class DemoTopology : IDisposable
         return name;
     }
 
-    private void Build()
+    private DemoNode Node(string name, int index, string uplinkIp)
     {
-        using NetworkNamespace node = NetworkNamespace.Create(NodeNamespace);
-        _namespaces.Add(NodeNamespace);
-        using NetworkNamespace nodeB = NetworkNamespace.Create(NodeBNamespace);
-        _namespaces.Add(NodeBNamespace);
-        string uplink = "up0";
-        node.Run(() =>
-        {
-            // A new namespace inherits the host's forwarding settings, and a Docker or Kubernetes host forwards:
-            // the node's kernel must not, so say so rather than rely on the host (this thread is in the namespace).
-            File.WriteAllText("/proc/sys/net/ipv4/ip_forward", "0");
-            File.WriteAllText("/proc/sys/net/ipv6/conf/all/forwarding", "0");
-            using RtNetlink netlink = RtNetlink.Open(NodeNamespace);
-            netlink.CreateVethPair(uplink, "nodeb0", nodeB.Handle);
-            netlink.SetLinkUp(netlink.GetLinkIndex(uplink));
-            netlink.SetLinkUp(netlink.GetLinkIndex("lo"));
-        });
-        nodeB.Run(() =>
-        {
-            using RtNetlink netlink = RtNetlink.Open(NodeBNamespace);
-            int link = netlink.GetLinkIndex("nodeb0");
-            int lo = netlink.GetLinkIndex("lo");
-            netlink.AddAddress(link, IPAddress.Parse("192.168.77.11"), 24);
-            netlink.AddAddress(lo, IPAddress.Parse(RemotePod), 32);
-            netlink.SetLinkUp(link);
-            netlink.SetLinkUp(lo);
-            netlink.AddRoute(IPAddress.Parse("10.244.1.0"), 24, IPAddress.Parse("192.168.77.10"), link);
-        });
+        string ns = $"dpdemo-{name}-{Suffix}";
+        string mac = $"02:00:00:00:77:{9 + index}";
+        string yaml = NodeYaml(name, "up0", pod => PodNamespace(pod), $"/run/dataplane/demo-{name}-{Suffix}.sock");
+        NodeConfig config = NodeConfigLoader.Parse(yaml, $"built-in demo ({name})").ThrowIfInvalid();
+        return new DemoNode(name, index, ns, uplinkIp, mac, [.. s_pods.Where(p => p.Node == index).Select(static p => p.Name)], config);
     }
 
-    private string Yaml() => $$"""
-        node:
-          name: demo-{{Suffix}}
-          podCidr: 10.244.1.0/24
-          gatewayIp: 10.244.1.1
-          mac: 02:00:00:00:01:01
-          uplink: { interface: up0, ip: 192.168.77.10/24, mac: 02:00:00:00:77:10 }
-        pods:
-          - { name: client, ip: {{PodIp("client")}}, mac: 02:00:0a:f4:01:0a, netns: {{PodNamespace("client")}} }
-          - { name: web-1, ip: {{PodIp("web-1")}}, mac: 02:00:0a:f4:01:0b, netns: {{PodNamespace("web-1")}} }
-          - { name: web-2, ip: {{PodIp("web-2")}}, mac: 02:00:0a:f4:01:0c, netns: {{PodNamespace("web-2")}} }
-          - { name: web-3, ip: {{PodIp("web-3")}}, mac: 02:00:0a:f4:01:0d, netns: {{PodNamespace("web-3")}} }
-        routes:
-          - { cidr: 10.244.2.0/24, via: 192.168.77.11 }
-        services:
-          - name: web
-            clusterIp: {{Vip}}
-            ports: [ { name: http, protocol: TCP, port: {{ServicePort}}, targetPort: {{TargetPort}} } ]
-            endpoints: [ { ip: {{PodIp("web-1")}} }, { ip: {{PodIp("web-2")}} }, { ip: {{PodIp("web-3")}} } ]
-        conntrack: { maxEntries: 65536 }
-        dataplane: { controlSocket: /run/dataplane/demo-{{Suffix}}.sock }
-        """;
+    private void Build()
+    {
+        foreach (string ns in (string[])[UnderlayNamespace, RouterNamespace, ExternalNamespace, InternetNamespace, NodeA.Namespace, NodeB.Namespace])
+        {
+            using NetworkNamespace created = NetworkNamespace.Create(ns);
+            _namespaces.Add(ns);
+            // A new namespace inherits the host's forwarding settings, and a Docker or Kubernetes host forwards: only
+            // the router may, so every namespace says so rather than rely on the host (this thread is in the namespace).
+            bool router = ns == RouterNamespace;
+            created.Run(() =>
+            {
+                File.WriteAllText("/proc/sys/net/ipv4/ip_forward", router ? "1" : "0");
+                File.WriteAllText("/proc/sys/net/ipv6/conf/all/forwarding", "0");
+            });
+        }
+
+        // The veths first, each end made directly in its namespace (none ever exists in the host's), then one
+        // `ip -batch` per namespace for its addresses, routes and links.
+        string u = UnderlayNamespace, r = RouterNamespace, e = ExternalNamespace, i = InternetNamespace;
+        var links = new List<string>
+        {
+            $"link add name eth0 netns {r} type veth peer name router netns {u}",
+            $"link add name eth1 netns {r} type veth peer name eth0 netns {e}",
+            $"link add name eth2 netns {r} type veth peer name eth0 netns {i}",
+        };
+        var underlay = new List<string> { "link add br0 type bridge", "link set br0 up", "link set router master br0 up" };
+        foreach (DemoNode node in Nodes)
+        {
+            // The node's NIC: no kernel address on it; its daemon opens it with a raw socket and answers for the node's IP.
+            links.Add($"link add name up0 netns {node.Namespace} type veth peer name {node.Name} netns {u}");
+            underlay.Add($"link set {node.Name} master br0 up");
+        }
+
+        Ip(null, links);
+        Ip(u, underlay);
+        Ip(r, ["link set lo up", "link set eth0 up", "link set eth1 up", "link set eth2 up",
+            $"addr add {RouterIp}/24 dev eth0", "addr add 198.51.100.1/24 dev eth1", "addr add 203.0.113.1/24 dev eth2"]);
+        Ip(e, ["link set lo up", "link set eth0 up", $"addr add {ExternalClientIp}/24 dev eth0", "route add default via 198.51.100.1"]);
+        Ip(i, ["link set lo up", "link set eth0 up", $"addr add {InternetIp}/24 dev eth0", "route add default via 203.0.113.1"]);
+        foreach (DemoNode node in Nodes)
+        {
+            Ip(node.Namespace, ["link set lo up", "link set up0 up"]);
+        }
+    }
+
+    /// <summary>Runs <c>ip [-n NS] -batch -</c> with <paramref name="commands"/>; throws with ip's message on the first failure.</summary>
+    private static void Ip(string? netns, IEnumerable<string> commands)
+    {
+        var info = new ProcessStartInfo("ip") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (netns is not null)
+        {
+            info.ArgumentList.Add("-n");
+            info.ArgumentList.Add(netns);
+        }
+
+        info.ArgumentList.Add("-batch");
+        info.ArgumentList.Add("-");
+        using Process process = Process.Start(info) ?? throw new InvalidOperationException("could not start ip (scripts/setup.sh installs iproute2)");
+        process.StandardInput.Write(string.Join('\n', commands) + "\n");
+        process.StandardInput.Close();
+        string errors = process.StandardError.ReadToEnd();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"building the demo's namespaces failed: {errors.Trim()}");
+        }
+    }
+
+    /// <summary>
+    /// A node's config. <paramref name="podNetns"/> names each pod's namespace; the demo passes its suffixed names,
+    /// deploy/compose/ the plain pod names (a test keeps the compose files' services identical to these).
+    /// </summary>
+    public static string NodeYaml(string node, string uplinkInterface, Func<string, string> podNetns, string? controlSocket)
+    {
+        int index = node == "node-a" ? 1 : 2;
+        int other = 3 - index;
+        string pods = string.Concat(s_pods.Where(p => p.Node == index).Select(p =>
+            $"  - {{ name: {p.Name}, ip: 10.244.{p.Node}.{p.Host}, mac: 02:00:0a:f4:{p.Node:x2}:{p.Host:x2}, netns: {podNetns(p.Name)} }}\n"));
+        return $$"""
+            node:
+              name: {{node}}
+              podCidr: 10.244.{{index}}.0/24
+              gatewayIp: 10.244.{{index}}.1
+              mac: 02:00:00:00:0{{index}}:01
+              uplink: { interface: {{uplinkInterface}}, ip: 192.168.77.{{9 + index}}/24, mac: 02:00:00:00:77:{{9 + index}} }
+              # Pods talking to the outside leave with the node's address; to other pods they keep their own.
+              masquerade: { nonMasqueradeCidrs: [10.244.0.0/16] }
+              # Answer ARP for the load-balancer IP (what MetalLB's L2 mode does); both nodes do.
+              announceExternalIps: true
+            pods:
+            {{pods.TrimEnd('\n')}}
+            routes:
+              - { cidr: 10.244.{{other}}.0/24, via: 192.168.77.{{9 + other}} }   # host-gw: the other node's pods
+              # The other node itself. The FIB has no connected route for the uplink subnet, and a pod here answering a
+              # NodePort connection the other node source-NATed to its own address needs one (ICMP net unreachable without).
+              - { cidr: 192.168.77.{{9 + other}}/32, via: 192.168.77.{{9 + other}} }
+              # The outside, through the router. TODO(node.uplink.gateway): when it lands, these two become
+              # `gateway: 192.168.77.1` in node.uplink (a default route), and the demo gains a row for any address.
+              - { cidr: 198.51.100.0/24, via: {{RouterIp}} }
+              - { cidr: 203.0.113.0/24, via: {{RouterIp}} }
+            {{ServicesYaml()}}
+            conntrack: { maxEntries: 65536 }
+            {{(controlSocket is null ? "" : $"dataplane: {{ controlSocket: {controlSocket} }}")}}
+            """;
+    }
+
+    /// <summary>The cluster's services, the same on every node (as kube-proxy programs every service everywhere).</summary>
+    public static string ServicesYaml()
+    {
+        string Endpoint(string pod) => $"{{ ip: {PodIp(pod)}, nodeName: {(s_pods.Single(p => p.Name == pod).Node == 1 ? "node-a" : "node-b")} }}";
+        string Endpoints(params string[] pods) => $"[ {string.Join(", ", pods.Select(Endpoint))} ]";
+        return $$"""
+            services:
+              # Every web pod on both nodes; from outside on each node's port 30080, SNATed to the node it entered.
+              - name: web
+                type: NodePort
+                clusterIp: {{WebVip}}
+                externalTrafficPolicy: Cluster
+                ports: [ { name: http, protocol: TCP, port: {{ServicePort}}, targetPort: {{TargetPort}}, nodePort: {{WebNodePort}} } ]
+                endpoints: {{Endpoints([.. WebPods])}}
+              # From outside only to the pods of the node it entered, the client's address kept; also a load-balancer IP.
+              - name: web-local
+                type: LoadBalancer
+                clusterIp: {{LocalVip}}
+                externalTrafficPolicy: Local
+                status: { loadBalancer: { ingress: [ { ip: {{LoadBalancerIp}} } ] } }
+                ports: [ { name: http, protocol: TCP, port: {{ServicePort}}, targetPort: {{TargetPort}}, nodePort: {{LocalNodePort}} } ]
+                endpoints: {{Endpoints("web-1", "web-b1", "web-b2")}}
+              # Its only backend runs on node-b.
+              - name: web-b
+                clusterIp: {{RemoteVip}}
+                ports: [ { name: http, protocol: TCP, port: {{ServicePort}}, targetPort: {{TargetPort}} } ]
+                endpoints: {{Endpoints("web-b2")}}
+            """;
+    }
 
     public void Dispose()
     {
-        foreach (string ns in _namespaces)
+        // Deleting a namespace takes its veth ends with it; the bridge goes with the underlay's.
+        foreach (string ns in Enumerable.Reverse(_namespaces))
         {
             NetworkNamespace.Delete(ns);
         }
