@@ -126,7 +126,48 @@ var measurements = new (string Name, Func<TestPath, PathResult, string> Run)[]
         result.Add(Metric.ConnectionsPerSecond, rate);
         return $"{rate:#,0}/s";
     }),
+
+    // Outside the cluster: an external client to a NodePort (SNATed to the node, as externalTrafficPolicy: Cluster),
+    // and the client pod to a server outside (masqueraded). The ceiling has neither.
+    ("TCP ext->NodePort", (path, result) => !path.HasOutside ? "no uplink on this path" : Record(result, Metric.NodePortTcpGbps,
+        workloads.TcpGbps(path, TestPath.NodeIp, TestPath.NodePortOf(TestPath.Iperf), path.OutsideNs), "0.00", " Gbit/s")),
+    ("RTT ext->NodePort", (path, result) =>
+    {
+        if (!path.HasOutside)
+        {
+            return "no uplink on this path";
+        }
+
+        (double p50, double p99) = workloads.LatencyUs(path, TestPath.NodeIp, TestPath.NodePortOf(TestPath.Sockperf), path.OutsideNs);
+        result.Add(Metric.NodePortLatencyP50Us, p50);
+        result.Add(Metric.NodePortLatencyP99Us, p99);
+        return $"p50 {p50:0.0} µs, p99 {p99:0.0} µs";
+    }),
+    ("conn ext->NodePort", (path, result) => !path.HasOutside ? "no uplink on this path" : Record(result, Metric.NodePortConnectionsPerSecond,
+        workloads.ConnectionsPerSecond(path, TestPath.NodeIp, TestPath.NodePortOf(TestPath.ConnRate), path.OutsideNs), "#,0", "/s")),
+    ("TCP pod->outside", (path, result) => !path.HasOutside ? "no uplink on this path" : Record(result, Metric.EgressTcpGbps,
+        workloads.TcpGbps(path, TestPath.OutsideIp, TestPath.Iperf.TargetPort), "0.00", " Gbit/s")),
+    ("RTT pod->outside", (path, result) =>
+    {
+        if (!path.HasOutside)
+        {
+            return "no uplink on this path";
+        }
+
+        (double p50, double p99) = workloads.LatencyUs(path, TestPath.OutsideIp, TestPath.Sockperf.TargetPort);
+        result.Add(Metric.EgressLatencyP50Us, p50);
+        result.Add(Metric.EgressLatencyP99Us, p99);
+        return $"p50 {p50:0.0} µs, p99 {p99:0.0} µs";
+    }),
+    ("conn pod->outside", (path, result) => !path.HasOutside ? "no uplink on this path" : Record(result, Metric.EgressConnectionsPerSecond,
+        workloads.ConnectionsPerSecond(path, TestPath.OutsideIp, TestPath.ConnRate.TargetPort), "#,0", "/s")),
 };
+
+static string Record(PathResult result, Metric metric, double value, string format, string unit)
+{
+    result.Add(metric, value);
+    return value.ToString(format, CultureInfo.InvariantCulture) + unit;
+}
 
 DateTime started = DateTime.UtcNow;
 double[] loadAtStart = MachineInfo.LoadAverage();

@@ -32,6 +32,19 @@ internal static class ReportWriter
         }
 
         md.AppendLine();
+        md.AppendLine("Outside the cluster: an external client (a namespace on the node's uplink) to a NodePort, and the client pod to a server outside.");
+        md.AppendLine();
+        md.AppendLine("| path | TCP ext→NodePort Gbit/s | NodePort RTT p50 / p99 µs | NodePort connections/s | TCP pod→outside Gbit/s | egress RTT p50 / p99 µs | egress connections/s |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (PathResult path in report.Paths.Where(static p => p.Samples.ContainsKey(Metric.NodePortTcpGbps) || p.Samples.ContainsKey(Metric.EgressTcpGbps)))
+        {
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {path.Title} | {F(path, Metric.NodePortTcpGbps, "0.00")} | {F(path, Metric.NodePortLatencyP50Us, "0.0")} / {F(path, Metric.NodePortLatencyP99Us, "0.0")} " +
+                $"| {F(path, Metric.NodePortConnectionsPerSecond, "#,0")} | {F(path, Metric.EgressTcpGbps, "0.00")} " +
+                $"| {F(path, Metric.EgressLatencyP50Us, "0.0")} / {F(path, Metric.EgressLatencyP99Us, "0.0")} | {F(path, Metric.EgressConnectionsPerSecond, "#,0")} |");
+        }
+
+        md.AppendLine();
         md.AppendLine("RTT and connections/s go through the VIP (a service port DNATed to the server pod), except † on the ceiling, which has no");
         md.AppendLine("service: there they go pod-to-pod, and its pod-to-pod TCP is the ceiling for both TCP columns.");
         md.AppendLine();
@@ -76,6 +89,10 @@ internal static class ReportWriter
         md.AppendLine("  service port (kube-proxy's iptables mode, minus its chains). ceiling: native/tapcopy, one read and one write per frame, nothing else.");
         md.AppendLine("  dataplane: `dataplane run` with both pods and the service; one worker. \"io uring\" is the same with `dataplane.io: uring`");
         md.AppendLine("  (native/libdpuring.so: multishot reads into a buffer pool and batched writes, one io_uring_enter per loop).");
+        md.AppendLine("- outside: a namespace on the node's uplink veth (192.168.77.50, serving and connecting from 192.168.78.10, routed through it).");
+        md.AppendLine("  NodePort = service port + 30000 on the node's 192.168.77.10, to the server pod. kernel: kube-proxy's rules (MARK 0x4000 and DNAT in");
+        md.AppendLine("  PREROUTING, MASQUERADE of marked packets) and `-s 10.244.1.0/24 ! -d 10.244.0.0/16 -j MASQUERADE` for egress; dataplane:");
+        md.AppendLine("  `type: NodePort` (externalTrafficPolicy: Cluster, client SNATed to the node) and masquerade on, the uplink a packet socket.");
 
         IEnumerable<string> errors = report.Paths.SelectMany(p => p.Errors.Select(e => $"- {p.Title}: {e}"));
         if (errors.Any())

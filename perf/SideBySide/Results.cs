@@ -121,6 +121,12 @@ internal sealed record RunReport(
             Add("latency p50 / kernel", Metric.LatencyP50Us, "kernel", Metric.LatencyP50Us, "", null);
             Add("latency p99 / kernel", Metric.LatencyP99Us, "kernel", Metric.LatencyP99Us, "<= 1.5", v => v <= 1.5);
             Add("connections/s / kernel", Metric.ConnectionsPerSecond, "kernel", Metric.ConnectionsPerSecond, "", null);
+            Add("TCP ext→NodePort / kernel", Metric.NodePortTcpGbps, "kernel", Metric.NodePortTcpGbps, ">= 1.0", v => v >= 1.0);
+            Add("NodePort RTT p99 / kernel", Metric.NodePortLatencyP99Us, "kernel", Metric.NodePortLatencyP99Us, "<= 1.0", v => v <= 1.0);
+            Add("NodePort connections/s / kernel", Metric.NodePortConnectionsPerSecond, "kernel", Metric.NodePortConnectionsPerSecond, ">= 1.0", v => v >= 1.0);
+            Add("TCP pod→outside / kernel", Metric.EgressTcpGbps, "kernel", Metric.EgressTcpGbps, ">= 1.0", v => v >= 1.0);
+            Add("egress RTT p99 / kernel", Metric.EgressLatencyP99Us, "kernel", Metric.EgressLatencyP99Us, "<= 1.0", v => v <= 1.0);
+            Add("egress connections/s / kernel", Metric.EgressConnectionsPerSecond, "kernel", Metric.EgressConnectionsPerSecond, ">= 1.0", v => v >= 1.0);
         }
 
         return ratios;

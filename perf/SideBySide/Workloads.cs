@@ -15,6 +15,14 @@ internal enum Metric
     LatencyP50Us,
     LatencyP99Us,
     ConnectionsPerSecond,
+    NodePortTcpGbps,
+    NodePortLatencyP50Us,
+    NodePortLatencyP99Us,
+    NodePortConnectionsPerSecond,
+    EgressTcpGbps,
+    EgressLatencyP50Us,
+    EgressLatencyP99Us,
+    EgressConnectionsPerSecond,
 }
 
 /// <summary>
@@ -24,9 +32,10 @@ internal enum Metric
 internal sealed partial class Workloads(Tools tools, string workDir, int seconds, int connectionThreads)
 {
     /// <summary>One iperf3 TCP stream for <c>seconds</c> after a 1 s warm-up that is not counted; Gbit/s received.</summary>
-    public double TcpGbps(TestPath path, string ip, int port)
+    /// <param name="from">The namespace the client runs in; the client pod by default (the outside for NodePort).</param>
+    public double TcpGbps(TestPath path, string ip, int port, string? from = null)
     {
-        string json = Shell.Run(["ip", "netns", "exec", path.ClientNs, "iperf3", "-c", ip, "-p", $"{port}", "-t", $"{seconds}", "-O", "1", "-J"], Timeout);
+        string json = Shell.Run(["ip", "netns", "exec", from ?? path.ClientNs, "iperf3", "-c", ip, "-p", $"{port}", "-t", $"{seconds}", "-O", "1", "-J"], Timeout);
         return JsonNode.Parse(json)!["end"]!["sum_received"]!["bits_per_second"]!.GetValue<double>() / 1e9;
     }
 
@@ -69,17 +78,17 @@ internal sealed partial class Workloads(Tools tools, string workDir, int seconds
     }
 
     /// <summary>sockperf TCP ping-pong (14-byte messages, one in flight) for <c>seconds</c>; round-trip p50 and p99 in µs.</summary>
-    public (double P50, double P99) LatencyUs(TestPath path, string ip, int port)
+    public (double P50, double P99) LatencyUs(TestPath path, string ip, int port, string? from = null)
     {
-        string output = Shell.Run(["ip", "netns", "exec", path.ClientNs, "sockperf", "ping-pong", "--tcp", "--full-rtt",
+        string output = Shell.Run(["ip", "netns", "exec", from ?? path.ClientNs, "sockperf", "ping-pong", "--tcp", "--full-rtt",
             "-i", ip, "-p", $"{port}", "-t", $"{seconds}"], Timeout);
         return (Percentile(output, "50.000"), Percentile(output, "99.000"));
     }
 
     /// <summary>connrate with <c>connectionThreads</c> client threads for <c>seconds</c>: full TCP connections per second.</summary>
-    public double ConnectionsPerSecond(TestPath path, string ip, int port)
+    public double ConnectionsPerSecond(TestPath path, string ip, int port, string? from = null)
     {
-        string output = Shell.Run(["ip", "netns", "exec", path.ClientNs, tools.ConnRate, "client", ip, $"{port}", $"{seconds}", $"{connectionThreads}"], Timeout);
+        string output = Shell.Run(["ip", "netns", "exec", from ?? path.ClientNs, tools.ConnRate, "client", ip, $"{port}", $"{seconds}", $"{connectionThreads}"], Timeout);
         Match match = ConnRateLine().Match(output);
         if (!match.Success)
         {

@@ -13,10 +13,6 @@ internal sealed partial class NodeConfigParser
 {
     private static readonly string[] s_masqueradeKeys = ["enabled", "nonMasqueradeCidrs", "ports"];
 
-    /// <summary>Linux's default ip_local_port_range: what the node's own stack picks source ports from.</summary>
-    private const int KernelEphemeralMin = 32768;
-    private const int KernelEphemeralMax = 60999;
-
     private int _nodePortMin = ExternalTraffic.Default.NodePortMin;
     private int _nodePortMax = ExternalTraffic.Default.NodePortMax;
 
@@ -42,28 +38,16 @@ internal sealed partial class NodeConfigParser
 
             if (PortRange(m, "ports", 1024) is { } ports)
             {
-                if (ports.Max - ports.Min + 1 < 64)
+                int usable = ports.Max - ports.Min + 1 - Math.Max(0, Math.Min(ports.Max, _nodePortMax) - Math.Max(ports.Min, _nodePortMin) + 1);
+                if (usable < 64)
                 {
-                    m.Error("ports", $"{ports.Min}-{ports.Max} holds {ports.Max - ports.Min + 1} ports; masquerade needs at least 64");
-                }
-                else if (ports.Min <= _nodePortMax && ports.Max >= _nodePortMin)
-                {
-                    m.Error("ports", $"{ports.Min}-{ports.Max} overlaps node.nodePortRange {_nodePortMin}-{_nodePortMax}: a reply could be taken for a NodePort connection");
-                }
-                else if (ports.Min <= KernelEphemeralMax && ports.Max >= KernelEphemeralMin)
-                {
-                    m.Error("ports", $"{ports.Min}-{ports.Max} overlaps Linux's ephemeral ports {KernelEphemeralMin}-{KernelEphemeralMax}: the node's own connections through the host port could collide with masqueraded ones");
+                    m.Error("ports", $"{ports.Min}-{ports.Max} holds {usable} ports outside node.nodePortRange {_nodePortMin}-{_nodePortMax}; masquerade needs at least 64");
                 }
                 else
                 {
                     snat = ports;
                 }
             }
-        }
-
-        if (nodePorts is { } np && np.Min <= snat.Max && np.Max >= snat.Min && !node.Has("masquerade"))
-        {
-            node.Error("nodePortRange", $"{np.Min}-{np.Max} overlaps the masquerade ports {snat.Min}-{snat.Max} (set node.masquerade.ports elsewhere)");
         }
 
         bool announce = node.Bool("announceExternalIps", defaults.AnnounceExternalIps);

@@ -52,7 +52,8 @@ public sealed partial class NodeDataplane
         Timeouts = new ConntrackTimeoutTable(config.Conntrack.Timeouts);
         ExternalTraffic external = node.External;
         var snat = new NodeSnat(
-            node.Uplink?.Ip ?? Ip4Address.Any, node.Uplink?.IpV6 is { } up6 ? up6 : default(IpAddress), (ushort)external.SnatPortMin, (ushort)external.SnatPortMax);
+            node.Uplink?.Ip ?? Ip4Address.Any, node.Uplink?.IpV6 is { } up6 ? up6 : default(IpAddress), (ushort)external.SnatPortMin, (ushort)external.SnatPortMax,
+            (ushort)external.NodePortMin, (ushort)external.NodePortMax);
         Masquerade = MasqueradeFor(config);
         Conntrack = new ConntrackTable(config.Conntrack.MaxEntries, node.GatewayIp, node.GatewayIpV6 is { } g6 ? g6 : default(IpAddress), config.Conntrack.Accounting, snat)
         {

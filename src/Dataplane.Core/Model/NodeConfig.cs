@@ -76,8 +76,7 @@ public sealed record VxlanConfig(int Vni, ushort Port, MacAddress Mac)
 /// <item><c>masquerade</c>: pod traffic to a destination outside <see cref="NonMasqueradeCidrs"/> leaves with the
 /// node's address (ip-masq-agent's nonMasqueradeCIDRs; null means every pod CIDR the node knows: its own and each
 /// route's). Source ports for it and for SNATed NodePort traffic come from <see cref="SnatPortMin"/>..<see
-/// cref="SnatPortMax"/>: outside Linux's ephemeral range (32768-60999), so the node's own connections through the
-/// host port never collide with them, and outside the node-port range.</item>
+/// cref="SnatPortMax"/> without the node-port range (a flow keeps its own when it can, as nf_nat does).</item>
 /// <item><c>announceExternalIps</c>: answer ARP/ND on the uplink for externalIPs and load-balancer IPs (MetalLB's
 /// L2 mode); off, a router must route them to the node.</item>
 /// </list>
@@ -91,7 +90,7 @@ public sealed record ExternalTraffic(
     int SnatPortMax,
     bool AnnounceExternalIps)
 {
-    public static ExternalTraffic Default { get; } = new(30000, 32767, true, null, 61000, 65535, false);
+    public static ExternalTraffic Default { get; } = new(30000, 32767, true, null, 1024, 65535, false);
 
     public bool Equals(ExternalTraffic? other)
         => other is not null && NodePortMin == other.NodePortMin && NodePortMax == other.NodePortMax && Masquerade == other.Masquerade

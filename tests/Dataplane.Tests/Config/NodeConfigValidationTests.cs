@@ -191,8 +191,8 @@ public sealed class NodeConfigValidationTests
         { Svc("name: web\n    type: LoadBalancer\n    loadBalancerSourceRanges: [10.0.0.1/8]  #!", ports: "[{ port: 80, nodePort: 30080 }]"), "services[0].loadBalancerSourceRanges[0]", "host bits set" },
         { Svc("name: web", endpoints: "[{ ip: 10.244.1.11, nodeName: '' }]  #!"), "services[0].endpoints[0].nodeName", "1 to 253 characters" },
         { Node.Replace("  uplink:", "  nodePortRange: 30000  #!\n  uplink:", StringComparison.Ordinal), "node.nodePortRange", "not a port range" },
-        { Node.Replace("  uplink:", "  masquerade: { ports: 40000-45000 }  #!\n  uplink:", StringComparison.Ordinal), "node.masquerade.ports", "overlaps Linux's ephemeral ports" },
-        { Node.Replace("  uplink:", "  masquerade: { ports: 31000-33000 }  #!\n  uplink:", StringComparison.Ordinal), "node.masquerade.ports", "overlaps node.nodePortRange" },
+        { Node.Replace("  uplink:", "  masquerade: { ports: 40000-40010 }  #!\n  uplink:", StringComparison.Ordinal), "node.masquerade.ports", "holds 11 ports outside node.nodePortRange" },
+        { Node.Replace("  uplink:", "  masquerade: { ports: 30000-32800 }  #!\n  uplink:", StringComparison.Ordinal), "node.masquerade.ports", "holds 33 ports outside node.nodePortRange 30000-32767" },
         { Node.Replace("  uplink:", "  masquerade: { nonMasqueradeCidrs: [10.0.0.0] }  #!\n  uplink:", StringComparison.Ordinal), "node.masquerade.nonMasqueradeCidrs[0]", "is not a CIDR" },
     };
 

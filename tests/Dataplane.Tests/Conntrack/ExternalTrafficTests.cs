@@ -64,7 +64,7 @@ public sealed class ExternalTrafficTests
 
         FlowEntry flow = Entry(harness, T0, Outside, OutsidePort, UplinkIp, NodePort, IpProtocol.Tcp);
         Assert.True((flow.Flags & FlowFlags.SnatNode) != 0);
-        Assert.InRange(flow.SnatPort, 61000, 65535);
+        Assert.Equal(OutsidePort, flow.SnatPort); // its own port was free and outside the node-port range: kept, as nf_nat does
         AssertSent(sent, "web-1", Tcp4(GatewayMac, Web1Mac, UplinkIp, Web1Ip, flow.SnatPort, 8080, "S", ttl: 63));
 
         sent = harness.Send("web-1", Tcp4(Web1Mac, GatewayMac, Web1Ip, UplinkIp, 8080, flow.SnatPort, "SA"), T0 + 1000);
@@ -213,7 +213,7 @@ public sealed class ExternalTrafficTests
         Assert.NotEqual(fa.SnatPort, fb.SnatPort);
         foreach (FlowEntry f in (FlowEntry[])[fa, fb])
         {
-            Assert.InRange(f.SnatPort, 61000, 65535);
+            Assert.False(f.SnatPort is >= 30000 and <= 32767, $"SNAT port {f.SnatPort} is in the node-port range");
         }
 
         AssertSent(a, "uplink", Tcp4(UplinkMac, RouterMac, UplinkIp, Outside, fa.SnatPort, 443, "S", ttl: 63));
@@ -249,8 +249,15 @@ public sealed class ExternalTrafficTests
 
         var key = new FlowKey(IpAddress.Parse(ClientIp), IpAddress.Parse(Outside), 7, 0, IpProtocol.Icmp);
         FlowEntry flow = Assert.Single(Entries(harness, T0), e => e.Original == key);
-        Assert.InRange(flow.SnatPort, 61000, 65535);
+        Assert.Equal((ushort)7, flow.SnatPort);
         AssertSent(sent, "uplink", Frames.Icmp4Echo(UplinkMac, RouterMac, UplinkIp, Outside, id: flow.SnatPort, ttl: 63));
+
+        // A second pod pinging the same host with the same identifier gets another one.
+        List<Sent> second = harness.Send("web-2", Frames.Icmp4Echo(Web2Mac, GatewayMac, Web2Ip, Outside, id: 7), T0);
+        var key2 = new FlowKey(IpAddress.Parse(Web2Ip), IpAddress.Parse(Outside), 7, 0, IpProtocol.Icmp);
+        FlowEntry flow2 = Assert.Single(Entries(harness, T0), e => e.Original == key2);
+        Assert.NotEqual((ushort)7, flow2.SnatPort);
+        AssertSent(second, "uplink", Frames.Icmp4Echo(UplinkMac, RouterMac, UplinkIp, Outside, id: flow2.SnatPort, ttl: 63));
 
         sent = harness.Send("uplink", Frames.Icmp4Echo(RouterMac, UplinkMac, Outside, UplinkIp, id: flow.SnatPort, reply: true), T0 + 1);
         AssertSent(sent, "client", Frames.Icmp4Echo(GatewayMac, ClientMac, Outside, ClientIp, id: 7, reply: true, ttl: 63));
@@ -322,6 +329,32 @@ public sealed class ExternalTrafficTests
         AssertSent(sent, "uplink", Tcp6(UplinkMac, RouterMac, UplinkIp6, Outside6, egress.SnatPort, 443, "S", hopLimit: 63));
         AssertSent(harness.Send("uplink", Tcp6(RouterMac, UplinkMac, Outside6, UplinkIp6, 443, egress.SnatPort, "SA"), T0 + 3), "client",
             Tcp6(GatewayMac, ClientMac, Outside6, ClientIp6, 443, 41000, "SA", hopLimit: 63));
+    }
+
+    [Fact]
+    public void A_new_connection_may_take_the_snat_port_of_one_in_time_wait()
+    {
+        PipelineHarness harness = Harness(Services(), masquerade: "{ nonMasqueradeCidrs: [10.244.0.0/16], ports: 65000-65063 }");
+        var now = T0;
+        for (ushort i = 0; i < 64; i++)
+        {
+            // A whole connection, closed by the server first (it ends in TIME_WAIT on our side).
+            ushort sport = (ushort)(42000 + i);
+            harness.Send("client", Tcp4(ClientMac, GatewayMac, ClientIp, Outside, sport, 443, "S"), ++now);
+            ushort snat = Entry(harness, now, ClientIp, sport, Outside, 443, IpProtocol.Tcp).SnatPort;
+            harness.Send("uplink", FromOutside(UplinkIp, snat, "SA", 443), ++now);
+            harness.Send("client", Tcp4(ClientMac, GatewayMac, ClientIp, Outside, sport, 443, "A"), ++now);
+            harness.Send("uplink", FromOutside(UplinkIp, snat, "FA", 443), ++now);
+            harness.Send("client", Tcp4(ClientMac, GatewayMac, ClientIp, Outside, sport, 443, "FA"), ++now);
+            harness.Send("uplink", FromOutside(UplinkIp, snat, "A", 443), ++now);
+            Assert.Equal(TcpState.TimeWait, Entry(harness, now, ClientIp, sport, Outside, 443, IpProtocol.Tcp).TcpState);
+        }
+
+        // Every port of the range is held by a connection in TIME_WAIT: the 65th still gets one.
+        List<Sent> sent = harness.Send("client", Tcp4(ClientMac, GatewayMac, ClientIp, Outside, 43000, 443, "S"), ++now);
+        Assert.Equal("uplink", Assert.Single(sent).Port);
+        Assert.InRange(Entry(harness, now, ClientIp, 43000, Outside, 443, IpProtocol.Tcp).SnatPort, 65000, 65063);
+        Assert.Equal(0, harness.Event("conntrack", "snat-ports-exhausted"));
     }
 
     [Fact]
