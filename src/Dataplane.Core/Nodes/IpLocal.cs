@@ -6,7 +6,8 @@ namespace Dataplane.Nodes;
 
 /// <summary>
 /// Packets for the dataplane's own addresses (gateway, uplink). Answers ICMP and ICMPv6 echo in place (so
-/// `ping &lt;gateway&gt;` works from a pod) and UDP with port unreachable, as a host with no listener would.
+/// `ping &lt;gateway&gt;` works from a pod, and from a pod behind a VXLAN peer: that reply goes back through vxlan-encap)
+/// and UDP with port unreachable, as a host with no listener would.
 /// Nothing else terminates here.
 /// </summary>
 public sealed class IpLocal : Node<IpLocal.Next, IpLocal.Drop, IpLocal.Event>
@@ -15,6 +16,7 @@ public sealed class IpLocal : Node<IpLocal.Next, IpLocal.Drop, IpLocal.Event>
     {
         IcmpError,
         InterfaceOutput,
+        VxlanEncap,
     }
 
     public enum Drop
@@ -137,7 +139,9 @@ public sealed class IpLocal : Node<IpLocal.Next, IpLocal.Drop, IpLocal.Event>
         EthernetHeader.SwapAddresses(frame, _local[meta.RxPort].Mac);
         meta.TxPort = meta.RxPort;
         Count(Event.EchoReplies);
-        Forward<TTrace>(graph, p, Next.InterfaceOutput, TraceEcho, icmp.Identifier, icmp.Sequence);
+
+        // A pod behind another node's VTEP asked: the reply is routed back into the tunnel, not onto the uplink bare.
+        Forward<TTrace>(graph, p, (meta.Flags & PacketFlags.Decapsulated) != 0 ? Next.VxlanEncap : Next.InterfaceOutput, TraceEcho, icmp.Identifier, icmp.Sequence);
     }
 
     private static IcmpHeader Trim(IcmpHeader icmp, int length)

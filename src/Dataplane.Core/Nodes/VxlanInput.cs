@@ -147,7 +147,8 @@ public sealed class VxlanInput : Node<VxlanInput.Next, VxlanInput.Drop, VxlanInp
             meta.L4Offset = 0;
             meta.L4Protocol = 0;
             bool v4 = etherType == EtherType.Ipv4;
-            meta.Flags = (meta.Flags & PacketFlags.Traced) | (v4 ? PacketFlags.Ip4 : PacketFlags.Ip6) | (destination.IsBroadcast ? PacketFlags.L2Multicast : PacketFlags.None);
+            meta.Flags = (meta.Flags & PacketFlags.Traced) | PacketFlags.Decapsulated | (v4 ? PacketFlags.Ip4 : PacketFlags.Ip6)
+                | (destination.IsBroadcast ? PacketFlags.L2Multicast : PacketFlags.None);
             Count(Event.Decapsulated);
             Forward<TTrace>(graph, p, v4 ? Next.Ip4Input : Next.Ip6Input, TraceDecap, vxlan.Vni, (long)MacAddress.Read(inner.Slice(EthernetHeader.SourceOffset)).Value);
         }

@@ -45,4 +45,10 @@ public enum PacketFlags : ushort
 
     /// <summary>The packet carries several frames back to back in its slot (<see cref="SegmentTrain"/>): Flush sends each.</summary>
     Train = 1 << 12,
+
+    /// <summary>
+    /// Arrived inside a VXLAN packet (vxlan-input stripped it): what the dataplane answers itself (ip-local's echo
+    /// replies) goes back through vxlan-encap, since the asker is a pod behind a VTEP, not a host on the uplink.
+    /// </summary>
+    Decapsulated = 1 << 13,
 }

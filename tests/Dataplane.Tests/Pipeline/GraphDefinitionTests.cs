@@ -17,7 +17,7 @@ public sealed class GraphDefinitionTests
         GraphDefinition<StageContext> graph = StageGraph.Definition;
         Assert.Equal(
             ["ethernet-input", "vxlan-input", "arp-input", "ip4-input", "ip6-input", "source-guard", "arp", "ndp", "conntrack", "bridge", "ip4-lookup",
-             "ip6-lookup", "vxlan-encap", "ip-local", "icmp-error", "icmp-error-nat", "neighbor-probe", "interface-output"],
+             "ip6-lookup", "ip-local", "vxlan-encap", "icmp-error", "icmp-error-nat", "neighbor-probe", "interface-output"],
             graph.Order);
         Assert.Equal(graph.Order, NodeDataplane.StageOrder);
         var order = graph.Order.ToList();

@@ -180,6 +180,21 @@ public sealed class VxlanGoldenTests
     }
 
     [Fact]
+    public void A_peer_pods_ping_of_our_gateway_is_answered_back_through_the_tunnel()
+    {
+        var harness = new PipelineHarness(VxlanNode.Config());
+        harness.Send("uplink", VxlanNode.PeerArpReply());
+        byte[] request = Frames.Icmp4Echo(VxlanNode.PeerVtepMac, VxlanNode.OurVtepMac, VxlanNode.RemotePodIp, VxlanNode.GatewayIp, id: 9, ttl: 63);
+
+        Sent sent = Assert.Single(harness.Send("uplink", VxlanNode.FromPeer(request)));
+
+        Assert.Equal("uplink", sent.Port);
+        VxlanNode.AssertEncapsulated(sent.Frame,
+            Frames.Icmp4Echo(VxlanNode.OurVtepMac, VxlanNode.PeerVtepMac, VxlanNode.GatewayIp, VxlanNode.RemotePodIp, id: 9, ttl: 63, reply: true));
+        Assert.Equal(1, harness.Event("ip-local", "echo-replies"));
+    }
+
+    [Fact]
     public void Udp_to_the_peers_pod_leaves_encapsulated_with_right_outer_and_inner_checksums()
     {
         var harness = new PipelineHarness(VxlanNode.Config());
