@@ -12,5 +12,7 @@ while :; do
   curl -sS -m 3 "http://192.168.77.11:30081/[1-4]"
   echo "LoadBalancer IP 192.168.77.100 (found by ARP, answered by a node)"
   curl -sS -m 3 "http://192.168.77.100/[1-4]"
+  echo "web-local's health check node port 32000 on each node (node-a 503: no local pod; node-b 200)"
+  curl -sS -m 3 -w ' %{http_code}\n' "http://192.168.77.10:32000/" "http://192.168.77.11:32000/"
   sleep 10
 done

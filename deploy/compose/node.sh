@@ -1,17 +1,22 @@
 #!/bin/sh
 # A node container's entrypoint (docker-compose.yml): node.sh CONFIG POD...
 #
-# The daemon owns eth0: it opens it with a raw socket and itself answers ARP, ICMP and the node ports on the node's
-# address (192.168.77.10 on node-a). Docker also gave the container's kernel that address on eth0; left there, the
-# kernel would answer ARP beside the daemon and reset every connection to a node port (it has no socket for them).
-# So the address goes, and IPv6 on eth0 with it (router solicitations, DAD); the kernel keeps loopback only, does
-# not forward (compose sets the sysctls), and holds no bridge and no rules: the dataplane does all of it.
-# TODO(node.hostPort): once the daemon gives the node's own stack a TAP, this is where the kernel gets its address
-# back on that TAP (and a default route through it), so the node itself can reach services and the outside.
+# The daemon owns eth0: it opens it with a raw socket and itself answers ARP, ICMP for the pods' gateway and the node
+# ports on the node's address (192.168.77.10 on node-a). The node's own kernel gets that address from the daemon on
+# its host port (node.hostPort: the TAP dp-host, 192.168.77.10/32, default route via 169.254.1.1 into the dataplane),
+# so the kernel reaches pods, services and the outside through the dataplane, and the outside reaches its sockets
+# (and the health check node port) the same way. What Docker gave eth0 goes: its /24 and default route would compete
+# with the host port's (the daemon refuses to start beside a default route), and IPv6 on eth0 with it (router
+# solicitations, DAD). eth0 keeps Docker's MAC, which is also the daemon's uplink MAC, so the kernel still takes the
+# frames for 192.168.77.10 arriving there (its address lives on dp-host, and Linux accepts it on any interface) and
+# would reset every node-port connection: strict reverse-path filtering on eth0, through which it has no route, drops
+# them (tried in the demo's cluster with up0 given the uplink's MAC: without it its rows 6, 7, 9 and 10 fail). The daemon
+# sets eth0's arp_ignore itself. The kernel does not forward (compose sets the sysctls) and holds no bridge and no rules.
 set -eu
 config=$1
 shift
 ip -4 addr flush dev eth0
+sysctl -qw net.ipv4.conf.eth0.rp_filter=1
 sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1 || echo "node.sh: could not disable IPv6 on eth0 (the daemon ignores its router solicitations)" >&2
 dotnet /opt/dataplane/dataplane.dll run --config "$config" &
 daemon=$!

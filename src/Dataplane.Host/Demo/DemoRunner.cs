@@ -25,32 +25,54 @@ public static class DemoRunner
         output.WriteLine("      a daemon on each, an underlay switch, a router, an external client and an internet server");
         using var topology = new DemoTopology();
         DemoNode a = topology.NodeA, b = topology.NodeB;
-        using NodeDaemon daemonA = NodeDaemon.Start(a.Config, new DaemonOptions(a.Namespace), loggers);
-        using NodeDaemon daemonB = NodeDaemon.Start(b.Config, new DaemonOptions(b.Namespace), loggers);
         var servers = DemoTopology.WebPods.Select(p => new PodServer(topology.PodNamespace(p), p, DemoTopology.TargetPort)).ToList();
         servers.Add(new PodServer(topology.InternetNamespace, "internet", DemoTopology.ServicePort));
+        // A server of node-a's own kernel (on the kubelet's port), in the node's namespace: reached through the host port.
+        servers.Add(new PodServer(a.Namespace, KernelServer, KubeletPort));
         var steps = new List<DemoStep>();
+        var summaries = new List<string>();
+        NodeDaemon? daemonA = null, daemonB = null;
         try
         {
+            // Host-gw: the nodes reach each other's pods at their uplink addresses.
+            daemonA = NodeDaemon.Start(a.Config, new DaemonOptions(a.Namespace), loggers);
+            daemonB = NodeDaemon.Start(b.Config, new DaemonOptions(b.Namespace), loggers);
             await WaitReadyAsync(output, [daemonA, daemonB], cancel).ConfigureAwait(false);
             steps.Add(await ContainerToContainerAsync(topology, cancel).ConfigureAwait(false));
             steps.Add(await PingAsync("2. pod-to-pod (bridged)", topology, "client", DemoTopology.PodIp("web-1"), cancel).ConfigureAwait(false));
             steps.Add(await PingAsync("   pod-to-gateway", topology, "client", "10.244.1.1", cancel).ConfigureAwait(false));
             steps.Add(await ServiceAsync(topology, cancel).ConfigureAwait(false));
-            steps.Add(await PingAsync("4. pod-to-pod across nodes (routed, uplink)", topology, "client", DemoTopology.RemotePod, cancel).ConfigureAwait(false));
-            steps.Add(await RemoteBackendAsync(topology, cancel).ConfigureAwait(false));
+            steps.Add(await PingAsync("4. pod-to-pod across nodes (host-gw)", topology, "client", DemoTopology.RemotePod, cancel).ConfigureAwait(false));
+            steps.Add(await RemoteBackendAsync("   pod-to-ClusterIP, backend on node-b", topology, cancel).ConfigureAwait(false));
             steps.Add(await DemoCniPod.RunAsync(topology, cniBin, daemonA.ControlSocketPath, cancel).ConfigureAwait(false));
-            steps.Add(await NodePortClusterAsync(topology, cancel).ConfigureAwait(false));
+            steps.Add(await NodePortClusterAsync("6. external to NodePort (Cluster) on node-a", topology, cancel).ConfigureAwait(false));
             steps.Add(await NodePortLocalAsync(topology, cancel).ConfigureAwait(false));
             steps.Add(await LoadBalancerAsync(topology, cancel).ConfigureAwait(false));
             steps.Add(await InternetAsync(topology, cancel).ConfigureAwait(false));
-            // TODO(node.hostPort): rows for each node's own kernel through its TAP: node-a's kernel to ClusterIP
-            // 10.96.0.10 (answered by pods on both nodes), and the router pinging 192.168.77.10 answered by node-a's
-            // kernel. TODO(VXLAN): row 4 again over an overlay once routes can say `encap: vxlan`.
+            steps.Add(await NodeToPodsAsync(topology, cancel).ConfigureAwait(false));
+            steps.Add(await OutsideToKernelAsync(topology, cancel).ConfigureAwait(false));
+            steps.Add(await HealthCheckAsync(topology, cancel).ConfigureAwait(false));
             steps.Add(await KernelUntouchedAsync(topology, cancel).ConfigureAwait(false));
+            summaries.Add(Summary("host-gw", a, daemonA));
+            summaries.Add(Summary("host-gw", b, daemonB));
+
+            // VXLAN: both daemons stop (the pods' namespaces, made by the topology, stay with their servers) and start
+            // again with the other node's pods behind its VTEP; the pods' eth0 come back with the tunnel's MTU.
+            daemonA.Dispose();
+            daemonB.Dispose();
+            daemonA = NodeDaemon.Start(a.VxlanConfig, new DaemonOptions(a.Namespace), loggers);
+            daemonB = NodeDaemon.Start(b.VxlanConfig, new DaemonOptions(b.Namespace), loggers);
+            await WaitReadyAsync(output, [daemonA, daemonB], cancel).ConfigureAwait(false);
+            steps.Add(await VxlanPodToPodAsync(topology, daemonA, daemonB, cancel).ConfigureAwait(false));
+            steps.Add(await Tunneled(daemonA, daemonB, () => RemoteBackendAsync("   ClusterIP, its backend on node-b (VXLAN)", topology, cancel)).ConfigureAwait(false));
+            steps.Add(await Tunneled(daemonA, daemonB, () => NodePortClusterAsync("   NodePort (Cluster) on node-a (VXLAN)", topology, cancel), replyOnUnderlay: true).ConfigureAwait(false));
+            summaries.Add(Summary("VXLAN", a, daemonA));
+            summaries.Add(Summary("VXLAN", b, daemonB));
         }
         finally
         {
+            daemonA?.Dispose();
+            daemonB?.Dispose();
             foreach (PodServer server in servers)
             {
                 server.Dispose();
@@ -58,29 +80,41 @@ public static class DemoRunner
         }
 
         output.WriteLine();
-        output.WriteLine($"  {"flow",-44} {"result",-6} detail");
+        output.WriteLine($"  {"flow",-46} {"result",-6} detail");
         foreach (DemoStep step in steps)
         {
-            output.WriteLine($"  {step.Flow,-44} {(step.Ok ? "ok" : "FAIL"),-6} {step.What}: {step.Detail}");
+            output.WriteLine($"  {step.Flow,-46} {(step.Ok ? "ok" : "FAIL"),-6} {step.What}: {step.Detail}");
         }
 
-        foreach ((DemoNode node, NodeDaemon daemon) in (ReadOnlySpan<(DemoNode, NodeDaemon)>)[(a, daemonA), (b, daemonB)])
+        foreach (string summary in summaries)
         {
-            PipelineStats stats = daemon.Stats();
             output.WriteLine();
-            output.WriteLine($"  {node.Name}: the pipeline saw {stats.Packets} frames and dropped {stats.Drops}; conntrack tracks {daemon.Dataplane.Conntrack.Count} flows");
-            foreach (StageStats stage in stats.Stages)
-            {
-                foreach ((string reason, long count) in stage.Drops.Where(static d => d.Value > 0))
-                {
-                    output.WriteLine($"    {stage.Name}/{reason}: {count}");
-                }
-            }
+            output.Write(summary);
         }
 
         output.WriteLine();
-        output.WriteLine("demo: stopping both daemons and removing their TAPs and every namespace");
+        output.WriteLine("demo: stopped both daemons (their TAPs and host ports gone) and removed every namespace");
         return steps.All(static s => s.Ok) ? 0 : 1;
+    }
+
+    private const string KernelServer = "node-a-kernel";
+    private const int KubeletPort = 10250;
+
+    /// <summary>What a daemon's pipeline saw and dropped, by reason.</summary>
+    private static string Summary(string phase, DemoNode node, NodeDaemon daemon)
+    {
+        PipelineStats stats = daemon.Stats();
+        var text = new StringWriter();
+        text.WriteLine($"  {node.Name} ({phase}): the pipeline saw {stats.Packets} frames and dropped {stats.Drops}; conntrack tracks {daemon.Dataplane.Conntrack.Count} flows");
+        foreach (StageStats stage in stats.Stages)
+        {
+            foreach ((string reason, long count) in stage.Drops.Where(static d => d.Value > 0))
+            {
+                text.WriteLine($"    {stage.Name}/{reason}: {count}");
+            }
+        }
+
+        return text.ToString();
     }
 
     /// <summary>Until both nodes have their pods attached, services programmed and next hops (the other node, the router) resolved.</summary>
@@ -141,25 +175,25 @@ public static class DemoRunner
     }
 
     /// <summary>A ClusterIP whose only backend runs on node-b: DNAT on node-a, routed to node-b, the pod's address kept.</summary>
-    private static async Task<DemoStep> RemoteBackendAsync(DemoTopology topology, CancellationToken cancel)
+    private static async Task<DemoStep> RemoteBackendAsync(string flow, DemoTopology topology, CancellationToken cancel)
     {
         const int Connections = 5;
         Answers answers = await CurlAsync(topology.PodNamespace("client"), DemoTopology.RemoteVip, DemoTopology.ServicePort, Connections, cancel).ConfigureAwait(false);
         string client = DemoTopology.PodIp("client");
         bool ok = answers.Failed == 0 && answers.Served.Keys.SequenceEqual(["web-b2"]) && answers.Peers.SequenceEqual([client]);
-        return new DemoStep("   pod-to-ClusterIP, backend on node-b", $"curl x{Connections} {DemoTopology.RemoteVip}:{DemoTopology.ServicePort} (service web-b) from client",
+        return new DemoStep(flow, $"curl x{Connections} {DemoTopology.RemoteVip}:{DemoTopology.ServicePort} (service web-b) from client",
             ok, $"{answers.Spread()}; the pod saw {answers.PeerList()} (the client pod, not NATed)");
     }
 
     /// <summary>From outside to node-a's node port under the Cluster policy: pods on both nodes answer, each sees node-a's address.</summary>
-    private static async Task<DemoStep> NodePortClusterAsync(DemoTopology topology, CancellationToken cancel)
+    private static async Task<DemoStep> NodePortClusterAsync(string flow, DemoTopology topology, CancellationToken cancel)
     {
         const int Connections = 20;
         DemoNode a = topology.NodeA;
         Answers answers = await CurlAsync(topology.ExternalNamespace, a.UplinkIp, DemoTopology.WebNodePort, Connections, cancel).ConfigureAwait(false);
         bool bothNodes = topology.Nodes.All(n => answers.Served.Keys.Any(p => topology.NodeOf(p) == n));
         bool ok = answers.Failed == 0 && bothNodes && answers.Peers.SequenceEqual([a.UplinkIp]);
-        return new DemoStep("6. external to NodePort (Cluster) on node-a", $"curl x{Connections} {a.UplinkIp}:{DemoTopology.WebNodePort} from {DemoTopology.ExternalClientIp}",
+        return new DemoStep(flow, $"curl x{Connections} {a.UplinkIp}:{DemoTopology.WebNodePort} from {DemoTopology.ExternalClientIp}",
             ok, $"{answers.Spread()}; pods saw {answers.PeerList()} (SNAT to node-a{(bothNodes ? "" : "; pods of one node only!")})");
     }
 
@@ -197,6 +231,147 @@ public static class DemoRunner
         bool ok = answers.Failed == 0 && answers.Served.Keys.SequenceEqual(["internet"]) && answers.Peers.SequenceEqual([topology.NodeA.UplinkIp]);
         return new DemoStep("9. pod to internet (masquerade)", $"curl x{Connections} {DemoTopology.InternetIp}:{DemoTopology.ServicePort} from client",
             ok, $"{answers.Spread()}; the server saw {string.Join(", ", answers.RawPeers)}");
+    }
+
+    /// <summary>
+    /// node-a's own kernel (from its namespace, through its host port) to a pod on node-a and to the ClusterIP of `web`:
+    /// pods on both nodes answer, and they see the node's address (the kernel's traffic is never masqueraded).
+    /// </summary>
+    private static async Task<DemoStep> NodeToPodsAsync(DemoTopology topology, CancellationToken cancel)
+    {
+        const int Connections = 20;
+        DemoNode a = topology.NodeA;
+        string web1 = DemoTopology.PodIp("web-1");
+        Answers pod = await CurlAsync(a.Namespace, web1, DemoTopology.TargetPort, 3, cancel).ConfigureAwait(false);
+        Answers service = await CurlAsync(a.Namespace, DemoTopology.WebVip, DemoTopology.ServicePort, Connections, cancel).ConfigureAwait(false);
+        bool bothNodes = topology.Nodes.All(n => service.Served.Keys.Any(p => topology.NodeOf(p) == n));
+        bool ok = pod.Failed == 0 && pod.Served.Keys.SequenceEqual(["web-1"]) && service.Failed == 0 && bothNodes
+            && pod.Peers.Concat(service.Peers).Distinct().SequenceEqual([a.UplinkIp]);
+        return new DemoStep("10. node to pod and ClusterIP (host port)", $"curl x3 {web1}:{DemoTopology.TargetPort} and x{Connections} {DemoTopology.WebVip}:{DemoTopology.ServicePort} from node-a's kernel",
+            ok, $"{pod.Spread()}; {service.Spread()}; pods saw {string.Join(", ", pod.Peers.Concat(service.Peers).Distinct())} (the node's own address)");
+    }
+
+    /// <summary>
+    /// The outside to node-a's own kernel through its host port: a TCP server in node-a's namespace (on the kubelet's
+    /// port) answers the external client and sees its address; the router's pings are answered by the kernel (its ICMP
+    /// counters say so: the dataplane would answer them itself without a host port).
+    /// </summary>
+    private static async Task<DemoStep> OutsideToKernelAsync(DemoTopology topology, CancellationToken cancel)
+    {
+        DemoNode a = topology.NodeA;
+        Answers answers = await CurlAsync(topology.ExternalNamespace, a.UplinkIp, KubeletPort, 3, cancel).ConfigureAwait(false);
+        long before = await EchoRepliesAsync(a.Namespace, cancel).ConfigureAwait(false);
+        (int code, string text) = await RunAsync(cancel, "ip", "netns", "exec", topology.RouterNamespace, "ping", "-c", "3", "-i", "0.2", "-W", "2", a.UplinkIp).ConfigureAwait(false);
+        long replies = await EchoRepliesAsync(a.Namespace, cancel).ConfigureAwait(false) - before;
+        string summary = text.Split('\n').FirstOrDefault(static l => l.Contains("received", StringComparison.Ordinal))?.Trim() ?? text.Trim();
+        bool ok = answers.Failed == 0 && answers.Served.Keys.SequenceEqual([KernelServer]) && answers.Peers.SequenceEqual([DemoTopology.ExternalClientIp])
+            && code == 0 && replies >= 3;
+        return new DemoStep("11. outside to the node's own kernel (host port)", $"curl x3 {a.UplinkIp}:{KubeletPort} from {DemoTopology.ExternalClientIp}, ping from the router",
+            ok, $"{answers.Spread()}, it saw {answers.PeerList()}; ping: {summary}, node-a's kernel sent {replies} echo replies");
+    }
+
+    /// <summary>The kernel's ICMP OutEchoReps in <paramref name="netns"/> (/proc/net/snmp is the reader's namespace's).</summary>
+    private static async Task<long> EchoRepliesAsync(string netns, CancellationToken cancel)
+    {
+        (_, string snmp) = await RunAsync(cancel, "ip", "netns", "exec", netns, "cat", "/proc/net/snmp").ConfigureAwait(false);
+        string[][] icmp = [.. snmp.Split('\n').Where(static l => l.StartsWith("Icmp: ", StringComparison.Ordinal)).Select(static l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))];
+        int column = icmp.Length == 2 ? Array.IndexOf(icmp[0], "OutEchoReps") : -1;
+        return column > 0 && long.TryParse(icmp[1][column], out long value) ? value : -1;
+    }
+
+    /// <summary>
+    /// web-local's healthCheckNodePort on each node, asked from outside as a cloud balancer would: the daemon serves it
+    /// from the node's namespace, reached through the host port; 200 where the node has pods of the service, else 503.
+    /// </summary>
+    private static async Task<DemoStep> HealthCheckAsync(DemoTopology topology, CancellationToken cancel)
+    {
+        bool ok = true;
+        var details = new List<string>();
+        foreach (DemoNode node in topology.Nodes)
+        {
+            (_, string text) = await RunAsync(cancel, "ip", "netns", "exec", topology.ExternalNamespace, "curl", "-sS", "--connect-timeout", "2", "-m", "3",
+                "-w", " %{http_code}", $"http://{node.UplinkIp}:{DemoTopology.HealthCheckNodePort}/").ConfigureAwait(false);
+            System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(text, @"""localEndpoints"":(\d+).* (\d{3})$", System.Text.RegularExpressions.RegexOptions.Singleline);
+            int local = node.Pods.Count(p => p.StartsWith("web-b", StringComparison.Ordinal));
+            string expected = local > 0 ? "200" : "503";
+            bool nodeOk = m.Success && m.Groups[2].Value == expected && m.Groups[1].Value == local.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            ok &= nodeOk;
+            details.Add(m.Success ? $"{node.Name} {m.Groups[2].Value} localEndpoints {m.Groups[1].Value}" : $"{node.Name}: '{text.Trim()}'");
+        }
+
+        return new DemoStep("12. health check node port (web-local)", $"curl {topology.NodeA.UplinkIp}:{DemoTopology.HealthCheckNodePort} and {topology.NodeB.UplinkIp}:{DemoTopology.HealthCheckNodePort} from {DemoTopology.ExternalClientIp}",
+            ok, string.Join(", ", details));
+    }
+
+    /// <summary>
+    /// Over VXLAN: the client pod's eth0 has the tunnel's MTU (1500 - 50), a ping that fills it without fragmenting
+    /// crosses, and 4 MB of TCP (the pod's TSO super-frames cut into tunnel-sized segments by vxlan-encap) arrive whole.
+    /// </summary>
+    private static async Task<DemoStep> VxlanPodToPodAsync(DemoTopology topology, NodeDaemon daemonA, NodeDaemon daemonB, CancellationToken cancel)
+    {
+        const int Bytes = 4_000_000;
+        const int Port = 9001;
+        string client = topology.PodNamespace("client");
+        string remote = DemoTopology.RemotePod;
+        (_, string link) = await RunAsync(cancel, "ip", "-n", client, "-o", "link", "show", "eth0").ConfigureAwait(false);
+        System.Text.RegularExpressions.Match mtuMatch = System.Text.RegularExpressions.Regex.Match(link, @" mtu (\d+) ");
+        int mtu = mtuMatch.Success ? int.Parse(mtuMatch.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        long segmentedBefore = Counter(daemonA, "vxlan-encap", "super-frames-segmented");
+        return await Tunneled(daemonA, daemonB, Drive).ConfigureAwait(false);
+
+        async Task<DemoStep> Drive()
+        {
+            // A full-size ping with DF: 20 bytes of IP and 8 of ICMP around the payload fill the pod's MTU exactly.
+            (int pingCode, string ping) = await RunAsync(cancel, "ip", "netns", "exec", client, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-M", "do",
+                "-s", (mtu - 28).ToString(System.Globalization.CultureInfo.InvariantCulture), remote).ConfigureAwait(false);
+            string summary = ping.Split('\n').FirstOrDefault(static l => l.Contains("received", StringComparison.Ordinal))?.Trim() ?? ping.Trim();
+            using Process server = Start("ip", "netns", "exec", topology.PodNamespace("web-b2"), "sh", "-c", $"nc -l {Port} | wc -c");
+            var deadline = DateTime.UtcNow + Timeout;
+            while (DateTime.UtcNow < deadline && !server.HasExited)
+            {
+                (int code, _) = await RunAsync(cancel, "ip", "netns", "exec", client, "sh", "-c", $"head -c {Bytes} /dev/zero | nc -N {remote} {Port}").ConfigureAwait(false);
+                if (code == 0)
+                {
+                    break;
+                }
+
+                await Task.Delay(100, cancel).ConfigureAwait(false);
+            }
+
+            string received = (await ReadToEndAsync(server, cancel).ConfigureAwait(false)).Trim();
+            long segmented = Counter(daemonA, "vxlan-encap", "super-frames-segmented") - segmentedBefore;
+            bool ok = mtu == 1450 && pingCode == 0 && received == Bytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return new DemoStep("13. pod-to-pod across nodes (VXLAN)", $"ping -M do -s {mtu - 28} {remote} and {Bytes / 1_000_000} MB over TCP from client (eth0 mtu {mtu})",
+                ok, $"{summary}; {received} bytes arrived ({segmented} TCP super-frames segmented by vxlan-encap)");
+        }
+    }
+
+    /// <summary>
+    /// Runs a cross-node row and adds to it what the tunnel counted meanwhile: packets node-a encapsulated and node-b
+    /// decapsulated, and back. The row is ok only if the traffic went through VXLAN, both ways unless
+    /// <paramref name="replyOnUnderlay"/>: a pod's reply to node-a's own address (a NodePort client SNATed to it) is
+    /// not for a pod CIDR, so node-b sends it on the uplink subnet, straight to node-a.
+    /// </summary>
+    private static async Task<DemoStep> Tunneled(NodeDaemon daemonA, NodeDaemon daemonB, Func<Task<DemoStep>> row, bool replyOnUnderlay = false)
+    {
+        long[] before = [Counter(daemonA, "vxlan-encap", "encapsulated"), Counter(daemonB, "vxlan-input", "decapsulated"),
+            Counter(daemonB, "vxlan-encap", "encapsulated"), Counter(daemonA, "vxlan-input", "decapsulated")];
+        DemoStep step = await row().ConfigureAwait(false);
+        long[] after = [Counter(daemonA, "vxlan-encap", "encapsulated"), Counter(daemonB, "vxlan-input", "decapsulated"),
+            Counter(daemonB, "vxlan-encap", "encapsulated"), Counter(daemonA, "vxlan-input", "decapsulated")];
+        long[] delta = [.. after.Zip(before, static (x, y) => x - y)];
+        return step with
+        {
+            Ok = step.Ok && delta[0] > 0 && delta[1] > 0 && (replyOnUnderlay || (delta[2] > 0 && delta[3] > 0)),
+            Detail = $"{step.Detail}; VXLAN a->b {delta[0]} encapsulated / {delta[1]} decapsulated, b->a {delta[2]} / {delta[3]}"
+                + (replyOnUnderlay ? " (replies to node-a's address take the underlay)" : ""),
+        };
+    }
+
+    private static long Counter(NodeDaemon daemon, string stage, string counter)
+    {
+        StageStats? s = daemon.Stats().Stages.FirstOrDefault(x => x.Name == stage);
+        return s is null ? -1 : s.Events.GetValueOrDefault(counter, s.Drops.GetValueOrDefault(counter, -1));
     }
 
     /// <summary>Neither node's kernel did any of the work: no forwarding, no bridge, no nftables/iptables rules in its namespace.</summary>

@@ -7,7 +7,9 @@ using Dataplane.Model;
 namespace Dataplane.Demo;
 
 /// <summary>One node of the demo's cluster: its namespace (where its daemon's uplink lives), addresses and pods.</summary>
-public sealed record DemoNode(string Name, int Index, string Namespace, string UplinkIp, string UplinkMac, IReadOnlyList<string> Pods, NodeConfig Config)
+/// <param name="Config">Its node.yaml with a host-gw route to the other node's pods.</param>
+/// <param name="VxlanConfig">The same node with that route over VXLAN instead.</param>
+public sealed record DemoNode(string Name, int Index, string Namespace, string UplinkIp, string UplinkMac, IReadOnlyList<string> Pods, NodeConfig Config, NodeConfig VxlanConfig)
 {
     public string PodCidr => $"10.244.{Index}.0/24";
 }
@@ -19,8 +21,9 @@ public sealed record DemoNode(string Name, int Index, string Namespace, string U
 ///   pods client, web-1..3          pods web-b1, web-b2
 ///   (10.244.1.0/24)                (10.244.2.0/24)
 ///        | TAPs                         | TAPs
-///   node-a: daemon A               node-b: daemon B           each node namespace: ip_forward 0, no address
-///        | up0 192.168.77.10            | up0 192.168.77.11   on up0 (the daemon owns it through a raw socket)
+///   node-a: daemon A -- dp-host    node-b: daemon B -- dp-host  each node namespace: ip_forward 0, no address on
+///        | up0 192.168.77.10            | up0 192.168.77.11     up0 (the daemon owns it through a raw socket); the
+///        |                              |                       kernel's is on the host port dp-host (a TAP), /32
 ///   =====+============ underlay: bridge br0 (the physical switch) 192.168.77.0/24 =====+====
 ///                                                                                      | 192.168.77.1
 ///                                                                  router (ip_forward 1, the only one)
@@ -28,7 +31,8 @@ public sealed record DemoNode(string Name, int Index, string Namespace, string U
 ///                                    external client 198.51.100.10       internet server 203.0.113.10
 /// </code>
 /// Both daemons get the same services, as kube-proxy does on every node (<see cref="ServicesYaml"/>). The nodes
-/// reach each other's pods by host-gw routes and the outside through the router.
+/// reach each other's pods by host-gw routes (<see cref="DemoNode.Config"/>) or over VXLAN
+/// (<see cref="DemoNode.VxlanConfig"/>), and the outside through the router, their uplink's gateway.
 /// </summary>
 public sealed class DemoTopology : IDisposable
 {
@@ -44,6 +48,8 @@ public sealed class DemoTopology : IDisposable
     public const string ExternalClientIp = "198.51.100.10";
     public const string InternetIp = "203.0.113.10";
     public const string RemotePod = "10.244.2.12";
+    public const int HealthCheckNodePort = 32000;
+    public const string HostPortName = "dp-host";
 
     /// <summary>Every pod of the cluster: node index (1 = node-a, 2 = node-b) and host byte of its address.</summary>
     private static readonly (string Name, int Node, int Host)[] s_pods =
@@ -117,14 +123,19 @@ public sealed class DemoTopology : IDisposable
     {
         string ns = $"dpdemo-{name}-{Suffix}";
         string mac = $"02:00:00:00:77:{9 + index}";
-        string yaml = NodeYaml(name, "up0", pod => PodNamespace(pod), $"/run/dataplane/demo-{name}-{Suffix}.sock");
-        NodeConfig config = NodeConfigLoader.Parse(yaml, $"built-in demo ({name})").ThrowIfInvalid();
-        return new DemoNode(name, index, ns, uplinkIp, mac, [.. s_pods.Where(p => p.Node == index).Select(static p => p.Name)], config);
+        NodeConfig Config(bool vxlan) => NodeConfigLoader.Parse(
+            NodeYaml(name, "up0", pod => PodNamespace(pod), $"/run/dataplane/demo-{name}-{Suffix}.sock", vxlan),
+            $"built-in demo ({name}{(vxlan ? ", VXLAN" : "")})").ThrowIfInvalid();
+        return new DemoNode(name, index, ns, uplinkIp, mac, [.. s_pods.Where(p => p.Node == index).Select(static p => p.Name)], Config(false), Config(true));
     }
 
     private void Build()
     {
-        foreach (string ns in (string[])[UnderlayNamespace, RouterNamespace, ExternalNamespace, InternetNamespace, NodeA.Namespace, NodeB.Namespace])
+        // The pods' namespaces too: a daemon attaches a static pod to a namespace that exists and leaves it behind when
+        // it stops, so the demo can restart both daemons (host-gw, then VXLAN) under the same pods and their servers.
+        string[] namespaces = [UnderlayNamespace, RouterNamespace, ExternalNamespace, InternetNamespace, NodeA.Namespace, NodeB.Namespace,
+            .. s_pods.Select(p => PodNamespace(p.Name))];
+        foreach (string ns in namespaces)
         {
             using NetworkNamespace created = NetworkNamespace.Create(ns);
             _namespaces.Add(ns);
@@ -193,41 +204,42 @@ public sealed class DemoTopology : IDisposable
 
     /// <summary>
     /// A node's config. <paramref name="podNetns"/> names each pod's namespace; the demo passes its suffixed names,
-    /// deploy/compose/ the plain pod names (a test keeps the compose files' services identical to these).
+    /// deploy/compose/ the plain pod names (a test keeps the compose files' services identical to these). With
+    /// <paramref name="vxlan"/> the other node's pods are reached over VXLAN instead of host-gw.
     /// </summary>
-    public static string NodeYaml(string node, string uplinkInterface, Func<string, string> podNetns, string? controlSocket)
+    public static string NodeYaml(string node, string uplinkInterface, Func<string, string> podNetns, string? controlSocket, bool vxlan = false)
     {
         int index = node == "node-a" ? 1 : 2;
         int other = 3 - index;
         string pods = string.Concat(s_pods.Where(p => p.Node == index).Select(p =>
             $"  - {{ name: {p.Name}, ip: 10.244.{p.Node}.{p.Host}, mac: 02:00:0a:f4:{p.Node:x2}:{p.Host:x2}, netns: {podNetns(p.Name)} }}\n"));
+        string route = vxlan
+            ? $"  - {{ cidr: 10.244.{other}.0/24, vtep: 192.168.77.{9 + other}, vtepMac: {VtepMac(other)} }}   # VXLAN: the other node's pods"
+            : $"  - {{ cidr: 10.244.{other}.0/24, via: 192.168.77.{9 + other} }}   # host-gw: the other node's pods";
         return $$"""
             node:
               name: {{node}}
               podCidr: 10.244.{{index}}.0/24
               gatewayIp: 10.244.{{index}}.1
               mac: 02:00:00:00:0{{index}}:01
-              uplink: { interface: {{uplinkInterface}}, ip: 192.168.77.{{9 + index}}/24, mac: 02:00:00:00:77:{{9 + index}} }
-              # Pods talking to the outside leave with the node's address; to other pods they keep their own.
-              masquerade: { nonMasqueradeCidrs: [10.244.0.0/16] }
-              # Answer ARP for the load-balancer IP (what MetalLB's L2 mode does); both nodes do.
-              announceExternalIps: true
+              # The uplink's subnet is a connected route (the other node is resolved by ARP); the rest is through the router.
+              uplink: { interface: {{uplinkInterface}}, ip: 192.168.77.{{9 + index}}/24, mac: 02:00:00:00:77:{{9 + index}}, gateway: {{RouterIp}} }
+              # The node's own kernel: a TAP with 192.168.77.{{9 + index}}/32 and a default route into the dataplane.
+              hostPort: { name: {{HostPortName}} }
+              {{(vxlan ? $"vxlan: {{ vni: 1, port: 8472, mac: {VtepMac(index)} }}\n  " : "")}}# Answer ARP for the load-balancer IP (what MetalLB's L2 mode does): only node-b, which has web-local's pods.
+              announceExternalIps: {{(index == 2 ? "true" : "false")}}
             pods:
             {{pods.TrimEnd('\n')}}
             routes:
-              - { cidr: 10.244.{{other}}.0/24, via: 192.168.77.{{9 + other}} }   # host-gw: the other node's pods
-              # The other node itself. The FIB has no connected route for the uplink subnet, and a pod here answering a
-              # NodePort connection the other node source-NATed to its own address needs one (ICMP net unreachable without).
-              - { cidr: 192.168.77.{{9 + other}}/32, via: 192.168.77.{{9 + other}} }
-              # The outside, through the router. TODO(node.uplink.gateway): when it lands, these two become
-              # `gateway: 192.168.77.1` in node.uplink (a default route), and the demo gains a row for any address.
-              - { cidr: 198.51.100.0/24, via: {{RouterIp}} }
-              - { cidr: 203.0.113.0/24, via: {{RouterIp}} }
+            {{route}}
             {{ServicesYaml()}}
             conntrack: { maxEntries: 65536 }
             {{(controlSocket is null ? "" : $"dataplane: {{ controlSocket: {controlSocket} }}")}}
             """;
     }
+
+    /// <summary>A node's VXLAN VTEP MAC (flannel's convention: 0a:58: and the pod CIDR's network address).</summary>
+    public static string VtepMac(int node) => $"0a:58:0a:f4:{node:x2}:00";
 
     /// <summary>The cluster's services, the same on every node (as kube-proxy programs every service everywhere).</summary>
     public static string ServicesYaml()
@@ -244,13 +256,15 @@ public sealed class DemoTopology : IDisposable
                 ports: [ { name: http, protocol: TCP, port: {{ServicePort}}, targetPort: {{TargetPort}}, nodePort: {{WebNodePort}} } ]
                 endpoints: {{Endpoints([.. WebPods])}}
               # From outside only to the pods of the node it entered, the client's address kept; also a load-balancer IP.
+              # Its pods run on node-b only: node-a's health check answers 503, node-b's 200.
               - name: web-local
                 type: LoadBalancer
                 clusterIp: {{LocalVip}}
                 externalTrafficPolicy: Local
+                healthCheckNodePort: {{HealthCheckNodePort}}
                 status: { loadBalancer: { ingress: [ { ip: {{LoadBalancerIp}} } ] } }
                 ports: [ { name: http, protocol: TCP, port: {{ServicePort}}, targetPort: {{TargetPort}}, nodePort: {{LocalNodePort}} } ]
-                endpoints: {{Endpoints("web-1", "web-b1", "web-b2")}}
+                endpoints: {{Endpoints("web-b1", "web-b2")}}
               # Its only backend runs on node-b.
               - name: web-b
                 clusterIp: {{RemoteVip}}
