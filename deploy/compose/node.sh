@@ -9,14 +9,13 @@
 # with the host port's (the daemon refuses to start beside a default route), and IPv6 on eth0 with it (router
 # solicitations, DAD). eth0 keeps Docker's MAC, which is also the daemon's uplink MAC, so the kernel still takes the
 # frames for 192.168.77.10 arriving there (its address lives on dp-host, and Linux accepts it on any interface) and
-# would reset every node-port connection: strict reverse-path filtering on eth0, through which it has no route, drops
-# them (tried in the demo's cluster with up0 given the uplink's MAC: without it its rows 6, 7, 9 and 10 fail). The daemon
-# sets eth0's arp_ignore itself. The kernel does not forward (compose sets the sysctls) and holds no bridge and no rules.
+# would reset every node-port connection: the daemon sets eth0's rp_filter to strict (through eth0 the kernel has no
+# route, so it drops them) and its arp_ignore, and puts both back when it stops (HostPortSameMacTests). The kernel does
+# not forward (compose sets the sysctls) and holds no bridge and no rules.
 set -eu
 config=$1
 shift
 ip -4 addr flush dev eth0
-sysctl -qw net.ipv4.conf.eth0.rp_filter=1
 sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1 || echo "node.sh: could not disable IPv6 on eth0 (the daemon ignores its router solicitations)" >&2
 dotnet /opt/dataplane/dataplane.dll run --config "$config" &
 daemon=$!

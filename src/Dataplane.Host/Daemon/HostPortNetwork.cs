@@ -17,26 +17,34 @@ namespace Dataplane.Daemon;
 /// socket), and Linux answers ARP on any interface for any of its addresses: now that the kernel has the node's IPv4
 /// address, it would answer the uplink's neighbours itself with the uplink interface's own MAC and draw their frames
 /// away from the dataplane. So the uplink's <c>arp_ignore</c> is set to 8 (answer for no address) while the host port
-/// exists, and put back afterwards. IPv6 needs nothing: ND answers only for the receiving interface's addresses.</para>
-/// Dispose closes the TAP (its addresses and routes go with it) and restores <c>arp_ignore</c>. A failed
+/// exists, and put back afterwards. IPv6 needs nothing: ND answers only for the receiving interface's addresses.
+/// Likewise Linux accepts a packet for any of its addresses on any interface: where the uplink interface's own MAC is
+/// the dataplane's uplink MAC (a container's eth0, as docker-compose.yml runs it) the kernel would take node-port and
+/// masqueraded traffic off the uplink itself and answer it with resets; <c>rp_filter</c> 1 there makes it drop what
+/// arrives on the uplink, since it routes everything through the host port (the packet socket sees the frames
+/// before the IP layer, so the dataplane is unaffected; HostPortSameMacTests fails without it).</para>
+/// Dispose closes the TAP (its addresses and routes go with it) and restores both settings. A failed
 /// <see cref="Create"/> leaves nothing behind.
 /// </summary>
 public sealed class HostPortNetwork : IDisposable
 {
-    /// <summary>arp_ignore 8: "do not reply for all local addresses" (Documentation/networking/ip-sysctl.rst).</summary>
-    private const string ArpIgnoreNone = "8";
+    /// <summary>
+    /// The uplink interface's IPv4 settings while the host port exists (Documentation/networking/ip-sysctl.rst):
+    /// arp_ignore 8 "do not reply for all local addresses", rp_filter 1 strict reverse-path filtering.
+    /// </summary>
+    private static readonly (string Name, string Value)[] s_uplinkSettings = [("arp_ignore", "8"), ("rp_filter", "1")];
 
     private readonly string? _netns;
     private readonly string _uplinkInterface;
-    private readonly string? _savedArpIgnore;
+    private readonly (string Name, string Value)[] _saved;
     private bool _disposed;
 
-    private HostPortNetwork(PodNetwork network, string? netns, string uplinkInterface, string? savedArpIgnore)
+    private HostPortNetwork(PodNetwork network, string? netns, string uplinkInterface, (string Name, string Value)[] saved)
     {
         Network = network;
         _netns = netns;
         _uplinkInterface = uplinkInterface;
-        _savedArpIgnore = savedArpIgnore;
+        _saved = saved;
     }
 
     /// <summary>The TAP and its kernel-side configuration (a <see cref="PodNetwork"/> in the node's namespace that did not create it).</summary>
@@ -77,7 +85,7 @@ public sealed class HostPortNetwork : IDisposable
 
     /// <summary>
     /// Makes the TAP in the node's namespace (<paramref name="netns"/>, or the daemon's own when null) and configures it,
-    /// then turns ARP for the node's addresses off on the uplink interface. The kernel refuses a second default route,
+    /// then turns ARP for the node's addresses and reverse-path-failing input off on the uplink interface. The kernel refuses a second default route,
     /// so a node namespace that has one already fails here, with the kernel's reason, and nothing is left.
     /// </summary>
     public static HostPortNetwork Create(NodeConfig config, string? netns)
@@ -86,12 +94,25 @@ public sealed class HostPortNetwork : IDisposable
         string uplinkInterface = config.Node.Uplink!.Interface;
         try
         {
-            string saved = InNamespace(netns, () =>
+            (string, string)[] saved = InNamespace(netns, () =>
             {
-                string path = ArpIgnorePath(uplinkInterface);
-                string previous = File.ReadAllText(path).Trim();
-                File.WriteAllText(path, ArpIgnoreNone);
-                return previous;
+                var previous = new List<(string, string)>();
+                try
+                {
+                    foreach ((string name, string value) in s_uplinkSettings)
+                    {
+                        string path = SettingPath(uplinkInterface, name);
+                        previous.Add((name, File.ReadAllText(path).Trim()));
+                        File.WriteAllText(path, value);
+                    }
+                }
+                catch
+                {
+                    Restore(uplinkInterface, previous);
+                    throw;
+                }
+
+                return previous.ToArray();
             });
             return new HostPortNetwork(network, netns, uplinkInterface, saved);
         }
@@ -111,7 +132,7 @@ public sealed class HostPortNetwork : IDisposable
         }
     }
 
-    /// <summary>Closes the TAP (the kernel removes its addresses and routes with it) and puts the uplink's arp_ignore back.</summary>
+    /// <summary>Closes the TAP (the kernel removes its addresses and routes with it) and puts the uplink's settings back.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -130,25 +151,17 @@ public sealed class HostPortNetwork : IDisposable
             failures.Add(e);
         }
 
-        if (_savedArpIgnore is { } saved)
+        try
         {
-            try
+            InNamespace(_netns, () =>
             {
-                InNamespace(_netns, () =>
-                {
-                    string path = ArpIgnorePath(_uplinkInterface);
-                    if (File.Exists(path))
-                    {
-                        File.WriteAllText(path, saved);
-                    }
-
-                    return 0;
-                });
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Io.ErrnoException)
-            {
-                failures.Add(e);
-            }
+                Restore(_uplinkInterface, _saved);
+                return 0;
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Io.ErrnoException)
+        {
+            failures.Add(e);
         }
 
         if (failures.Count > 0)
@@ -159,7 +172,20 @@ public sealed class HostPortNetwork : IDisposable
 
     public override string ToString() => $"host port {Network.Spec.InterfaceName} (TAP {Tap.Name}) in namespace '{Network.Namespace.Label}'";
 
-    private static string ArpIgnorePath(string uplinkInterface) => $"/proc/sys/net/ipv4/conf/{uplinkInterface}/arp_ignore";
+    private static string SettingPath(string uplinkInterface, string name) => $"/proc/sys/net/ipv4/conf/{uplinkInterface}/{name}";
+
+    /// <summary>Puts the settings back (inside the namespace); an interface that is gone has nothing to restore.</summary>
+    private static void Restore(string uplinkInterface, IEnumerable<(string Name, string Value)> saved)
+    {
+        foreach ((string name, string value) in saved)
+        {
+            string path = SettingPath(uplinkInterface, name);
+            if (File.Exists(path))
+            {
+                File.WriteAllText(path, value);
+            }
+        }
+    }
 
     /// <summary>/proc/sys/net shows the namespace of the thread that opens it, so the file is opened from inside.</summary>
     private static T InNamespace<T>(string? netns, Func<T> work)

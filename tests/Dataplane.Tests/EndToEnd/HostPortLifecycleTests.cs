@@ -9,19 +9,24 @@ namespace Dataplane.Tests.EndToEnd;
 public sealed class HostPortLifecycleTests
 {
     private const string ArpIgnore = $"net.ipv4.conf.{NodeUnderTest.UplinkInterface}.arp_ignore";
+    private const string RpFilter = $"net.ipv4.conf.{NodeUnderTest.UplinkInterface}.rp_filter";
 
     [RootFact]
-    public void Sigterm_removes_the_host_tap_and_its_default_route_and_restores_the_uplink_arp_ignore()
+    public void Sigterm_removes_the_host_tap_and_its_default_route_and_restores_the_uplink_settings()
     {
         using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = ["a"], Uplink = true, HostPort = true });
         Assert.Contains(NodeUnderTest.HostPortName, TestNamespaces.LinkNames(node.Namespace));
         Assert.Equal("8", Sysctl(node.Namespace, ArpIgnore));
+        Assert.Equal("1", Sysctl(node.Namespace, RpFilter));
 
         Assert.Equal(0, node.Stop());
 
         Assert.DoesNotContain(NodeUnderTest.HostPortName, TestNamespaces.LinkNames(node.Namespace));
         Assert.Equal("", TestNamespaces.Exec(node.Namespace, "ip", "-4", "route", "show", "default").EnsureSuccess().StdOut.Trim());
         Assert.Equal("0", Sysctl(node.Namespace, ArpIgnore));
+
+        // The uplink veth was made with the namespace's default, which the daemon found and put back.
+        Assert.Equal(Sysctl(node.Namespace, "net.ipv4.conf.default.rp_filter"), Sysctl(node.Namespace, RpFilter));
     }
 
     [RootFact]

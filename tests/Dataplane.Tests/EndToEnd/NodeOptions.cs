@@ -39,6 +39,12 @@ public sealed record NodeOptions
     /// <summary>An IPv6 pod network too (<see cref="NodeUnderTest.PodCidrV6"/>, gateway <see cref="NodeUnderTest.GatewayIpV6"/>): dual-stack pods.</summary>
     public bool Ipv6 { get; init; }
 
+    /// <summary>
+    /// The uplink interface's own (kernel) MAC is the dataplane's uplink MAC, as for a container's eth0 under
+    /// docker-compose: frames for the node's address then reach the node's kernel on that interface too.
+    /// </summary>
+    public bool UplinkInterfaceHasUplinkMac { get; init; }
+
     /// <summary>More keys of the `node:` section, as YAML lines indented by two spaces (e.g. "  masquerade: { enabled: false }").</summary>
     public IReadOnlyList<string> NodeExtra { get; init; } = [];
 

@@ -382,6 +382,11 @@ public sealed class NodeUnderTest : IDisposable
         string remote = _namespaces.Add();
         RemoteNamespace = remote;
         Run("ip", "-n", Namespace, "link", "add", UplinkInterface, "type", "veth", "peer", "name", "eth0", "netns", remote);
+        if (_options.UplinkInterfaceHasUplinkMac)
+        {
+            Run("ip", "-n", Namespace, "link", "set", UplinkInterface, "address", UplinkMac);
+        }
+
         Run("ip", "-n", Namespace, "link", "set", UplinkInterface, "up");
         Run("ip", "-n", remote, "link", "set", "lo", "up");
         Run("ip", "-n", remote, "addr", "add", $"{RemoteUplinkIp}/24", "dev", "eth0");
