@@ -21,12 +21,16 @@ public sealed class VxlanEndToEndTests(ITestOutputHelper output)
     private const string PeerPodIp = NodeUnderTest.RemotePodIp;
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
-    [RootFact]
-    public async Task Pods_reach_a_flannel_nodes_pods_over_the_kernels_vxlan_both_ways_with_ping_and_tcp()
+    /// <param name="io">`dataplane.io`: the default read/write transport, or io_uring (segment trains leave through its batched writes).</param>
+    [RootTheory]
+    [InlineData("syscalls")]
+    [InlineData("uring")]
+    public async Task Pods_reach_a_flannel_nodes_pods_over_the_kernels_vxlan_both_ways_with_ping_and_tcp(string io)
     {
         using var namespaces = new TestNamespaces();
         using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions
         {
+            Io = io,
             Pods = ["c"],
             Uplink = true,
             NodeExtra = [$"  vxlan: {{ vni: 1, port: 8472, mac: {OurVtepMac} }}"],
