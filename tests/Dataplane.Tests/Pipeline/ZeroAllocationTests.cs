@@ -42,11 +42,27 @@ public sealed class ZeroAllocationTests(ITestOutputHelper output)
     /// </summary>
     private static NodeConfig Config(bool accounting)
     {
-        string yaml = Yaml();
+        // The default services plus a NodePort one, and a default route: new external and masqueraded flows too.
+        string yaml = Yaml(DefaultServices + $$"""
+
+              - name: dns-np
+                type: NodePort
+                clusterIp: 10.96.0.53
+                ports: [ { protocol: UDP, port: 53, targetPort: 5353, nodePort: {{NodePort}} } ]
+                endpoints: [ { ip: {{Web1Ip}} } ]
+            """);
         const string conntrack = "conntrack:\n  maxEntries: 4096\n";
+        string uplink = $"mac: {UplinkMac} }}\n";
         Assert.Contains(conntrack, yaml);
+        Assert.Contains(uplink, yaml);
+        yaml = yaml.Replace(uplink, $"mac: {UplinkMac}, gateway: {RouterIp}, gatewayMac: {RouterMac} }}\n", StringComparison.Ordinal);
         return NodeConfigLoader.Parse(yaml.Replace(conntrack, conntrack + (accounting ? "  accounting: true\n" : "") + "  timeouts: { udp: 1, udpStream: 1 }\n", StringComparison.Ordinal), "alloc.yaml").ThrowIfInvalid();
     }
+
+    private const string RouterIp = "192.168.77.1";
+    private const string RouterMac = "02:00:00:00:77:01";
+    private const string Outside = "203.0.113.5";
+    private const ushort NodePort = 30053;
 
     [Theory]
     [InlineData(false)]
@@ -93,6 +109,8 @@ public sealed class ZeroAllocationTests(ITestOutputHelper output)
         // The measured loop really took every path of the mix.
         Assert.True(Grew(beforeStats, afterStats, "conntrack", "new-flows", MeasuredIterations), "new flows");
         Assert.True(Grew(beforeStats, afterStats, "conntrack", "service-flows", MeasuredIterations), "new service flows");
+        Assert.True(Grew(beforeStats, afterStats, "conntrack", "external-flows", MeasuredIterations), "new NodePort flows");
+        Assert.True(Grew(beforeStats, afterStats, "conntrack", "masqueraded", MeasuredIterations), "new masqueraded flows");
         Assert.True(Grew(beforeStats, afterStats, "arp", "replies-sent", MeasuredIterations), "ARP replies");
         Assert.True(Grew(beforeStats, afterStats, "ip-local", "echo-replies", MeasuredIterations), "echo replies");
         Assert.True(Grew(beforeStats, afterStats, "icmp-error", "errors-sent", MeasuredIterations), "ICMP errors");
@@ -167,7 +185,8 @@ public sealed class ZeroAllocationTests(ITestOutputHelper output)
         steady.Add((client, Frames.Udp4(ClientMac, GatewayMac, ClientIp, RemotePodIp, 5004, 6004)[..30]));
         steady.Add((client, Build.Raw(ClientMac, Web1Mac, 0x88B5, new byte[46])));
 
-        // New flows: a DNS query to the service and a UDP flow to another node, from a rotating source port.
+        // New flows, from a rotating source port: a DNS query to the service, a UDP flow to another node, one to the
+        // outside (masqueraded) and one from the outside to a node port (client SNATed to the node).
         var newFlows = new (ushort, byte[])[2000][];
         for (int i = 0; i < newFlows.Length; i++)
         {
@@ -176,6 +195,8 @@ public sealed class ZeroAllocationTests(ITestOutputHelper output)
             [
                 (client, Frames.Udp4(ClientMac, GatewayMac, ClientIp, Vip, sourcePort, 53, data: new byte[32])),
                 (client, Frames.Udp4(ClientMac, GatewayMac, ClientIp, RemotePodIp, sourcePort, 7000, data: new byte[32])),
+                (client, Frames.Udp4(ClientMac, GatewayMac, ClientIp, Outside, sourcePort, 7000, data: new byte[32])),
+                (uplink, Frames.Udp4(RouterMac, UplinkMac, Outside, UplinkIp, sourcePort, NodePort, data: new byte[32])),
             ];
         }
 
