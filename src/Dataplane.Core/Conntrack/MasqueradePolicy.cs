@@ -22,26 +22,13 @@ public sealed class MasqueradePolicy(IpPrefix[] podSources, IpPrefix[] nonMasque
 
     public bool Applies(in FlowKey key)
     {
-        if (podSources.Length == 0 || !Within(podSources, key.Source))
+        if (podSources.Length == 0 || !IpPrefix.AnyContains(podSources, key.Source))
         {
             return false;
         }
 
         IpAddress destination = key.Destination;
         bool group = destination.IsV4 ? destination.V4.IsMulticast || destination.V4.IsLimitedBroadcast : destination.V6.IsMulticast;
-        return !group && Array.IndexOf(node, destination) < 0 && !Within(nonMasquerade, destination);
-    }
-
-    private static bool Within(IpPrefix[] prefixes, IpAddress address)
-    {
-        foreach (IpPrefix prefix in prefixes)
-        {
-            if (prefix.Contains(address))
-            {
-                return true;
-            }
-        }
-
-        return false;
+        return !group && Array.IndexOf(node, destination) < 0 && !IpPrefix.AnyContains(nonMasquerade, destination);
     }
 }

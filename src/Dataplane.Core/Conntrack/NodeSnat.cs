@@ -1,3 +1,4 @@
+using Dataplane.Model;
 using Dataplane.Packets;
 
 namespace Dataplane.Conntrack;
@@ -11,7 +12,9 @@ namespace Dataplane.Conntrack;
 /// </summary>
 public sealed record NodeSnat(IpAddress V4, IpAddress V6, ushort PortMin, ushort PortMax, ushort SkipMin, ushort SkipMax)
 {
-    public static NodeSnat None { get; } = new(default(IpAddress), default(IpAddress), 1024, 65535, 30000, 32767);
+    public static NodeSnat None { get; } = new(default(IpAddress), default(IpAddress),
+        (ushort)ExternalTraffic.Default.SnatPortMin, (ushort)ExternalTraffic.Default.SnatPortMax,
+        (ushort)ExternalTraffic.Default.NodePortMin, (ushort)ExternalTraffic.Default.NodePortMax);
 
     /// <summary>How many ports the range offers once the skipped ones are taken out.</summary>
     public int Count => PortMax - PortMin + 1 - Overlap;

@@ -131,7 +131,7 @@ public sealed class Ip4Lookup : RouteLookup<Ip4Lookup.Drop, Ip4Lookup.Event>
         where TTrace : struct, ITraceMode
     {
         CountDrop(Drop.NextHopUnresolved);
-        if (SolicitedRecently(in adjacency, meta.Timestamp))
+        if (adjacency.SolicitedRecently(meta.Timestamp))
         {
             if (TTrace.Enabled)
             {

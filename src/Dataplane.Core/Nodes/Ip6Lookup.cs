@@ -118,7 +118,7 @@ public sealed class Ip6Lookup : RouteLookup<Ip6Lookup.Drop, Ip6Lookup.Event>
     {
         CountDrop(Drop.NextHopUnresolved);
         ref readonly LocalAddress uplink = ref Local[adjacency.Port];
-        bool recent = SolicitedRecently(in adjacency, meta.Timestamp);
+        bool recent = adjacency.SolicitedRecently(meta.Timestamp);
         if (recent || !uplink.HasIp6)
         {
             graph.Trace<TTrace>(this, p, TraceSolicit, 0);

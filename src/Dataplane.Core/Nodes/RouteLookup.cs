@@ -28,9 +28,6 @@ public abstract class RouteLookup<TDrop, TEvent> : Node<RouteLookup<TDrop, TEven
     protected const ushort TraceIcmp = 4;
     protected const ushort TraceVxlan = 5;
 
-    /// <summary>At most one ARP request / neighbor solicitation per next hop per second (Linux's retrans_time).</summary>
-    protected const long SolicitIntervalNanoseconds = 1_000_000_000;
-
     protected RouteLookup(PortTable ports, LocalAddresses local, AdjacencyTable adjacencies)
     {
         Adjacencies = adjacencies;
@@ -60,8 +57,4 @@ public abstract class RouteLookup<TDrop, TEvent> : Node<RouteLookup<TDrop, TEven
         meta.IcmpCode = code;
         Forward<TTrace>(graph, p, Next.IcmpError, TraceIcmp, type, code);
     }
-
-    /// <summary>Whether a solicitation for <paramref name="adjacency"/> went out less than a second ago.</summary>
-    protected static bool SolicitedRecently(in Adjacency adjacency, long now)
-        => adjacency.LastSolicit != 0 && now - adjacency.LastSolicit < SolicitIntervalNanoseconds;
 }

@@ -79,9 +79,6 @@ public sealed class VxlanEncap : Node<VxlanEncap.Next, VxlanEncap.Drop, VxlanEnc
     private const ushort TraceSolicit = 2;
     private const ushort TraceIcmp = 3;
 
-    /// <summary>At most one ARP request per VTEP per second, as the lookup stages do for next hops.</summary>
-    private const long SolicitIntervalNanoseconds = 1_000_000_000;
-
     private readonly Fib4 _fib4;
     private readonly Fib6 _fib6;
     private readonly AdjacencyTable _adjacencies;
@@ -246,7 +243,7 @@ public sealed class VxlanEncap : Node<VxlanEncap.Next, VxlanEncap.Drop, VxlanEnc
         where TTrace : struct, ITraceMode
     {
         CountDrop(Drop.VtepUnresolved);
-        if (underlay.LastSolicit != 0 && meta.Timestamp - underlay.LastSolicit < SolicitIntervalNanoseconds)
+        if (underlay.SolicitedRecently(meta.Timestamp))
         {
             graph.Trace<TTrace>(this, p, TraceSolicit, underlay.NextHop.V4.Value, 0);
             return;

@@ -25,6 +25,20 @@ public readonly record struct IpPrefix(IpAddress Address, int Length)
         return (address.V6.ToUInt128() & mask6) == Address.V6.ToUInt128();
     }
 
+    /// <summary>Whether any of <paramref name="prefixes"/> contains <paramref name="address"/>: a scan, for the few prefixes a policy has.</summary>
+    public static bool AnyContains(ReadOnlySpan<IpPrefix> prefixes, IpAddress address)
+    {
+        foreach (IpPrefix prefix in prefixes)
+        {
+            if (prefix.Contains(address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>
     /// Parses <c>a.b.c.d/n</c> or <c>x::/n</c>. Host bits must be zero: <c>10.244.1.5/24</c> is refused
     /// with a message rather than silently masked, since it is almost always a typo for the address or the length.

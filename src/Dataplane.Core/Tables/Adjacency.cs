@@ -49,6 +49,9 @@ public struct Adjacency
     /// <summary>When the last ARP request / neighbor solicitation for it went out (pipeline clock), to send at most one per second.</summary>
     public long LastSolicit;
 
+    /// <summary>At most one ARP request / neighbor solicitation per next hop per second (Linux's retrans_time).</summary>
+    public const long SolicitIntervalNanoseconds = 1_000_000_000;
+
     /// <summary>The MAC came from config (viaMac or a pod) and is never replaced by learning.</summary>
     public bool Static;
 
@@ -57,4 +60,7 @@ public struct Adjacency
 
     /// <summary>For <see cref="AdjacencyKind.Vxlan"/>: the <see cref="AdjacencyKind.NextHop"/> adjacency of the VTEP's IP on the uplink, resolved by ARP.</summary>
     public int Underlay;
+
+    /// <summary>Whether a solicitation for this next hop went out less than <see cref="SolicitIntervalNanoseconds"/> ago.</summary>
+    public readonly bool SolicitedRecently(long now) => LastSolicit != 0 && now - LastSolicit < SolicitIntervalNanoseconds;
 }

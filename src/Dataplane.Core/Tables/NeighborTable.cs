@@ -74,18 +74,7 @@ public sealed class NeighborTable
     public void AddConnected(IpPrefix subnet) => _connected = [.. _connected, subnet];
 
     /// <summary>Whether <paramref name="ip"/> is on one of the <see cref="Connected"/> subnets.</summary>
-    public bool IsConnected(IpAddress ip)
-    {
-        foreach (IpPrefix subnet in _connected)
-        {
-            if (subnet.Contains(ip))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public bool IsConnected(IpAddress ip) => IpPrefix.AnyContains(_connected, ip);
 
     /// <summary>The MAC of <paramref name="ip"/>, or 0 when it is unknown or older than <see cref="MaxAgeNanoseconds"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

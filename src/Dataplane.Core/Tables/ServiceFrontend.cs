@@ -37,24 +37,7 @@ public sealed record FrontendPolicy(FrontendKind Kind, bool LocalOnly, bool Snat
     public bool IsExternal => Kind != FrontendKind.ClusterIp;
 
     /// <summary>Whether <paramref name="client"/> may open a flow here (a short scan; new flows only).</summary>
-    public bool Admits(in IpAddress client)
-    {
-        IpPrefix[] ranges = SourceRanges;
-        if (ranges.Length == 0)
-        {
-            return true;
-        }
-
-        foreach (IpPrefix range in ranges)
-        {
-            if (range.Contains(client))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public bool Admits(in IpAddress client) => SourceRanges.Length == 0 || IpPrefix.AnyContains(SourceRanges, client);
 
     public bool Equals(FrontendPolicy? other)
         => other is not null && Kind == other.Kind && LocalOnly == other.LocalOnly && SnatToNode == other.SnatToNode

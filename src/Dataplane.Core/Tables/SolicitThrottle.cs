@@ -13,7 +13,7 @@ namespace Dataplane.Tables;
 public sealed class SolicitThrottle
 {
     /// <summary>Linux's retrans_time, as for next hops.</summary>
-    public const long IntervalNanoseconds = 1_000_000_000;
+    public const long IntervalNanoseconds = Adjacency.SolicitIntervalNanoseconds;
 
     private const int Slots = 64;
 
