@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Dataplane.Config;
 using Dataplane.Daemon;
 using Dataplane.Demo;
@@ -43,16 +42,8 @@ internal static class DemoCommand
             return 1;
         }
 
-        using var cancel = new CancellationTokenSource();
-        void Interrupt(PosixSignalContext context)
-        {
-            // Unwind through the demo's cleanup instead of dying with namespaces left behind.
-            context.Cancel = true;
-            cancel.Cancel();
-        }
-
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
-        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        // Unwind through the demo's cleanup instead of dying with namespaces left behind.
+        using var cancel = new StopSignals();
         using ILoggerFactory loggers = Logging.Create(logLevel);
         try
         {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Dataplane.Demo;
 using Dataplane.Io.Netns;
 
@@ -31,15 +30,7 @@ internal static class PodServerCommand
 
     private static int Run(string[] specs, int port)
     {
-        using var stop = new CancellationTokenSource();
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        }
-
-        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var stop = new StopSignals();
         var started = new List<PodServer>();
         try
         {
@@ -50,7 +41,7 @@ internal static class PodServerCommand
                 var deadline = DateTime.UtcNow + s_namespaceWait;
                 while (netns is not null && !NetworkNamespace.Exists(netns))
                 {
-                    if (DateTime.UtcNow > deadline || stop.IsCancellationRequested)
+                    if (DateTime.UtcNow > deadline || stop.IsStopping)
                     {
                         Console.Error.WriteLine($"pod-server: no network namespace '{netns}' after {s_namespaceWait.TotalSeconds:0} s");
                         return 1;

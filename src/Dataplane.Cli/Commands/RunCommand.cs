@@ -71,19 +71,11 @@ internal static class RunCommand
 
         // The signal handlers outlive the daemon: a second SIGTERM while it cleans up must not kill the
         // process halfway (the default action), or TAPs and namespaces would be left behind.
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stopping.Cancel();
-        }
-
-        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var stopping = new StopSignals(stop);
         using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
-            if (!stopping.IsCancellationRequested)
+            if (!stopping.IsStopping)
             {
                 daemon.Reload();
             }

@@ -357,11 +357,7 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
                 }
 
                 // kube-proxy REJECTs traffic to a service without endpoints with ICMP port unreachable.
-                bool v4 = (meta.Flags & PacketFlags.Ip4) != 0;
-                meta.IcmpType = v4 ? Icmp4Type.DestinationUnreachable : Icmp6Type.DestinationUnreachable;
-                meta.IcmpCode = v4 ? Icmp4Type.CodePortUnreachable : Icmp6Type.CodePortUnreachable;
-                Count(Event.NoEndpoints);
-                Forward<TTrace>(graph, p, Next.IcmpError);
+                Reject<TTrace>(graph, p, ref meta, Icmp4Type.CodePortUnreachable, Icmp6Type.CodePortUnreachable, Event.NoEndpoints);
                 return;
             }
 
@@ -480,17 +476,24 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
                 if ((flow.Flags & FlowFlags.SnatNode) != 0)
                 {
                     // Out of SNAT ports toward this destination: tell the client now rather than let it time out.
-                    bool v4 = (meta.Flags & PacketFlags.Ip4) != 0;
-                    meta.IcmpType = v4 ? Icmp4Type.DestinationUnreachable : Icmp6Type.DestinationUnreachable;
-                    meta.IcmpCode = v4 ? Icmp4Type.CodeAdministrativelyProhibited : Icmp6Type.CodeAdministrativelyProhibited;
-                    Count(Event.SnatPortsExhausted);
-                    Forward<TTrace>(graph, p, Next.IcmpError);
+                    Reject<TTrace>(graph, p, ref meta, Icmp4Type.CodeAdministrativelyProhibited, Icmp6Type.CodeAdministrativelyProhibited, Event.SnatPortsExhausted);
                     return;
                 }
 
                 Drop<TTrace>(graph, p, Drop.TupleClash);
                 return;
         }
+    }
+
+    /// <summary>Refuses a new flow with "destination unreachable" of the packet's family and the given code, counted as <paramref name="why"/>.</summary>
+    private void Reject<TTrace>(Graph graph, ushort p, ref PacketMeta meta, byte code4, byte code6, Event why)
+        where TTrace : struct, ITraceMode
+    {
+        bool v4 = (meta.Flags & PacketFlags.Ip4) != 0;
+        meta.IcmpType = v4 ? Icmp4Type.DestinationUnreachable : Icmp6Type.DestinationUnreachable;
+        meta.IcmpCode = v4 ? code4 : code6;
+        Count(why);
+        Forward<TTrace>(graph, p, Next.IcmpError);
     }
 
     /// <summary>An ICMP error another host sent about a packet of a tracked flow: translated for that flow.</summary>
