@@ -5,4 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/as-root.sh
 scripts/setup.sh
-dotnet test Dataplane.sln -c Release --blame-hang-timeout 10m --logger "console;verbosity=normal" "$@"
+log=$(mktemp /tmp/dataplane-test.XXXXXX.log)
+status=0
+dotnet test Dataplane.sln -c Release --blame-hang-timeout 10m --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+# A CI log is often read from its tail: repeat every failure (name, message, stack) last, where it is seen.
+if [ "$status" -ne 0 ] && grep -q '^\s*Failed ' "$log"; then
+    echo "=== failed tests (repeated from above) ==="
+    awk '/^  Failed /{p=1} /^  Passed /{p=0} p' "$log" | head -400
+fi
+rm -f "$log"
+exit "$status"

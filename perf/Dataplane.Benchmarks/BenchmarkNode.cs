@@ -35,7 +35,7 @@ internal static class BenchmarkNode
           - { cidr: 10.244.2.0/24, via: 192.168.77.11, viaMac: 02:00:00:00:77:11 }
         services:
           - name: web
-            clusterIp: {{Vip}}
+            clusterIP: {{Vip}}
             ports: [ { name: http, protocol: TCP, port: 80, targetPort: 8080 } ]
             endpoints: [ { ip: {{Web1Ip}} } ]
         conntrack: { maxEntries: {{conntrackEntries}}, timeouts: { tcpSynSent: {{synSentSeconds}} } }

@@ -38,7 +38,7 @@ internal static class ConntrackBench
           - { cidr: 10.100.0.0/16, via: 192.168.77.11, viaMac: 02:00:00:00:77:11 }
         services:
           - name: web
-            clusterIp: 10.96.0.10
+            clusterIP: 10.96.0.10
             ports:
               - { protocol: TCP, port: 80, targetPort: 8080 }
             endpoints:

@@ -58,7 +58,7 @@ internal sealed class DataplanePath(string runId, Tools tools, string workDir, b
             services:
               - name: perf
                 type: NodePort
-                clusterIp: {{Vip}}
+                clusterIP: {{Vip}}
                 ports: [ {{ports}} ]
                 endpoints: [ { ip: {{ServerIp}} } ]
             dataplane: { offloads: {{(offloads ? "true" : "false")}}, {{(io is null ? "" : $"io: {io}, ")}}controlSocket: {{workDir}}/{{Key}}.sock }

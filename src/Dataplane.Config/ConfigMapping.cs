@@ -18,7 +18,7 @@ internal sealed class ConfigMapping
     // Valid keys some unknown key was suggested as: a misspelled required key is then reported once, as the typo.
     private readonly HashSet<string> _suggested = new(StringComparer.Ordinal);
 
-    public ConfigMapping(ConfigReader reader, YamlMappingNode node, string path, IReadOnlyList<string> validKeys)
+    public ConfigMapping(ConfigReader reader, YamlMappingNode node, string path, IReadOnlyList<string> validKeys, IReadOnlyDictionary<string, string>? renamed = null)
     {
         _reader = reader;
         Node = node;
@@ -28,6 +28,12 @@ internal sealed class ConfigMapping
             if (entry.Key is not YamlScalarNode { Value: { } key })
             {
                 reader.Error(entry.Key, path, $"keys must be plain names, got {ConfigReader.Describe(entry.Key)}");
+                continue;
+            }
+
+            if (renamed is not null && renamed.TryGetValue(key, out string? replacement))
+            {
+                reader.Error(entry.Key, PathOf(key), $"'{key}' is no longer read: {replacement}");
                 continue;
             }
 

@@ -31,11 +31,12 @@ internal sealed class ConfigReader
         => _errors.Add(new ConfigError(File, line, column, keyPath, problem));
 
     /// <summary>Views <paramref name="node"/> as a mapping with <paramref name="validKeys"/>; null (after an error) when it is not one.</summary>
-    public ConfigMapping? Mapping(YamlNode node, string path, IReadOnlyList<string> validKeys)
+    /// <param name="renamed">Keys an older format had, each with what replaced it: refused with that name, not guessed at.</param>
+    public ConfigMapping? Mapping(YamlNode node, string path, IReadOnlyList<string> validKeys, IReadOnlyDictionary<string, string>? renamed = null)
     {
         if (node is YamlMappingNode mapping)
         {
-            return new ConfigMapping(this, mapping, path, validKeys);
+            return new ConfigMapping(this, mapping, path, validKeys, renamed);
         }
 
         Error(node, path, $"expected a mapping (key: value), got {Describe(node)}");

@@ -11,8 +11,19 @@ namespace Dataplane.Config;
 internal sealed partial class NodeConfigParser
 {
     private static readonly string[] s_serviceKeys =
-        ["name", "clusterIp", "clusterIpV6", "sessionAffinity", "affinityTimeoutSeconds", "scheduler", "ports", "endpoints",
+        ["name", "namespace", "clusterIP", "clusterIPs", "sessionAffinity", "sessionAffinityConfig", "scheduler", "ports", "endpoints",
          "type", "externalIPs", "status", "externalTrafficPolicy", "internalTrafficPolicy", "healthCheckNodePort", "loadBalancerSourceRanges"];
+
+    /// <summary>The service keys of the format before it took Kubernetes' names, each refused with its replacement.</summary>
+    private static readonly Dictionary<string, string> s_renamedServiceKeys = new(StringComparer.Ordinal)
+    {
+        ["clusterIp"] = "use 'clusterIP' (Kubernetes' name)",
+        ["clusterIpV6"] = "use 'clusterIPs: [IPv4, IPv6]' for dual stack, or 'clusterIP' alone for IPv6 only (Kubernetes' names)",
+        ["affinityTimeoutSeconds"] = "use 'sessionAffinityConfig: { clientIP: { timeoutSeconds: N } }' (Kubernetes' name)",
+    };
+
+    private static readonly string[] s_affinityConfigKeys = ["clientIP"];
+    private static readonly string[] s_clientIpKeys = ["timeoutSeconds"];
 
     private static readonly string[] s_portKeys = ["name", "protocol", "port", "targetPort", "nodePort"];
     private static readonly string[] s_endpointKeys = ["ip", "weight", "terminating", "nodeName"];
@@ -51,37 +62,15 @@ internal sealed partial class NodeConfigParser
         bool tableFull = false;
         foreach ((YamlNode item, string path) in items)
         {
-            if (_reader.Mapping(item, path, s_serviceKeys) is not { } m)
+            if (_reader.Mapping(item, path, s_serviceKeys, s_renamedServiceKeys) is not { } m)
             {
                 continue;
             }
 
-            string? name = UniqueName(m, names, required: true);
-
-            Ip4Address? clusterIp = m.Ip4("clusterIp", v6Key: "clusterIpV6");
-            if (clusterIp is { } vip && ClusterIpProblem(vip) is { } vipProblem)
-            {
-                m.Error("clusterIp", vipProblem);
-            }
-
-            Ip6Address? clusterIp6 = m.Ip6("clusterIpV6", v4Key: "clusterIp");
-            if (clusterIp6 is { } vip6 && ClusterIpV6Problem(vip6) is { } vip6Problem)
-            {
-                m.Error("clusterIpV6", vip6Problem);
-            }
-
-            bool hasV4 = m.Has("clusterIp");
-            bool hasV6 = m.Has("clusterIpV6");
-            if (!hasV4 && !hasV6)
-            {
-                _reader.Error(m.Node, path, "a service needs clusterIp, clusterIpV6 or both");
-            }
-
+            string? name = ServiceName(m, names);
+            (Ip4Address? clusterIp, Ip6Address? clusterIp6, bool hasV4, bool hasV6) = ReadClusterIps(m, path);
             SessionAffinity affinity = m.Choice("sessionAffinity", s_affinities, SessionAffinity.None);
-
-            // Kubernetes' own default and upper bound (3 hours, 1 day). Only ClientIP reads it; it is accepted with
-            // None too, as the Kubernetes API does, so switching affinity on and off is a one-line change.
-            int affinityTimeout = m.Int("affinityTimeoutSeconds", 1, 86400, 10800);
+            int affinityTimeout = AffinityTimeout(m);
             Scheduler scheduler = m.Choice("scheduler", s_schedulers, Scheduler.Maglev);
 
             IpAddress?[] vips = [clusterIp, clusterIp6];
@@ -133,7 +122,9 @@ internal sealed partial class NodeConfigParser
         {
             if (item is YamlMappingNode map && map.Children.TryGetValue(new YamlScalarNode("name"), out YamlNode? name) && name is YamlScalarNode { Value: { } value })
             {
-                replaced.Add(value);
+                string ns = map.Children.TryGetValue(new YamlScalarNode("namespace"), out YamlNode? space) && space is YamlScalarNode { Value: { } given }
+                    ? given : ServiceNames.DefaultNamespace;
+                replaced.Add(ServiceNames.Key(ns, value));
             }
         }
 
@@ -339,11 +330,133 @@ internal sealed partial class NodeConfigParser
 
         if (address.IsV4 && !hasV4)
         {
-            return $"'{address}' is IPv4 but the service has no clusterIp";
+            return $"'{address}' is IPv4 but the service has no IPv4 cluster IP";
         }
 
-        return !address.IsV4 && !hasV6 ? $"'{address}' is IPv6 but the service has no clusterIpV6" : null;
+        return !address.IsV4 && !hasV6 ? $"'{address}' is IPv6 but the service has no IPv6 cluster IP" : null;
     }
 
     private static string ProtocolName(L4Protocol protocol) => protocol.ToString().ToUpperInvariant();
+
+    /// <summary>
+    /// The service's key, <c>namespace/name</c> as Kubernetes names it everywhere (ctl, counters, traces): <c>name</c>
+    /// and <c>namespace</c> (default <c>default</c>) are DNS labels; the key is unique in the file.
+    /// </summary>
+    private static string? ServiceName(ConfigMapping m, Dictionary<string, string> keys)
+    {
+        string? name = m.String("name", required: true);
+        string ns = m.String("namespace") ?? ServiceNames.DefaultNamespace;
+        bool valid = true;
+        foreach ((string key, string value) in (ReadOnlySpan<(string, string)>)[("namespace", ns), ("name", name ?? "")])
+        {
+            if ((key == "namespace" || name is not null) && NameRules.DnsLabelProblem(value) is { } problem)
+            {
+                m.Error(key, problem);
+                valid = false;
+            }
+        }
+
+        if (name is null || !valid)
+        {
+            return null;
+        }
+
+        string serviceKey = ServiceNames.Key(ns, name);
+        if (!keys.TryAdd(serviceKey, m.PathOf("name")))
+        {
+            m.Error("name", Duplicate(serviceKey, keys[serviceKey]));
+        }
+
+        return serviceKey;
+    }
+
+    /// <summary>
+    /// <c>clusterIP</c> and <c>clusterIPs</c> as the Service API has them: <c>clusterIPs</c> lists one address per
+    /// family (dual stack), <c>clusterIP</c> is its first item when both are given. The booleans say which families the
+    /// service declared, valid or not, so a bad address does not also report every endpoint of its family.
+    /// </summary>
+    private (Ip4Address? V4, Ip6Address? V6, bool HasV4, bool HasV6) ReadClusterIps(ConfigMapping m, string path)
+    {
+        var given = new List<(IpAddress Ip, YamlNode Node, string Path)>();
+        bool hasV4 = false;
+        bool hasV6 = false;
+        string? primary = null;
+        if (m.Value("clusterIP", required: false) is { } single)
+        {
+            if (single is YamlScalarNode { Value: "None" })
+            {
+                m.Error("clusterIP", "a headless service (clusterIP: None) has no virtual IP to balance; leave it out");
+            }
+            else if (AddressList([(single, m.PathOf("clusterIP"))]) is [var one])
+            {
+                given.Add(one);
+                primary = one.Address.ToString();
+            }
+            else if (single is YamlScalarNode { Value: { } text })
+            {
+                hasV4 |= !text.Contains(':');
+                hasV6 |= text.Contains(':');
+            }
+        }
+
+        IReadOnlyList<(YamlNode Item, string Path)> list = m.Sequence("clusterIPs");
+        if (m.Has("clusterIPs") && list.Count is 0 or > 2)
+        {
+            m.Error("clusterIPs", "lists one or two addresses (one per family)");
+        }
+
+        List<(IpAddress Address, YamlNode Item, string Path)> listed = AddressList(list);
+        if (primary is not null && listed.Count > 0 && listed[0].Address.ToString() != primary)
+        {
+            m.Error("clusterIPs", $"its first address {listed[0].Address} must be clusterIP {primary}, as the Service API requires");
+        }
+
+        given.AddRange(listed.Skip(primary is null ? 0 : 1));
+        Ip4Address? v4 = null;
+        Ip6Address? v6 = null;
+        foreach ((IpAddress ip, YamlNode node, string at) in given)
+        {
+            hasV4 |= ip.IsV4;
+            hasV6 |= !ip.IsV4;
+            if (ip.IsV4 ? v4 is not null : v6 is not null)
+            {
+                _reader.Error(node, at, $"a second {(ip.IsV4 ? "IPv4" : "IPv6")} cluster IP; a service has at most one per family");
+                continue;
+            }
+
+            if ((ip.IsV4 ? ClusterIpProblem(ip.V4) : ClusterIpV6Problem(ip.V6)) is { } problem)
+            {
+                _reader.Error(node, at, problem);
+                continue;
+            }
+
+            if (ip.IsV4)
+            {
+                v4 = ip.V4;
+            }
+            else
+            {
+                v6 = ip.V6;
+            }
+        }
+
+        // A file still written with the old keys has had those refused by name; "needs clusterIP" would say it twice.
+        bool oldKeys = m.Node.Children.ContainsKey(new YamlScalarNode("clusterIp")) || m.Node.Children.ContainsKey(new YamlScalarNode("clusterIpV6"));
+        if (!hasV4 && !hasV6 && !m.Has("clusterIP") && !oldKeys)
+        {
+            _reader.Error(m.Node, path, "a service needs clusterIP (or clusterIPs for dual stack)");
+        }
+
+        return (v4, v6, hasV4, hasV6);
+    }
+
+    /// <summary>
+    /// <c>sessionAffinityConfig.clientIP.timeoutSeconds</c>: Kubernetes' default and upper bound (3 hours, 1 day). Only
+    /// ClientIP reads it; it is accepted with None too, as the API does, so switching affinity is a one-line change.
+    /// </summary>
+    private static int AffinityTimeout(ConfigMapping m)
+    {
+        const int Default = 10800;
+        return m.Mapping("sessionAffinityConfig", s_affinityConfigKeys)?.Mapping("clientIP", s_clientIpKeys)?.Int("timeoutSeconds", 1, 86400, Default) ?? Default;
+    }
 }

@@ -124,19 +124,24 @@ public static class NodeConfigWriter
 
         List(w, 0, includeServices ? "services" : "", config.Services, static (w, service) =>
         {
-            Item(w, 2, "name", Text(service.Name));
-            if (service.ClusterIp is { } clusterIp)
+            (string ns, string name) = ServiceNames.Split(service.Name);
+            Item(w, 2, "name", Text(name));
+            Line(w, 2, "namespace", Text(ns));
+            if (service.ClusterIp is { } clusterIp && service.ClusterIpV6 is { } dual)
             {
-                Line(w, 2, "clusterIp", clusterIp.ToString());
+                Line(w, 2, "clusterIPs", $"[{clusterIp}, {Ip6(dual)}]");
             }
-
-            if (service.ClusterIpV6 is { } clusterIpV6)
+            else if (service.ClusterIp is { } v4)
             {
-                Line(w, 2, "clusterIpV6", Ip6(clusterIpV6));
+                Line(w, 2, "clusterIP", v4.ToString());
+            }
+            else if (service.ClusterIpV6 is { } v6)
+            {
+                Line(w, 2, "clusterIP", Ip6(v6));
             }
 
             Line(w, 2, "sessionAffinity", service.SessionAffinity == SessionAffinity.ClientIP ? "ClientIP" : "None");
-            Line(w, 2, "affinityTimeoutSeconds", Int(service.AffinityTimeoutSeconds));
+            Line(w, 2, "sessionAffinityConfig", $"{{ clientIP: {{ timeoutSeconds: {Int(service.AffinityTimeoutSeconds)} }} }}");
             Line(w, 2, "scheduler", service.Scheduler.ToString().ToLowerInvariant());
             WriteExposure(w, service.Exposure);
             List(w, 2, "ports", service.Ports, static (w, port) =>

@@ -25,8 +25,9 @@ public sealed class ServiceController
     private readonly ServiceTable _table;
     private readonly ConntrackTable _conntrack;
 
-    // Desired services in the order they were first applied (a replaced service keeps its place).
-    private readonly List<ServiceConfig> _desired = [];
+    // Desired services by key, in the order they were first applied (a replaced service keeps its place). Keyed, so
+    // a sync of 10,000 services is not 10,000 scans.
+    private readonly OrderedDictionary<string, ServiceConfig> _desired = new(StringComparer.Ordinal);
 
     private readonly AnnouncedAddresses _announced;
 
@@ -53,7 +54,7 @@ public sealed class ServiceController
         {
             lock (_lock)
             {
-                return [.. _desired];
+                return [.. _desired.Values];
             }
         }
     }
@@ -78,7 +79,7 @@ public sealed class ServiceController
                 wanted.Add(service.Name);
             }
 
-            foreach (ServiceConfig current in _desired.ToArray())
+            foreach (ServiceConfig current in _desired.Values.ToArray())
             {
                 if (!wanted.Contains(current.Name))
                 {
@@ -90,8 +91,8 @@ public sealed class ServiceController
 
             foreach (ServiceConfig service in desired)
             {
-                int index = IndexOf(service.Name);
-                if (index >= 0 && _desired[index].Equals(service))
+                int index = _desired.IndexOf(service.Name);
+                if (index >= 0 && _desired.GetAt(index).Value.Equals(service))
                 {
                     sync.Unchanged++;
                     continue;
@@ -104,7 +105,7 @@ public sealed class ServiceController
 
             // One pass over conntrack for every backend that went away, whichever service it left.
             FlushRemovedBackends(removedBackends);
-            _announced.Publish(_desired);
+            _announced.Publish(_desired.Values);
         }
 
         if (sync.Changed)
@@ -125,15 +126,15 @@ public sealed class ServiceController
         ServiceUpdate update;
         lock (_lock)
         {
-            int index = IndexOf(service.Name);
-            if (index >= 0 && _desired[index].Equals(service))
+            int index = _desired.IndexOf(service.Name);
+            if (index >= 0 && _desired.GetAt(index).Value.Equals(service))
             {
                 return new ServiceUpdate(service.Name);
             }
 
             update = ApplyLocked(service, index);
             FlushRemovedBackends(update.RemovedBackends);
-            _announced.Publish(_desired);
+            _announced.Publish(_desired.Values);
         }
 
         if (update.Succeeded)
@@ -151,14 +152,14 @@ public sealed class ServiceController
         ServiceUpdate update;
         lock (_lock)
         {
-            if (IndexOf(name) < 0)
+            if (!_desired.ContainsKey(name))
             {
                 return null;
             }
 
             update = RemoveLocked(name);
             FlushRemovedBackends(update.RemovedBackends);
-            _announced.Publish(_desired);
+            _announced.Publish(_desired.Values);
         }
 
         Changed?.Invoke(Services);
@@ -172,11 +173,11 @@ public sealed class ServiceController
         {
             if (index >= 0)
             {
-                _desired[index] = service;
+                _desired.SetAt(index, service);
             }
             else
             {
-                _desired.Add(service);
+                _desired.Add(service.Name, service);
             }
         }
 
@@ -185,11 +186,10 @@ public sealed class ServiceController
 
     private ServiceUpdate RemoveLocked(string name)
     {
-        _desired.RemoveAt(IndexOf(name));
+        _desired.Remove(name);
         return _table.Remove(name);
     }
 
-    private int IndexOf(string name) => _desired.FindIndex(s => s.Name == name);
 
     /// <summary>One pass over conntrack for all removed backends (a service change may drop many).</summary>
     private void FlushRemovedBackends(IReadOnlyList<RemovedBackend> backends)

@@ -235,7 +235,26 @@ public sealed record ServicePortConfig(string? Name, L4Protocol Protocol, ushort
 /// One endpoint. <paramref name="NodeName"/> is the EndpointSlice's <c>nodeName</c>: it tells the traffic policies
 /// which endpoints are this node's; without it, an endpoint inside this node's pod CIDRs is local.
 /// </summary>
-public sealed record EndpointConfig(IpAddress Ip, int Weight, bool Terminating, string? NodeName = null);
+public sealed record EndpointConfig(IpAddress Ip, int Weight, bool Terminating, string? NodeName = null)
+{
+    /// <summary>
+    /// This endpoint's own port for each of the service's ports, in the order of <see cref="ServiceConfig.Ports"/>;
+    /// null when every endpoint takes the port's <see cref="ServicePortConfig.TargetPort"/>. EndpointSlices give each
+    /// slice its own port numbers (a named <c>targetPort</c> resolves per pod, and differs across a rolling update
+    /// that renumbers the container port), so a service's endpoints may disagree.
+    /// </summary>
+    public IReadOnlyList<ushort>? TargetPorts { get; init; }
+
+    public bool Equals(EndpointConfig? other)
+        => other is not null && (ReferenceEquals(this, other) || (Ip == other.Ip && Weight == other.Weight && Terminating == other.Terminating
+            && NodeName == other.NodeName && Lists.Equal(TargetPorts, other.TargetPorts)));
+
+    public override int GetHashCode() => HashCode.Combine(Ip, Weight, Terminating, NodeName, Lists.Hash(TargetPorts));
+
+    /// <summary>Where this endpoint listens for the service's port number <paramref name="portIndex"/>.</summary>
+    public ushort TargetPortFor(int portIndex, ServicePortConfig port)
+        => TargetPorts is { } own ? own[portIndex] : port.TargetPort != 0 ? port.TargetPort : port.Port;
+}
 
 /// <summary>
 /// The <c>conntrack:</c> section. Timeouts in seconds. <see cref="Accounting"/> counts packets and bytes per flow

@@ -67,6 +67,11 @@ public static class ServiceRules
             {
                 problems.Add($"endpoint {e.Ip} weight {e.Weight} outside 0..{MaxWeight}");
             }
+
+            if (e.TargetPorts is { } own && (own.Count != service.Ports.Count || own.Contains((ushort)0)))
+            {
+                problems.Add($"endpoint {e.Ip} has {own.Count} target ports for {service.Ports.Count} service ports (one non-zero port each)");
+            }
         }
 
         (int v4, int v6) = EndpointsPerFamily(service.Endpoints);

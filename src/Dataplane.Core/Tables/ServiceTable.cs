@@ -209,6 +209,16 @@ public sealed class ServiceTable
             ids[endpoint.Ip] = old is not null && old.StableIds.TryGetValue(endpoint.Ip, out int id) ? id : _nextStableId++;
         }
 
+        // Endpoints with their own port numbers (from EndpointSlices), by address; null in the common case of none.
+        Dictionary<IpAddress, EndpointConfig>? ownPorts = null;
+        foreach (EndpointConfig endpoint in service.Endpoints)
+        {
+            if (endpoint.TargetPorts is not null)
+            {
+                (ownPorts ??= [])[endpoint.Ip] = endpoint;
+            }
+        }
+
         // Build every snapshot before publishing any.
         var record = new ServiceRecord(ids);
         foreach (bool v4 in (ReadOnlySpan<bool>)[true, false])
@@ -228,10 +238,13 @@ public sealed class ServiceTable
 
                 Backend[] template = policy.LocalOnly ? local : all;
                 var backends = new Backend[template.Length];
+                int portIndex = IndexOf(service.Ports, portConfig);
                 ushort targetPort = portConfig.TargetPort != 0 ? portConfig.TargetPort : portConfig.Port;
                 for (int i = 0; i < template.Length; i++)
                 {
-                    backends[i] = template[i] with { Port = targetPort };
+                    ushort backendPort = ownPorts is not null && ownPorts.TryGetValue(template[i].Ip, out EndpointConfig? endpoint)
+                        ? endpoint.TargetPortFor(portIndex, portConfig) : targetPort;
+                    backends[i] = template[i] with { Port = backendPort };
                 }
 
                 oldPorts.TryGetValue(key, out ServicePort? previous);
@@ -289,6 +302,19 @@ public sealed class ServiceTable
         }
 
         return update;
+    }
+
+    private static int IndexOf(IReadOnlyList<ServicePortConfig> ports, ServicePortConfig port)
+    {
+        for (int i = 0; i < ports.Count; i++)
+        {
+            if (ReferenceEquals(ports[i], port))
+            {
+                return i;
+            }
+        }
+
+        throw new ArgumentException($"port {port} is not one of the service's", nameof(port));
     }
 
     /// <summary>

@@ -279,7 +279,8 @@ public sealed class NodeDaemon : IDisposable
     {
         lock (_configLock)
         {
-            ServiceUpdate update = Dataplane.ServiceController.Remove(name) ?? throw new InvalidOperationException($"no service named '{name}'");
+            string key = ServiceNames.FromUserInput(name);
+            ServiceUpdate update = Dataplane.ServiceController.Remove(key) ?? throw new InvalidOperationException($"no service named '{key}'");
             _logger.LogInformation("service {Service} deleted: {Update}", name, update);
             return update.ToString();
         }

@@ -251,7 +251,7 @@ public sealed class DemoTopology : IDisposable
               # Every web pod on both nodes; from outside on each node's port 30080, SNATed to the node it entered.
               - name: web
                 type: NodePort
-                clusterIp: {{WebVip}}
+                clusterIP: {{WebVip}}
                 externalTrafficPolicy: Cluster
                 ports: [ { name: http, protocol: TCP, port: {{ServicePort}}, targetPort: {{TargetPort}}, nodePort: {{WebNodePort}} } ]
                 endpoints: {{Endpoints([.. WebPods])}}
@@ -259,7 +259,7 @@ public sealed class DemoTopology : IDisposable
               # Its pods run on node-b only: node-a's health check answers 503, node-b's 200.
               - name: web-local
                 type: LoadBalancer
-                clusterIp: {{LocalVip}}
+                clusterIP: {{LocalVip}}
                 externalTrafficPolicy: Local
                 healthCheckNodePort: {{HealthCheckNodePort}}
                 status: { loadBalancer: { ingress: [ { ip: {{LoadBalancerIp}} } ] } }
@@ -267,7 +267,7 @@ public sealed class DemoTopology : IDisposable
                 endpoints: {{Endpoints("web-b1", "web-b2")}}
               # Its only backend runs on node-b.
               - name: web-b
-                clusterIp: {{RemoteVip}}
+                clusterIP: {{RemoteVip}}
                 ports: [ { name: http, protocol: TCP, port: {{ServicePort}}, targetPort: {{TargetPort}} } ]
                 endpoints: {{Endpoints("web-b2")}}
             """;

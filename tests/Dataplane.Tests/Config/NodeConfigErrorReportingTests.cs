@@ -21,7 +21,7 @@ public sealed class NodeConfigErrorReportingTests
               mac: 02:00:00:00:01:01
               mtu: big
             services:
-              - { name: web, clusterIp: 10.96.0.10, ports: [{ port: 80, protocl: TCP }] }
+              - { name: web, clusterIP: 10.96.0.10, ports: [{ port: 80, protocl: TCP }] }
             dataplane:
               batchSize: 1024
             """;

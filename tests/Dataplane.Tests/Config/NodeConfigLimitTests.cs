@@ -17,7 +17,7 @@ public sealed class NodeConfigLimitTests
     public void Too_many_endpoints_in_one_family_is_a_positioned_error()
     {
         var yaml = new StringBuilder(Node);
-        yaml.Append("services:\n  - name: big\n    clusterIp: 10.96.0.10\n    ports: [{ port: 80 }]\n    endpoints:\n");
+        yaml.Append("services:\n  - name: big\n    clusterIP: 10.96.0.10\n    ports: [{ port: 80 }]\n    endpoints:\n");
         for (int i = 0; i <= ServiceRules.MaxEndpointsPerFamily; i++)
         {
             yaml.Append($"      - {{ ip: 10.{128 + (i >> 16)}.{(i >> 8) & 0xFF}.{i & 0xFF} }}{(i == 0 ? "  #!" : "")}\n");
@@ -35,7 +35,7 @@ public sealed class NodeConfigLimitTests
     {
         // One dual-stack service: each port is two frontends.
         var yaml = new StringBuilder(DualStackNode);
-        yaml.Append("services:\n  - name: wide\n    clusterIp: 10.96.0.10\n    clusterIpV6: fd00:96::10\n    ports:\n");
+        yaml.Append("services:\n  - name: wide\n    clusterIPs: [10.96.0.10, fd00:96::10]\n    ports:\n");
         int ports = (ServiceRules.MaxServicePorts / 2) + 1;
         for (int p = 1; p <= ports; p++)
         {
@@ -106,7 +106,7 @@ public sealed class NodeConfigLimitTests
         ServiceConfig service = Valid(Node + """
             services:
               - name: web
-                clusterIp: 10.96.0.10
+                clusterIP: 10.96.0.10
                 ports: [{ port: 80 }]
                 endpoints: [{ ip: 10.244.1.11, weight: 1 }, { ip: 10.244.1.12, weight: 256 }]
             """).Services[0];
@@ -124,14 +124,14 @@ public sealed class NodeConfigLimitTests
               - { name: web-1, ip: 10.244.1.11, mac: 02:00:0a:f4:01:0b }
             services:
               - name: web
-                clusterIp: 10.96.0.10
+                clusterIP: 10.96.0.10
                 ports: [{ port: 80 }]
                 endpoints: [{ ip: 10.244.1.11 }]
             """);
         string document = """
             services:
               - name: other
-                clusterIp: 10.96.0.10
+                clusterIP: 10.96.0.10
                 ports:
                   - { port: 80 }  #!
             """;
@@ -141,7 +141,7 @@ public sealed class NodeConfigLimitTests
         ConfigError error = Assert.Single(result.Errors);
         Assert.Equal("ctl service apply", error.File);
         Assert.Equal("services[0].ports[0].port", error.KeyPath);
-        Assert.Equal("10.96.0.10 TCP/80 is already served by service web (applied)", error.Problem);
+        Assert.Equal("10.96.0.10 TCP/80 is already served by service default/web (applied)", error.Problem);
         Assert.Equal(MarkedLine(document), error.Line);
 
         // The same frontend in a new version of web itself is no conflict.

@@ -48,7 +48,7 @@ public sealed class NodeConfigLoaderTests
             shop.Exposure);
         Assert.Equal([new ServicePortConfig("https", L4Protocol.Tcp, 443, 8443, 30443)], shop.Ports);
         Assert.Equal("node-b", shop.Endpoints[1].NodeName);
-        Assert.Equal("web", web.Name);
+        Assert.Equal("default/web", web.Name);
         Assert.Equal(Ip4Address.Parse("10.96.0.10"), web.ClusterIp);
         Assert.Null(web.ClusterIpV6);
         Assert.Equal(SessionAffinity.None, web.SessionAffinity);
@@ -103,7 +103,7 @@ public sealed class NodeConfigLoaderTests
         NodeConfig config = Valid(DualStackNode + """
             services:
               - name: dns
-                clusterIp: 10.96.0.10
+                clusterIP: 10.96.0.10
                 ports: [{ port: 53 }]
                 endpoints: [{ ip: 10.244.1.11 }]
             conntrack:
@@ -148,10 +148,9 @@ public sealed class NodeConfigLoaderTests
               - { cidr: "fd00:10:244:3::/64", via: "fd00:77::12" }
             services:
               - name: db
-                clusterIp: 10.96.0.20
-                clusterIpV6: fd00:96::20
+                clusterIPs: [10.96.0.20, fd00:96::20]
                 sessionAffinity: clientip
-                affinityTimeoutSeconds: 60
+                sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } }
                 scheduler: RoundRobin
                 type: LoadBalancer
                 externalIPs: [203.0.113.20]
@@ -227,7 +226,7 @@ public sealed class NodeConfigLoaderTests
             routes:
               - { cidr: "fd00:10:244:2::/64", via: "fd00:77::11" }
             services:
-              - { name: v6, type: NodePort, clusterIpV6: "fd00:96::", ports: [{ port: 80, nodePort: 30080 }], endpoints: [{ ip: "fd00:10:244:1:1::" }] }
+              - { name: v6, type: NodePort, clusterIP: "fd00:96::", ports: [{ port: 80, nodePort: 30080 }], endpoints: [{ ip: "fd00:10:244:1:1::" }] }
             """;
         string yaml = NodeConfigWriter.Write(Valid(source));
 
@@ -243,7 +242,7 @@ public sealed class NodeConfigLoaderTests
     [Fact]
     public void Same_port_number_on_two_protocols_is_two_frontends()
     {
-        NodeConfig config = Valid(Node + "services:\n  - { name: dns, clusterIp: 10.96.0.10, ports: [{ port: 53 }, { port: 53, protocol: UDP }] }\n");
+        NodeConfig config = Valid(Node + "services:\n  - { name: dns, clusterIP: 10.96.0.10, ports: [{ port: 53 }, { port: 53, protocol: UDP }] }\n");
 
         Assert.Equal(2, config.Services[0].Ports.Count);
     }

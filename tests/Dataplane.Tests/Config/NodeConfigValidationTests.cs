@@ -120,17 +120,23 @@ public sealed class NodeConfigValidationTests
     {
         { Svc("name: Web  #!"), "services[0].name", "DNS-1123 label" },
         {
-            Node + "services:\n  - { name: web, clusterIp: 10.96.0.10, ports: [{ port: 80 }] }\n  - { name: web, clusterIp: 10.96.0.11, ports: [{ port: 80 }] }  #!\n",
+            Node + "services:\n  - { name: web, clusterIP: 10.96.0.10, ports: [{ port: 80 }] }\n  - { name: web, clusterIP: 10.96.0.11, ports: [{ port: 80 }] }  #!\n",
             "services[1].name", "duplicate of services[0].name"
         },
-        { Node + "services:\n  - name: web  #!\n    ports: [{ port: 80 }]\n", "services[0]", "needs clusterIp, clusterIpV6 or both" },
-        { Svc("name: web", clusterIp: "10.244.1.50  #!"), "services[0].clusterIp", "inside node.podCidr 10.244.1.0/24" },
-        { Svc("name: web", clusterIp: "192.168.77.10  #!"), "services[0].clusterIp", "is node.uplink.ip" },
-        { Svc("name: web", clusterIp: "224.0.0.1  #!"), "services[0].clusterIp", "not a unicast address" },
-        { Svc("name: web", clusterIp: "'fd00:96::10'  #!"), "services[0].clusterIp", "use clusterIpV6" },
-        { DualStackNode + "services:\n  - name: web\n    clusterIpV6: 'fd00:10:244:1::10'  #!\n    ports: [{ port: 80 }]\n", "services[0].clusterIpV6", "inside node.podCidrV6" },
+        { Node + "services:\n  - name: web  #!\n    ports: [{ port: 80 }]\n", "services[0]", "needs clusterIP (or clusterIPs for dual stack)" },
+        { Svc("name: web", clusterIp: "10.244.1.50  #!"), "services[0].clusterIP", "inside node.podCidr 10.244.1.0/24" },
+        { Svc("name: web", clusterIp: "192.168.77.10  #!"), "services[0].clusterIP", "is node.uplink.ip" },
+        { Svc("name: web", clusterIp: "224.0.0.1  #!"), "services[0].clusterIP", "not a unicast address" },
+        { Node + "services:\n  - name: web\n    clusterIp: 10.96.0.10  #!\n    ports: [{ port: 80 }]\n", "services[0].clusterIp", "no longer read: use 'clusterIP'" },
+        { Svc("name: web\n    clusterIpV6: 'fd00:96::10'  #!"), "services[0].clusterIpV6", "use 'clusterIPs: [IPv4, IPv6]'" },
+        { Svc("name: web\n    affinityTimeoutSeconds: 60  #!"), "services[0].affinityTimeoutSeconds", "use 'sessionAffinityConfig: { clientIP: { timeoutSeconds: N } }'" },
+        { Svc("name: web\n    clusterIPs: [10.96.0.11, 'fd00:96::10']  #!"), "services[0].clusterIPs", "its first address 10.96.0.11 must be clusterIP 10.96.0.10" },
+        { Node + "services:\n  - name: web\n    clusterIPs: [10.96.0.10, 10.96.0.11]  #!\n    ports: [{ port: 80 }]\n", "services[0].clusterIPs[1]", "a second IPv4 cluster IP" },
+        { Svc("name: web", clusterIp: "None  #!"), "services[0].clusterIP", "headless service" },
+        { Svc("name: web\n    namespace: Shop_1  #!"), "services[0].namespace", "DNS-1123 label" },
+        { DualStackNode + "services:\n  - name: web\n    clusterIP: 'fd00:10:244:1::10'  #!\n    ports: [{ port: 80 }]\n", "services[0].clusterIP", "inside node.podCidrV6" },
         { Svc("name: web\n    sessionAffinity: Sticky  #!"), "services[0].sessionAffinity", "'Sticky' is not one of None, ClientIP" },
-        { Svc("name: web\n    affinityTimeoutSeconds: 0  #!"), "services[0].affinityTimeoutSeconds", "out of range 1..86400" },
+        { Svc("name: web\n    sessionAffinityConfig: { clientIP: { timeoutSeconds: 0 } }  #!"), "services[0].sessionAffinityConfig.clientIP.timeoutSeconds", "out of range 1..86400" },
         { Svc("name: web\n    scheduler: wrr  #!"), "services[0].scheduler", "not one of maglev, random, roundrobin, leastconn" },
         { Svc("name: web", ports: "[{ port: 0 }]  #!"), "services[0].ports[0].port", "0 is out of range 1..65535" },
         { Svc("name: web", ports: "[{ port: http }]  #!"), "services[0].ports[0].port", "expected an integer, got 'http'" },
@@ -140,20 +146,20 @@ public sealed class NodeConfigValidationTests
         { Svc("name: web", ports: "\n      - { port: 80 }\n      - { port: 80, protocol: tcp }  #!"), "services[0].ports[1].port", "TCP/80 is a duplicate of services[0].ports[0]" },
         { Svc("name: web", ports: "\n      - { name: http, port: 80 }\n      - { name: http, port: 81 }  #!"), "services[0].ports[1].name", "duplicate of services[0].ports[0].name" },
         { Svc("name: web", ports: "\n      - { name: HTTP, port: 80 }  #!"), "services[0].ports[0].name", "DNS-1123 label" },
-        { Node + "services:\n  - name: web  #!\n    clusterIp: 10.96.0.10\n", "services[0].ports", "required key 'ports' is missing" },
+        { Node + "services:\n  - name: web  #!\n    clusterIP: 10.96.0.10\n", "services[0].ports", "required key 'ports' is missing" },
         { Svc("name: web", ports: "[]  #!"), "services[0].ports", "at least one port" },
         { Svc("name: web", endpoints: "\n      - { ip: 10.244.1.11 }\n      - { ip: 10.244.1.11 }  #!"), "services[0].endpoints[1].ip", "duplicate of services[0].endpoints[0].ip" },
-        { Svc("name: web", endpoints: "[{ ip: 'fd00::11' }]  #!"), "services[0].endpoints[0].ip", "IPv6 but the service has no clusterIpV6" },
+        { Svc("name: web", endpoints: "[{ ip: 'fd00::11' }]  #!"), "services[0].endpoints[0].ip", "IPv6 but the service has no IPv6 cluster IP" },
         { Svc("name: web", endpoints: "[{ ip: 10.244.1.11, weight: 0 }]  #!"), "services[0].endpoints[0].weight", "out of range 1..256" },
         { Svc("name: web", endpoints: "[{ ip: 10.244.1.11, weight: 257 }]  #!"), "services[0].endpoints[0].weight", "out of range 1..256" },
         { Svc("name: web", endpoints: "[{ ip: 10.244.1.11, terminating: yes }]  #!"), "services[0].endpoints[0].terminating", "expected true or false, got 'yes'" },
         { Svc("name: web", endpoints: "[{ ip: web-1 }]  #!"), "services[0].endpoints[0].ip", "'web-1' is not an IP address" },
         {
-            Node + "services:\n  - { name: a, clusterIp: 10.96.0.10, ports: [{ port: 80 }] }\n  - { name: b, clusterIp: 10.96.0.10, ports: [{ port: 80 }] }  #!\n",
+            Node + "services:\n  - { name: a, clusterIP: 10.96.0.10, ports: [{ port: 80 }] }\n  - { name: b, clusterIP: 10.96.0.10, ports: [{ port: 80 }] }  #!\n",
             "services[1].ports[0].port", "10.96.0.10 TCP/80 is already served by services[0].ports[0]"
         },
         {
-            Node + "services:\n  - { name: a, type: NodePort, clusterIp: 10.96.0.10, ports: [{ port: 80, nodePort: 30080 }] }\n  - { name: b, type: NodePort, clusterIp: 10.96.0.11, ports: [{ port: 80, nodePort: 30080 }] }  #!\n",
+            Node + "services:\n  - { name: a, type: NodePort, clusterIP: 10.96.0.10, ports: [{ port: 80, nodePort: 30080 }] }\n  - { name: b, type: NodePort, clusterIP: 10.96.0.11, ports: [{ port: 80, nodePort: 30080 }] }  #!\n",
             "services[1].ports[0].nodePort", "TCP/30080 is already used by services[0].ports[0].nodePort"
         },
     };
@@ -164,7 +170,7 @@ public sealed class NodeConfigValidationTests
         { Svc("name: web\n    type: NodePort", ports: "[{ port: 80 }]  #!"), "services[0].ports[0].nodePort", "required for type NodePort" },
         { Svc("name: web\n    type: Ingress  #!"), "services[0].type", "not one of ClusterIP, NodePort, LoadBalancer" },
         {
-            Node.Replace("  uplink:", "  nodePortRange: 20000-20999\n  uplink:", StringComparison.Ordinal) + "services:\n  - name: web\n    type: NodePort\n    clusterIp: 10.96.0.10\n    ports: [{ port: 80, nodePort: 30080 }]  #!\n",
+            Node.Replace("  uplink:", "  nodePortRange: 20000-20999\n  uplink:", StringComparison.Ordinal) + "services:\n  - name: web\n    type: NodePort\n    clusterIP: 10.96.0.10\n    ports: [{ port: 80, nodePort: 30080 }]  #!\n",
             "services[0].ports[0].nodePort", "out of range 20000..20999"
         },
         {
@@ -175,7 +181,7 @@ public sealed class NodeConfigValidationTests
         { Svc("name: web\n    externalIPs: ['fd00::5']  #!"), "services[0].externalIPs[0]", "node.uplink has no ipV6" },
         { Svc("name: web\n    externalIPs: [ext-1]  #!"), "services[0].externalIPs[0]", "'ext-1' is not an IP address" },
         {
-            Node + "services:\n  - { name: a, clusterIp: 10.96.0.10, externalIPs: [203.0.113.7], ports: [{ port: 80 }] }\n  - { name: b, clusterIp: 10.96.0.11, externalIPs: [203.0.113.7], ports: [{ port: 80 }] }  #!\n",
+            Node + "services:\n  - { name: a, clusterIP: 10.96.0.10, externalIPs: [203.0.113.7], ports: [{ port: 80 }] }\n  - { name: b, clusterIP: 10.96.0.11, externalIPs: [203.0.113.7], ports: [{ port: 80 }] }  #!\n",
             "services[1].externalIPs[0]", "203.0.113.7 TCP/80 is already served by services[0].externalIPs[0]"
         },
         { Svc("name: web\n    externalTrafficPolicy: Local  #!"), "services[0].externalTrafficPolicy", "only be set for a service reachable from outside" },
@@ -236,5 +242,5 @@ public sealed class NodeConfigValidationTests
 
     /// <summary><see cref="Node"/> plus one service; <paramref name="head"/> holds its name line and any extra keys.</summary>
     private static string Svc(string head, string clusterIp = "10.96.0.10", string ports = "[{ port: 80 }]", string endpoints = "[]")
-        => Node + $"services:\n  - {head}\n    clusterIp: {clusterIp}\n    ports: {ports}\n    endpoints: {endpoints}\n";
+        => Node + $"services:\n  - {head}\n    clusterIP: {clusterIp}\n    ports: {ports}\n    endpoints: {endpoints}\n";
 }

@@ -360,7 +360,7 @@ public class ConntrackLifecycleTests
 
         harness.Send("client", Udp4(ClientMac, GatewayMac, ClientIp, Web2Ip, 5000, 5000), T0); // not a service flow
         Assert.Equal(41, Entries(harness, T0).Count);
-        Assert.True(harness.Dataplane.ServiceController.Remove("web")!.Succeeded);
+        Assert.True(harness.Dataplane.ServiceController.Remove("default/web")!.Succeeded);
         FlowEntry left = Assert.Single(Entries(harness, T0));
         Assert.Equal(IpAddress.Parse(Web2Ip), left.Original.Destination);
     }
@@ -403,7 +403,7 @@ public class ConntrackLifecycleTests
     [Fact]
     public void Session_affinity_pins_a_client_to_one_backend_until_the_affinity_timeout_elapses()
     {
-        string services = TwoWeb.Replace("    ports:", "    sessionAffinity: ClientIP\n    affinityTimeoutSeconds: 10\n    ports:", StringComparison.Ordinal);
+        string services = TwoWeb.Replace("    ports:", "    sessionAffinity: ClientIP\n    sessionAffinityConfig: { clientIP: { timeoutSeconds: 10 } }\n    ports:", StringComparison.Ordinal);
         var harness = Harness(services, "{ maxEntries: 4096, timeouts: { tcpSynSent: 1 } }");
         ServicePort port = Nat.Port(harness, Vip, L4Protocol.Tcp, 80);
         Assert.Equal(SessionAffinity.ClientIP, port.SessionAffinity);

@@ -29,7 +29,7 @@ public sealed class ExternalTrafficTests
     private static string Services(string policy = "Cluster", string endpoints = "[{ ip: 10.244.1.11 }]", string extra = "") => $$"""
           - name: web
             type: LoadBalancer
-            clusterIp: 10.96.0.10
+            clusterIP: 10.96.0.10
             externalIPs: [{{ExternalIp}}]
             status: { loadBalancer: { ingress: [{ ip: {{LoadBalancerIp}} }] } }
             externalTrafficPolicy: {{policy}}
@@ -171,7 +171,7 @@ public sealed class ExternalTrafficTests
         }
 
         // A service removed at run time is no longer announced.
-        announcing.Dataplane.ServiceController.Remove("web");
+        announcing.Dataplane.ServiceController.Remove("default/web");
         Assert.Empty(announcing.Send("uplink", Frames.ArpRequest(RouterMac, "192.168.77.1", LoadBalancerIp), T0 + 1));
     }
 
@@ -313,7 +313,7 @@ public sealed class ExternalTrafficTests
         PipelineHarness harness = Harness("""
               - name: web
                 type: NodePort
-                clusterIpV6: fd00:96::10
+                clusterIP: fd00:96::10
                 ports: [ { name: http, protocol: TCP, port: 80, targetPort: 8080, nodePort: 30080 } ]
                 endpoints: [ { ip: "fd00:10:244:1::11" } ]
             """, masquerade: "{ nonMasqueradeCidrs: [10.244.0.0/16, \"fd00:10:244::/48\"] }");

@@ -189,7 +189,7 @@ public class LocallyGeneratedIcmpErrorTests
     {
         const string Dead = """
               - name: web
-                clusterIp: 10.96.0.10
+                clusterIP: 10.96.0.10
                 ports:
                   - { protocol: TCP, port: 80, targetPort: 8080 }
                 endpoints:

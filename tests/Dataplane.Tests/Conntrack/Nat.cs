@@ -26,8 +26,7 @@ internal static class Nat
     /// <summary>web with the local pod web-1 as its only endpoint (v4 and v6), TCP 80-&gt;8080 and UDP 53-&gt;5353.</summary>
     public const string LocalWeb = """
           - name: web
-            clusterIp: 10.96.0.10
-            clusterIpV6: fd00:96::10
+            clusterIPs: [10.96.0.10, fd00:96::10]
             ports:
               - { name: http, protocol: TCP, port: 80, targetPort: 8080 }
               - { name: dns, protocol: UDP, port: 53, targetPort: 5353 }
@@ -39,8 +38,7 @@ internal static class Nat
     /// <summary>web with the pod on node-b as its only endpoint (v4 and v6), reached through the uplink.</summary>
     public const string RemoteWeb = """
           - name: web
-            clusterIp: 10.96.0.10
-            clusterIpV6: fd00:96::10
+            clusterIPs: [10.96.0.10, fd00:96::10]
             ports:
               - { name: http, protocol: TCP, port: 80, targetPort: 8080 }
               - { name: dns, protocol: UDP, port: 53, targetPort: 5353 }
@@ -52,7 +50,7 @@ internal static class Nat
     /// <summary>web with one local and one remote IPv4 endpoint (Maglev picks by flow hash).</summary>
     public const string TwoWeb = """
           - name: web
-            clusterIp: 10.96.0.10
+            clusterIP: 10.96.0.10
             ports:
               - { name: http, protocol: TCP, port: 80, targetPort: 8080 }
               - { name: dns, protocol: UDP, port: 53, targetPort: 5353 }
@@ -80,7 +78,7 @@ internal static class Nat
 
     /// <summary>The service named <paramref name="name"/> as <paramref name="services"/> declares it, for <see cref="Control.ServiceController.Apply"/>.</summary>
     public static ServiceConfig Service(string services, string name = "web")
-        => Config(services).Services.Single(s => s.Name == name);
+        => Config(services).Services.Single(s => s.Name == ServiceNames.FromUserInput(name));
 
     public static PipelineHarness Harness(string services, string? conntrack = null, int batchSize = 4)
         => new(Config(services, conntrack), batchSize);

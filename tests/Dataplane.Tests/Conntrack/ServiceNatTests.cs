@@ -212,13 +212,13 @@ public class ServiceNatTests
         // Two VIPs, one backend, one client port: the second flow's reply tuple (web-1:8080 > client:40000) is taken.
         const string TwoServices = """
               - name: web
-                clusterIp: 10.96.0.10
+                clusterIP: 10.96.0.10
                 ports:
                   - { protocol: TCP, port: 80, targetPort: 8080 }
                 endpoints:
                   - { ip: 10.244.1.11 }
               - name: api
-                clusterIp: 10.96.0.11
+                clusterIP: 10.96.0.11
                 ports:
                   - { protocol: TCP, port: 80, targetPort: 8080 }
                 endpoints:
@@ -260,7 +260,7 @@ public class ServiceNatTests
     {
         const string Empty = """
               - name: empty
-                clusterIp: 10.96.0.12
+                clusterIP: 10.96.0.12
                 ports:
                   - { protocol: TCP, port: 80, targetPort: 8080 }
                   - { protocol: UDP, port: 53 }
@@ -294,7 +294,7 @@ public class ServiceNatTests
     {
         const string Empty = """
               - name: empty
-                clusterIpV6: fd00:96::12
+                clusterIP: fd00:96::12
                 ports:
                   - { protocol: TCP, port: 80, targetPort: 8080 }
                 endpoints: []

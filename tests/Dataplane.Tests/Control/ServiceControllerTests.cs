@@ -23,7 +23,7 @@ public class ServiceControllerTests
     private const string WebAndApi = TwoWeb + """
 
           - name: api
-            clusterIp: 10.96.0.11
+            clusterIP: 10.96.0.11
             ports:
               - { protocol: TCP, port: 80, targetPort: 9090 }
             endpoints:
@@ -75,7 +75,7 @@ public class ServiceControllerTests
 
         Assert.True(sync.Succeeded);
         ServiceUpdate update = Assert.Single(sync.Updated);
-        Assert.Equal("web", update.ServiceName);
+        Assert.Equal("default/web", update.ServiceName);
         Assert.Equal(1, sync.Unchanged);
         Assert.Empty(sync.Added);
         Assert.Empty(sync.Removed);
@@ -90,7 +90,7 @@ public class ServiceControllerTests
         Assert.DoesNotContain(left, f => f.Original.SourcePort == toWeb1);
         Assert.Contains(left, f => f.Original.SourcePort == toRemote);
         Assert.Contains(left, f => f.Original.Destination == IpAddress.Parse(ApiVip));
-        Assert.Equal(new[] { "web", "api" }, harness.Dataplane.ServiceController.Services.Select(static s => s.Name));
+        Assert.Equal(new[] { "default/web", "default/api" }, harness.Dataplane.ServiceController.Services.Select(static s => s.Name));
         Assert.Equal(Service(next), harness.Dataplane.ServiceController.Services[0]);
     }
 
@@ -110,14 +110,14 @@ public class ServiceControllerTests
         ServiceSync sync = harness.Dataplane.ServiceController.Replace([Service(WebAndApi, "web")], "reload");
 
         Assert.True(sync.Succeeded);
-        Assert.Equal("api", Assert.Single(sync.Removed).ServiceName);
+        Assert.Equal("default/api", Assert.Single(sync.Removed).ServiceName);
         Assert.Equal(1, sync.Unchanged);
         Assert.False(harness.Dataplane.Services.TryLookup(new ServiceKey(IpAddress.Parse(ApiVip), L4Protocol.Tcp, 80), out _));
         Assert.Same(web, Port(harness, Vip, L4Protocol.Tcp, 80));
         List<FlowEntry> left = Entries(harness, T0);
         Assert.Equal(10, left.Count);
         Assert.All(left, f => Assert.Equal(IpAddress.Parse(Vip), f.Original.Destination));
-        Assert.Null(harness.Dataplane.ServiceController.Remove("api"));
+        Assert.Null(harness.Dataplane.ServiceController.Remove("default/api"));
     }
 
     [Fact]
@@ -129,16 +129,16 @@ public class ServiceControllerTests
         ServiceConfig api = Service(WebAndApi, "api");
 
         ServiceSync added = controller.Replace([web, api], "ctl");
-        Assert.Equal("api", Assert.Single(added.Added).ServiceName);
+        Assert.Equal("default/api", Assert.Single(added.Added).ServiceName);
         Assert.Equal(1, added.Unchanged);
 
         // api moves onto web's frontend: the table refuses it and api stays as it was.
         ServiceSync refused = controller.Replace([web, api with { ClusterIp = Ip4Address.Parse(Vip) }], "ctl");
         Assert.False(refused.Succeeded);
-        Assert.Equal("api", Assert.Single(refused.Failed).ServiceName);
-        Assert.Equal(api, controller.Services.Single(s => s.Name == "api"));
-        Assert.Equal("api", Port(harness, ApiVip, L4Protocol.Tcp, 80).ServiceName);
-        Assert.Equal("web", Port(harness, Vip, L4Protocol.Tcp, 80).ServiceName);
+        Assert.Equal("default/api", Assert.Single(refused.Failed).ServiceName);
+        Assert.Equal(api, controller.Services.Single(s => s.Name == "default/api"));
+        Assert.Equal("default/api", Port(harness, ApiVip, L4Protocol.Tcp, 80).ServiceName);
+        Assert.Equal("default/web", Port(harness, Vip, L4Protocol.Tcp, 80).ServiceName);
     }
 
     [Fact]

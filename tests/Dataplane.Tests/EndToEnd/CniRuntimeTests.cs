@@ -44,7 +44,7 @@ public sealed class CniRuntimeTests : IClassFixture<CniRuntimeTests.Node>
                 Pods = ["a", "web"],
                 Services = $$"""
                       - name: web
-                        clusterIp: {{WebVip}}
+                        clusterIP: {{WebVip}}
                         ports: [ { name: http, protocol: TCP, port: 80, targetPort: {{WebPort}} } ]
                         endpoints: [ { ip: 10.244.1.12 } ]
                     """,

@@ -16,7 +16,7 @@ public sealed class DaemonLifecycleTests
 
     private const string WebService = """
           - name: web
-            clusterIp: 10.96.3.10
+            clusterIP: 10.96.3.10
             ports: [ { name: http, protocol: TCP, port: 80, targetPort: 8080 } ]
             endpoints: [ { ip: 10.244.1.12 } ]
 
@@ -66,19 +66,19 @@ public sealed class DaemonLifecycleTests
     public void Sighup_rereads_services_from_the_config_file()
     {
         using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = ["a", "b"], Services = WebService });
-        Assert.DoesNotContain("added", ServiceNames(node));
+        Assert.DoesNotContain("default/added", ServiceNames(node));
 
         node.WriteConfig(WebService + """
               - name: added
-                clusterIp: 10.96.3.20
+                clusterIP: 10.96.3.20
                 ports: [ { name: dns, protocol: UDP, port: 53, targetPort: 5353 } ]
                 endpoints: [ { ip: 10.244.1.11 } ]
 
             """);
         node.Signal("HUP");
 
-        Poll.Until(() => ServiceNames(node).Contains("added"), s_timeout, "ctl services to list the service added to the config");
-        Assert.Contains("web", ServiceNames(node));
+        Poll.Until(() => ServiceNames(node).Contains("default/added"), s_timeout, "ctl services to list the service added to the config");
+        Assert.Contains("default/web", ServiceNames(node));
         Assert.False(node.HasExited, $"the daemon exited on SIGHUP{Environment.NewLine}{node.DaemonOutput()}");
     }
 

@@ -32,12 +32,12 @@ public sealed class ExternalTrafficEndToEndTests : IClassFixture<ExternalTraffic
     public static string Services(string localEndpoints) => $$"""
           - name: cluster
             type: NodePort
-            clusterIp: 10.96.2.10
+            clusterIP: 10.96.2.10
             ports: [ { port: 80, targetPort: {{TargetPort}}, nodePort: {{ClusterNodePort}} } ]
             endpoints: [ { ip: 10.244.1.11 } ]
           - name: local
             type: LoadBalancer
-            clusterIp: 10.96.2.11
+            clusterIP: 10.96.2.11
             externalTrafficPolicy: Local
             healthCheckNodePort: {{HealthCheckPort}}
             ports: [ { port: 80, targetPort: {{TargetPort}}, nodePort: {{LocalNodePort}} } ]

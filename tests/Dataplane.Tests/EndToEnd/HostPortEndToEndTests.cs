@@ -41,7 +41,7 @@ public sealed class HostPortEndToEndTests : IClassFixture<HostPortEndToEndTests.
                 UplinkGateway = NodeUnderTest.RemoteUplinkIp,
                 Services = $$"""
                       - name: web
-                        clusterIp: {{Vip}}
+                        clusterIP: {{Vip}}
                         ports: [ { name: http, protocol: TCP, port: 80, targetPort: {{BackendPort}} } ]
                         endpoints: [ { ip: 10.244.1.12 } ]
                     """,

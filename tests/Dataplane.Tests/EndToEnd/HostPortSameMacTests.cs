@@ -29,7 +29,7 @@ public sealed class HostPortSameMacTests
             Services = """
                   - name: web
                     type: NodePort
-                    clusterIp: 10.96.3.10
+                    clusterIP: 10.96.3.10
                     ports: [ { port: 80, targetPort: 8080, nodePort: 30080 } ]
                     endpoints: [ { ip: 10.244.1.11 } ]
                 """,

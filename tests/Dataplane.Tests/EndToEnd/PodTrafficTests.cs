@@ -45,15 +45,15 @@ public sealed class PodTrafficTests : IClassFixture<PodTrafficTests.Node>
             Uplink = true,
             Services = $$"""
                   - name: iperf
-                    clusterIp: {{IperfVip}}
+                    clusterIP: {{IperfVip}}
                     ports: [ { name: tcp, protocol: TCP, port: 80, targetPort: {{IperfPort}} } ]
                     endpoints: [ { ip: 10.244.1.12 } ]
                   - name: blob
-                    clusterIp: {{BlobVip}}
+                    clusterIP: {{BlobVip}}
                     ports: [ { name: tcp, protocol: TCP, port: 80, targetPort: {{BlobPort}} } ]
                     endpoints: [ { ip: 10.244.1.12 } ]
                   - name: echo
-                    clusterIp: {{EchoVip}}
+                    clusterIP: {{EchoVip}}
                     ports: [ { name: dns, protocol: UDP, port: 53, targetPort: {{EchoPort}} } ]
                     endpoints: [ { ip: 10.244.1.12 } ]
                 """,

@@ -55,7 +55,7 @@ public sealed class ServiceBalancingTests : IClassFixture<ServiceBalancingTests.
             string endpoints = string.Join(", ", backends.Select(b => $"{{ ip: 10.244.1.{11 + int.Parse(b[1..], System.Globalization.CultureInfo.InvariantCulture)} }}"));
             return $$"""
                   - name: {{name}}
-                    clusterIp: {{vip}}
+                    clusterIP: {{vip}}
                     ports: [ { name: tcp, protocol: TCP, port: 80, targetPort: {{TargetPort}} } ]
                     endpoints: [ {{endpoints}} ]
 

@@ -41,11 +41,11 @@ public sealed class MetricsEndToEndTests : IClassFixture<MetricsEndToEndTests.No
                 RunArguments = ["--metrics-address", MetricsAddress, "--log-format", "json"],
                 Services = $$"""
                       - name: empty
-                        clusterIp: {{EmptyVip}}
+                        clusterIP: {{EmptyVip}}
                         ports: [ { name: dns, protocol: UDP, port: 53 } ]
                         endpoints: []
                       - name: echo
-                        clusterIp: {{EchoVip}}
+                        clusterIP: {{EchoVip}}
                         ports: [ { name: dns, protocol: UDP, port: 53, targetPort: 5353 } ]
                         endpoints: [ { ip: 10.244.1.12 } ]
                     """,
@@ -124,7 +124,7 @@ public sealed class MetricsEndToEndTests : IClassFixture<MetricsEndToEndTests.No
 
         Assert.Contains("reason=\"table-full\"", text, StringComparison.Ordinal);
         Assert.Matches(@"(?m)^dataplane_conntrack_capacity(\{\})? 65536$", text);
-        Assert.Matches(@"(?m)^dataplane_service_backends\{port=""dns"",protocol=""udp"",service=""echo""\} 1$", text);
+        Assert.Matches(@"(?m)^dataplane_service_backends\{port=""dns"",protocol=""udp"",service=""default/echo""\} 1$", text);
     }
 
     [RootFact]

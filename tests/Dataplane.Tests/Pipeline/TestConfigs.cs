@@ -21,7 +21,7 @@ internal static class TestConfigs
     /// <summary>Service "web" (10.96.0.10, TCP 80 -> 8080) with web-1 as its only endpoint, so where its traffic goes does not depend on Maglev.</summary>
     public const string OneBackendServices = """
           - name: web
-            clusterIp: 10.96.0.10
+            clusterIP: 10.96.0.10
             ports:
               - { name: http, protocol: TCP, port: 80, targetPort: 8080 }
             endpoints:

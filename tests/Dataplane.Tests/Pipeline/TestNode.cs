@@ -58,8 +58,7 @@ internal static class TestNode
 
     public const string DefaultServices = """
           - name: web
-            clusterIp: 10.96.0.10
-            clusterIpV6: fd00:96::10
+            clusterIPs: [10.96.0.10, fd00:96::10]
             ports:
               - { name: http, protocol: TCP, port: 80, targetPort: 8080 }
               - { name: dns, protocol: UDP, port: 53, targetPort: 5353 }

@@ -47,7 +47,7 @@ public sealed class ZeroAllocationTests(ITestOutputHelper output)
 
               - name: dns-np
                 type: NodePort
-                clusterIp: 10.96.0.53
+                clusterIP: 10.96.0.53
                 ports: [ { protocol: UDP, port: 53, targetPort: 5353, nodePort: {{NodePort}} } ]
                 endpoints: [ { ip: {{Web1Ip}} } ]
             """);
