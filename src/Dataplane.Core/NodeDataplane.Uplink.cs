@@ -52,7 +52,7 @@ public sealed partial class NodeDataplane
     }
 
     /// <summary>The prefix an interface address sits in (<c>192.168.77.10/24</c> gives <c>192.168.77.0/24</c>).</summary>
-    private static IpPrefix UplinkSubnet(IpAddress address, int length)
+    internal static IpPrefix UplinkSubnet(IpAddress address, int length)
     {
         if (address.IsV4)
         {

@@ -42,8 +42,10 @@ public sealed partial class NodeDataplane
             node.Mac, node.GatewayIp, node.GatewayIpV6,
             node.Uplink?.Mac ?? MacAddress.Zero, node.Uplink?.Ip ?? Ip4Address.Any, node.Uplink?.IpV6, HostPort is not null);
         MacTable = new MacTable(config.Dataplane.MacTableCapacity, config.Dataplane.MacAgingSeconds);
-        // A VXLAN route takes two: its own and its VTEP's next hop.
-        Adjacencies = new AdjacencyTable(capacity: 16 + MaxPods + (2 * config.Routes.Count));
+        // A VXLAN route takes two: its own and its VTEP's next hop; the learned routes' room is reserved when there is
+        // an uplink for them. Indexes stay inside what a FIB entry holds.
+        int learned = node.Uplink is null ? 0 : RouteController.MaxRoutes;
+        Adjacencies = new AdjacencyTable(capacity: Math.Min(16 + MaxPods + (2 * (config.Routes.Count + learned)), Fib4.MaxNextHop + 1));
         (int groups, int nodes) = FibCapacity(config, MaxPods);
         Fib = new Fib(groups, nodes);
         BuildRoutes();
@@ -63,6 +65,7 @@ public sealed partial class NodeDataplane
         Announced = new AnnouncedAddresses(node.Uplink is not null && external.AnnounceExternalIps);
         ServiceController = new ServiceController(Services, Conntrack, Announced);
         PodController = new PodController(this);
+        Routes = new RouteController(this);
         foreach (PodConfig pod in config.Pods)
         {
             // The config layer checked what PodController checks (inside the pod CIDR, unique names, IPs and MACs).
@@ -116,6 +119,12 @@ public sealed partial class NodeDataplane
     /// <summary>The one writer of the pods' ports, routes and MAC entries: static pods at start, the rest at run time.</summary>
     public PodController PodController { get; }
 
+    /// <summary>The one writer of the routes learned from the cluster's Nodes (node.yaml's are built in).</summary>
+    public RouteController Routes { get; }
+
+    /// <summary>The non-masquerade CIDRs before any learned route: this node's pod CIDRs and node.yaml's routes'.</summary>
+    internal IReadOnlyList<IpPrefix> MasqueradeDefaultInside => DefaultInside(Config);
+
     public bool TryGetPort(string name, out Port port) => Ports.TryGet(name, out port);
 
     /// <summary>Stage order, computed from <see cref="StageGraph"/>: every stage only sends to stages after it.</summary>
@@ -151,22 +160,25 @@ public sealed partial class NodeDataplane
             sources.Add(podCidr6);
         }
 
-        List<IpPrefix> inside;
-        if (node.External.NonMasqueradeCidrs is { } configured)
-        {
-            inside = [.. configured];
-        }
-        else
-        {
-            inside = [.. sources];
-            foreach (RouteConfig route in config.Routes)
-            {
-                inside.Add(route.Cidr);
-            }
-        }
-
+        IReadOnlyList<IpPrefix> inside = node.External.NonMasqueradeCidrs ?? DefaultInside(config);
         IpAddress[] addresses = node.Uplink.IpV6 is { } up6 ? [node.Uplink.Ip, up6] : [node.Uplink.Ip];
         return new MasqueradePolicy([.. sources], [.. inside], addresses);
+    }
+
+    private static List<IpPrefix> DefaultInside(NodeConfig config)
+    {
+        var inside = new List<IpPrefix> { config.Node.PodCidr };
+        if (config.Node.PodCidrV6 is { } podCidr6)
+        {
+            inside.Add(podCidr6);
+        }
+
+        foreach (RouteConfig route in config.Routes)
+        {
+            inside.Add(route.Cidr);
+        }
+
+        return inside;
     }
 
     /// <summary>
@@ -279,6 +291,17 @@ public sealed partial class NodeDataplane
             if (connected.IpV6 is { } connected6)
             {
                 Count(UplinkSubnet(connected6, connected.PrefixLengthV6));
+            }
+        }
+
+        if (node.Uplink is { } learning)
+        {
+            // Learned routes (RouteController): pod CIDRs of other nodes, /24 or shorter in IPv4 (no tbl8 group; a
+            // few hundred spare for longer ones), /64 in IPv6. Unused trie nodes cost address space, not memory.
+            groups += 256;
+            if (learning.IpV6 is not null)
+            {
+                nodes += (long)(RouteController.MaxRoutes / 2) * Fib6.MaxNodesFor(64);
             }
         }
 

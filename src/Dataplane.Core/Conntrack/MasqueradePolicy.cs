@@ -15,6 +15,9 @@ namespace Dataplane.Conntrack;
 /// never masqueraded, as the kernel's INPUT path never meets POSTROUTING's MASQUERADE.</param>
 public sealed class MasqueradePolicy(IpPrefix[] podSources, IpPrefix[] nonMasquerade, IpAddress[] node)
 {
+    // Swapped whole when routes to other nodes come and go (their pod CIDRs are inside the cluster); read once per new flow.
+    private IpPrefix[] _nonMasquerade = nonMasquerade;
+
     /// <summary>Nothing is masqueraded (no uplink, or <c>node.masquerade.enabled: false</c>).</summary>
     public static MasqueradePolicy Off { get; } = new([], [], []);
 
@@ -29,6 +32,12 @@ public sealed class MasqueradePolicy(IpPrefix[] podSources, IpPrefix[] nonMasque
 
         IpAddress destination = key.Destination;
         bool group = destination.IsV4 ? destination.V4.IsMulticast || destination.V4.IsLimitedBroadcast : destination.V6.IsMulticast;
-        return !group && Array.IndexOf(node, destination) < 0 && !IpPrefix.AnyContains(nonMasquerade, destination);
+        return !group && Array.IndexOf(node, destination) < 0 && !IpPrefix.AnyContains(Volatile.Read(ref _nonMasquerade), destination);
     }
+
+    /// <summary>
+    /// The default list follows the routes (<see cref="Control.RouteController"/>): this node's pod CIDRs plus every
+    /// route's, merged where they are adjacent (a cluster of 5,000 nodes' /24s out of one /16 scans one prefix).
+    /// </summary>
+    public void SetNonMasquerade(IEnumerable<IpPrefix> inside) => Volatile.Write(ref _nonMasquerade, IpPrefix.Coalesce(inside));
 }

@@ -43,6 +43,62 @@ public readonly record struct IpPrefix(IpAddress Address, int Length)
     /// Parses <c>a.b.c.d/n</c> or <c>x::/n</c>. Host bits must be zero: <c>10.244.1.5/24</c> is refused
     /// with a message rather than silently masked, since it is almost always a typo for the address or the length.
     /// </summary>
+    /// <summary>
+    /// The smallest list covering exactly the same addresses: prefixes inside others dropped, sibling halves merged
+    /// into their parent, repeatedly. Sorted by family, then address.
+    /// </summary>
+    public static IpPrefix[] Coalesce(IEnumerable<IpPrefix> prefixes)
+    {
+        // (family, address bits within the family, length), host bits cleared.
+        var list = new List<(bool V4, UInt128 Bits, int Length)>();
+        foreach (IpPrefix p in prefixes)
+        {
+            list.Add((p.IsV4, Mask(p.IsV4 ? p.Address.V4.Value : p.Address.V6.ToUInt128(), p.Length, p.MaxLength), p.Length));
+        }
+
+        bool merged = true;
+        while (merged)
+        {
+            merged = false;
+            list.Sort(static (a, b) => a.V4 != b.V4 ? (a.V4 ? -1 : 1) : a.Bits != b.Bits ? a.Bits.CompareTo(b.Bits) : a.Length.CompareTo(b.Length));
+            var next = new List<(bool V4, UInt128 Bits, int Length)>(list.Count);
+            foreach ((bool v4, UInt128 bits, int length) in list)
+            {
+                int width = v4 ? 32 : 128;
+                if (next.Count > 0 && next[^1] is var last && last.V4 == v4)
+                {
+                    if (last.Length <= length && Mask(bits, last.Length, width) == last.Bits)
+                    {
+                        continue; // inside the previous one
+                    }
+
+                    if (last.Length == length && length > 0 && Mask(last.Bits, length - 1, width) == Mask(bits, length - 1, width))
+                    {
+                        next[^1] = (v4, Mask(bits, length - 1, width), length - 1); // the two halves of one parent
+                        merged = true;
+                        continue;
+                    }
+                }
+
+                next.Add((v4, bits, length));
+            }
+
+            list = next;
+        }
+
+        var result = new IpPrefix[list.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            (bool v4, UInt128 bits, int length) = list[i];
+            result[i] = new IpPrefix(v4 ? new Ip4Address((uint)bits) : new Ip6Address((ulong)(bits >> 64), (ulong)bits), length);
+        }
+
+        return result;
+    }
+
+    private static UInt128 Mask(UInt128 bits, int length, int width)
+        => length == 0 ? UInt128.Zero : bits & ((width == 32 ? (UInt128)uint.MaxValue : UInt128.MaxValue) << (width - length)) & (width == 32 ? (UInt128)uint.MaxValue : UInt128.MaxValue);
+
     public static bool TryParse(string? text, out IpPrefix prefix, out string? error)
     {
         prefix = default;

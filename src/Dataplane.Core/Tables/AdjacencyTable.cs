@@ -27,9 +27,14 @@ public sealed class AdjacencyTable(int capacity)
 
     public int Add(in Adjacency adjacency)
     {
-        if (adjacency.Kind != AdjacencyKind.NextHop && _free.TryPop(out int reused))
+        if (_free.TryPop(out int reused))
         {
             _entries[reused] = adjacency;
+            if (adjacency.Kind == AdjacencyKind.NextHop)
+            {
+                _byNextHop[adjacency.NextHop] = reused;
+            }
+
             return reused;
         }
 
@@ -87,19 +92,29 @@ public sealed class AdjacencyTable(int capacity)
     }
 
     /// <summary>
-    /// Frees a pod's adjacency (the pod went away) for the next pod to reuse. Its slot turns into "host unreachable"
-    /// until then, so a route the caller failed to remove first still answers sensibly. Next hops stay for the node's life.
+    /// Frees a pod's adjacency (the pod went away), or a route's next hop or VXLAN tunnel (the route went away: the
+    /// caller deleted the routes using it first), for the next one to reuse. Its slot turns into "host unreachable"
+    /// until then, so a route the caller failed to remove first still answers sensibly.
     /// </summary>
     public void Remove(int index)
     {
-        if (_entries[index].Kind != AdjacencyKind.Pod)
+        ref Adjacency entry = ref _entries[index];
+        if (entry.Kind is not (AdjacencyKind.Pod or AdjacencyKind.NextHop or AdjacencyKind.Vxlan))
         {
-            throw new InvalidOperationException($"adjacency {index} is a {_entries[index].Kind}, not a pod's");
+            throw new InvalidOperationException($"adjacency {index} is a {entry.Kind}, not a pod's or a route's");
         }
 
-        _entries[index] = new Adjacency { Kind = AdjacencyKind.PodSubnet, Port = Pipeline.PortIds.None, Static = true };
+        if (entry.Kind == AdjacencyKind.NextHop)
+        {
+            _byNextHop.Remove(entry.NextHop);
+        }
+
+        entry = new Adjacency { Kind = AdjacencyKind.PodSubnet, Port = Pipeline.PortIds.None, Static = true };
         _free.Push(index);
     }
+
+    /// <summary>Free slots: what <see cref="Add"/> can still take without growing past its capacity.</summary>
+    public int Available => _entries.Length - Count + _free.Count;
 
     public ReadOnlySpan<Adjacency> Entries => _entries.AsSpan(0, Count);
 }
