@@ -35,11 +35,4 @@ internal static class AddressRules
     /// </summary>
     public static bool IsReservedV4(IpPrefix prefix, Ip4Address address)
         => prefix.Length <= 30 && (address == prefix.Address.V4 || address == Broadcast(prefix));
-
-    /// <summary>The first address after the network address: the default IPv6 gateway (<c>fd00:10:244:1::1</c>).</summary>
-    public static Ip6Address FirstHost(IpPrefix prefix)
-    {
-        UInt128 bits = prefix.Address.V6.ToUInt128() + 1;
-        return new Ip6Address((ulong)(bits >> 64), (ulong)bits);
-    }
 }

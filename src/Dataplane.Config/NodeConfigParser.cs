@@ -160,7 +160,7 @@ internal sealed partial class NodeConfigParser
         }
         else if (_podCidrV6 is { } podCidr6)
         {
-            _gatewayV6 = AddressRules.FirstHost(podCidr6);
+            _gatewayV6 = podCidr6.FirstHost.V6;
             _gatewayV6Defaulted = true;
         }
 

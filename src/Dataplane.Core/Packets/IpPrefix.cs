@@ -25,6 +25,24 @@ public readonly record struct IpPrefix(IpAddress Address, int Length)
         return (address.V6.ToUInt128() & mask6) == Address.V6.ToUInt128();
     }
 
+    /// <summary>
+    /// The first address after the network address (<c>10.244.1.1</c>, <c>fd00:10:244:1::1</c>): by convention the pods'
+    /// gateway, which the dataplane answers; what node.gatewayIpV6 defaults to and what `install-cni` hands host-local.
+    /// </summary>
+    public IpAddress FirstHost
+    {
+        get
+        {
+            if (IsV4)
+            {
+                return new Ip4Address(Address.V4.Value + 1);
+            }
+
+            UInt128 bits = Address.V6.ToUInt128() + 1;
+            return new Ip6Address((ulong)(bits >> 64), (ulong)bits);
+        }
+    }
+
     /// <summary>Whether any of <paramref name="prefixes"/> contains <paramref name="address"/>: a scan, for the few prefixes a policy has.</summary>
     public static bool AnyContains(ReadOnlySpan<IpPrefix> prefixes, IpAddress address)
     {
