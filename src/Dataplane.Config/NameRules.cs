@@ -39,6 +39,29 @@ internal static class NameRules
         return null;
     }
 
+    /// <summary>
+    /// A DNS-1123 subdomain, as Kubernetes requires for node names (<c>ip-10-0-1-5.ec2.internal</c>): dot-separated
+    /// DNS-1123 labels, at most 253 characters.
+    /// </summary>
+    public static string? DnsSubdomainProblem(string name)
+    {
+        const string rule = "must be a DNS-1123 subdomain: dot-separated labels of lowercase letters, digits and '-', at most 253 characters";
+        if (name.Length is 0 or > 253)
+        {
+            return $"'{name}' {rule}";
+        }
+
+        foreach (string label in name.Split('.'))
+        {
+            if (DnsLabelProblem(label) is not null)
+            {
+                return $"'{name}' {rule}";
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>What the kernel's dev_valid_name() accepts (net/core/dev.c).</summary>
     public static string? InterfaceNameProblem(string name)
     {

@@ -13,9 +13,20 @@ namespace Dataplane.Config;
 public static partial class NodeConfigLoader
 {
     /// <summary>Reads and parses the file at <paramref name="path"/>; an unreadable file is one error naming the path.</summary>
-    public static ConfigResult Load(string path)
+    public static ConfigResult Load(string path) => Load(path, cluster: null);
+
+    /// <summary>
+    /// A node in a cluster: <paramref name="path"/> (optional) with the node keys it leaves out taken from
+    /// <paramref name="cluster"/>, what the API server (or an objects file) says about this node.
+    /// </summary>
+    public static ConfigResult Load(string? path, ClusterNodeIdentity? cluster)
     {
-        ArgumentNullException.ThrowIfNull(path);
+        if (path is null)
+        {
+            ArgumentNullException.ThrowIfNull(cluster);
+            return Parse("{}", $"node {cluster.Name} (from the cluster)", [], cluster);
+        }
+
         string text;
         try
         {
@@ -26,7 +37,7 @@ public static partial class NodeConfigLoader
             return ConfigResult.Failure([new ConfigError(path, 0, 0, "", $"cannot read the config file: {e.Message}")]);
         }
 
-        return Parse(text, path);
+        return Parse(text, path, [], cluster);
     }
 
     /// <summary>
@@ -63,7 +74,7 @@ public static partial class NodeConfigLoader
     /// <summary>Parses <paramref name="yamlText"/>; <paramref name="sourceName"/> labels errors and becomes <see cref="NodeConfig.Source"/>.</summary>
     public static ConfigResult Parse(string yamlText, string sourceName) => Parse(yamlText, sourceName, []);
 
-    private static ConfigResult Parse(string yamlText, string sourceName, IReadOnlyList<ServiceConfig> applied)
+    private static ConfigResult Parse(string yamlText, string sourceName, IReadOnlyList<ServiceConfig> applied, ClusterNodeIdentity? cluster = null)
     {
         ArgumentNullException.ThrowIfNull(yamlText);
         ArgumentNullException.ThrowIfNull(sourceName);
@@ -105,7 +116,7 @@ public static partial class NodeConfigLoader
             reader.Error(stream.Documents[1].RootNode, "", $"expected one YAML document, found {stream.Documents.Count} (a line '---' starts a new document)");
         }
 
-        NodeConfig? config = new NodeConfigParser(reader, applied).Parse(stream.Documents[0].RootNode);
+        NodeConfig? config = new NodeConfigParser(reader, applied, cluster).Parse(stream.Documents[0].RootNode);
         return config is not null && !reader.HasErrors
             ? ConfigResult.Success(config with { Source = sourceName })
             : ConfigResult.Failure(reader.SortedErrors());

@@ -49,10 +49,15 @@ internal sealed partial class NodeConfigParser
     // Services already running that the document may add to (ctl service apply); empty for a whole config.
     private readonly IReadOnlyList<ServiceConfig> _applied;
 
-    public NodeConfigParser(ConfigReader reader, IReadOnlyList<ServiceConfig> applied)
+    // What the API server says about this node (a --kubeconfig or --objects run), filling in the node keys the file
+    // leaves out; null for a file that must say everything itself.
+    private readonly ClusterNodeIdentity? _cluster;
+
+    public NodeConfigParser(ConfigReader reader, IReadOnlyList<ServiceConfig> applied, ClusterNodeIdentity? cluster = null)
     {
         _reader = reader;
         _applied = applied;
+        _cluster = cluster;
     }
 
     /// <summary>The config, or null when anything was wrong (the reader then holds the errors).</summary>
@@ -83,19 +88,22 @@ internal sealed partial class NodeConfigParser
 
     private NodeSettings? ReadNode(ConfigMapping top)
     {
-        if (top.Mapping("node", s_nodeKeys, required: true) is not { } m)
+        ConfigMapping? m = top.Has("node") || _cluster is null
+            ? top.Mapping("node", s_nodeKeys, required: true)
+            : _reader.Mapping(new YamlMappingNode(), "node", s_nodeKeys);
+        if (m is null)
         {
             return null;
         }
 
-        _nodeName = m.String("name", required: true);
-        if (_nodeName is not null && NameRules.DnsLabelProblem(_nodeName) is { } nameProblem)
+        _nodeName = FromCluster(m, "name", m.String("name", required: _cluster is null), _cluster?.Name);
+        if (_nodeName is not null && NameRules.DnsSubdomainProblem(_nodeName) is { } nameProblem)
         {
             m.Error("name", nameProblem);
             _nodeName = null;
         }
 
-        _podCidr = m.Prefix("podCidr", required: true);
+        _podCidr = FromCluster(m, "podCidr", m.Prefix("podCidr", required: _cluster?.PodCidr is null), _cluster?.PodCidr);
         if (_podCidr is { } cidr)
         {
             if (!cidr.IsV4)
@@ -110,8 +118,8 @@ internal sealed partial class NodeConfigParser
             }
         }
 
-        _hasPodCidrV6 = m.Has("podCidrV6");
-        _podCidrV6 = m.Prefix("podCidrV6");
+        _hasPodCidrV6 = m.Has("podCidrV6") || _cluster?.PodCidrV6 is not null;
+        _podCidrV6 = FromCluster(m, "podCidrV6", m.Prefix("podCidrV6"), _cluster?.PodCidrV6);
         if (_podCidrV6 is { } cidr6)
         {
             if (cidr6.IsV4)
@@ -126,7 +134,12 @@ internal sealed partial class NodeConfigParser
             }
         }
 
-        _gateway = m.Ip4("gatewayIp", required: true, v6Key: "gatewayIpV6");
+        _gateway = m.Ip4("gatewayIp", required: _cluster is null, v6Key: "gatewayIpV6");
+        if (_gateway is null && _cluster is not null && !m.Has("gatewayIp") && _podCidr is { } allocated)
+        {
+            _gateway = allocated.FirstHost.V4;
+        }
+
         if (_gateway is { } gateway && _podCidr is { } podCidr)
         {
             if (!podCidr.Contains(gateway))
@@ -164,7 +177,7 @@ internal sealed partial class NodeConfigParser
             _gatewayV6Defaulted = true;
         }
 
-        _nodeMac = m.Mac("mac", required: true);
+        _nodeMac = m.Mac("mac", required: _cluster is null) ?? (_cluster is not null && !m.Has("mac") ? ClusterNodeIdentity.DefaultGatewayMac : null);
 
         int mtu = m.Int("mtu", 576, 65535, 1500);
         if (_hasPodCidrV6 && mtu < MinIpv6Mtu)
@@ -187,6 +200,36 @@ internal sealed partial class NodeConfigParser
         }
 
         return new NodeSettings(_nodeName, _podCidr.Value, _podCidrV6, _gateway.Value, _gatewayV6, _nodeMac.Value, mtu, uplink, hostPort, vxlan) { External = external };
+    }
+
+    /// <summary>
+    /// A node fact the cluster also states: the file's value when the cluster has none, the cluster's when the file
+    /// leaves it out, and an error naming both when they differ (the API server allocates pod CIDRs; a file that
+    /// disagrees would route this node's pods where no other node sends them).
+    /// </summary>
+    private T? FromCluster<T>(ConfigMapping m, string key, T? fromFile, T? fromCluster) where T : struct
+    {
+        if (fromCluster is null || !m.Has(key))
+        {
+            return fromFile ?? fromCluster;
+        }
+
+        if (fromFile is { } file && !file.Equals(fromCluster.Value))
+        {
+            m.Error(key, $"'{file}' differs from what the API server says for node {_cluster!.Name}: {fromCluster} (remove the key to take the cluster's)");
+        }
+
+        return fromFile;
+    }
+
+    private string? FromCluster(ConfigMapping m, string key, string? fromFile, string? fromCluster)
+    {
+        if (fromCluster is not null && fromFile is not null && fromFile != fromCluster)
+        {
+            m.Error(key, $"'{fromFile}' is not this node: --node-name says {fromCluster}");
+        }
+
+        return fromFile ?? fromCluster;
     }
 
     private UplinkConfig? ReadUplink(ConfigMapping node)

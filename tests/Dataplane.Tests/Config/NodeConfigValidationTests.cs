@@ -34,9 +34,9 @@ public sealed class NodeConfigValidationTests
     {
         { "pods: []  #!\n", "node", "required key 'node' is missing" },
         { "node:\n  podCidr: 10.244.1.0/24  #!\n  gatewayIp: 10.244.1.1\n  mac: 02:00:00:00:01:01\n", "node.name", "required key 'name' is missing" },
-        { Nd(name: "Node_A  #!"), "node.name", "DNS-1123 label" },
-        { Nd(name: new string('a', 64) + "  #!"), "node.name", "at most 63 characters" },
-        { Nd(name: "-node  #!"), "node.name", "DNS-1123 label" },
+        { Nd(name: "Node_A  #!"), "node.name", "DNS-1123 subdomain" },
+        { Nd(name: new string('a', 64) + "  #!"), "node.name", "DNS-1123 subdomain" },
+        { Nd(name: "-node  #!"), "node.name", "DNS-1123 subdomain" },
         { Nd(podCidr: "fd00::/64  #!"), "node.podCidr", "use podCidrV6" },
         { Nd(podCidr: "10.244.1.5/24  #!"), "node.podCidr", "host bits set (did you mean 10.244.1.0/24?)" },
         { Nd(podCidr: "10.244.1.0/31  #!", gatewayIp: "10.244.1.1"), "node.podCidr", "too small" },
