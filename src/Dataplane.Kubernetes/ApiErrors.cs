@@ -13,7 +13,7 @@ namespace Dataplane.Kubernetes;
 /// status 200 and then ends the stream, is handed to the watch's <c>onError</c> callback as a
 /// <see cref="KubernetesException"/> carrying the event's <see cref="V1Status"/>.
 /// </summary>
-internal static class ApiErrors
+public static class ApiErrors
 {
     /// <summary>
     /// 410 Gone / reason Expired: the resource version (or a list's continue token) is older than the server's

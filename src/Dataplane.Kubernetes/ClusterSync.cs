@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Dataplane.Control;
 using Dataplane.Model;
+using Dataplane.Tables;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 

@@ -15,9 +15,12 @@ internal static class ConfigOption
         Required = true,
     };
 
-    public static NodeConfig? Load(FileInfo file, TextWriter error)
+    public static NodeConfig? Load(FileInfo file, TextWriter error) => Load(file, cluster: null, error);
+
+    /// <summary>The file (optional in a cluster) with what it leaves out of the node taken from <paramref name="cluster"/>.</summary>
+    public static NodeConfig? Load(FileInfo? file, ClusterNodeIdentity? cluster, TextWriter error)
     {
-        ConfigResult result = NodeConfigLoader.Load(file.FullName);
+        ConfigResult result = NodeConfigLoader.Load(file?.FullName, cluster);
         if (result.IsValid)
         {
             return result.Config;
@@ -28,7 +31,7 @@ internal static class ConfigOption
             error.WriteLine(e);
         }
 
-        error.WriteLine($"{file.FullName}: {result.Errors.Count} configuration error(s); nothing was started");
+        error.WriteLine($"{file?.FullName ?? result.Errors[0].File}: {result.Errors.Count} configuration error(s); nothing was started");
         return null;
     }
 }

@@ -1,6 +1,10 @@
 using System.CommandLine;
 using Dataplane.Cli.Install;
+using Dataplane.Cluster;
+using Dataplane.Config;
 using Dataplane.Model;
+using Dataplane.Packets;
+using Microsoft.Extensions.Logging;
 
 namespace Dataplane.Cli.Commands;
 
@@ -23,12 +27,12 @@ internal static class InstallCniCommand
         var podCidrs = new Option<string[]>("--pod-cidr")
         {
             Description = "This node's pod CIDR, as in its spec.podCIDRs (10.244.1.0/24); repeat it for the IPv6 one (dual stack). "
-                + "Required for now: reading spec.podCIDRs from the API server is not wired yet.",
+                + "Without it, they are read from the node's Node object on the API server.",
             AllowMultipleArgumentsPerToken = false,
         };
         var kubeconfig = new Option<FileInfo?>("--kubeconfig")
         {
-            Description = "Kubeconfig for reading the node's pod CIDRs from the API server (default: the pod's service account). Not used yet.",
+            Description = "Kubeconfig for reading the node's pod CIDRs from the API server (default: the pod's service account).",
         };
         var binDir = new Option<string>("--bin-dir") { Description = "Where the runtime looks for CNI plugins.", DefaultValueFactory = _ => "/opt/cni/bin" };
         var confDir = new Option<string>("--conf-dir") { Description = "Where the runtime reads network configurations.", DefaultValueFactory = _ => "/etc/cni/net.d" };
@@ -91,16 +95,33 @@ internal static class InstallCniCommand
     }
 
     /// <summary>
-    /// THE SEAM for the API lookup. Without --pod-cidr, the node's pod CIDRs are to come from
-    /// <c>GET /api/v1/nodes/{name}</c> (its <c>spec.podCIDRs</c>), through KubernetesClient with
-    /// <paramref name="kubeconfig"/> or else the in-cluster service account (ApiResources.Nodes grants <c>get</c>).
-    /// Not wired yet, so it refuses; wired, it returns the CIDRs (and refuses a node that has none yet: the node
-    /// IPAM controller has not assigned them).
+    /// The node's <c>spec.podCIDRs</c> from the API server (<paramref name="kubeconfig"/>, else the pod's service account),
+    /// waited for as the daemon waits for them (the node may not be registered or allocated yet), until SIGTERM.
     /// </summary>
     private static string[] PodCidrsFromApi(string nodeName, FileInfo? kubeconfig)
     {
-        _ = kubeconfig;
-        throw new CniInstallException($"no --pod-cidr given, and reading node {(nodeName.Length > 0 ? nodeName : "(unnamed)")}'s spec.podCIDRs from the API server is not wired yet: pass --pod-cidr CIDR (once per family)");
+        if (nodeName.Length == 0)
+        {
+            throw new CniInstallException("no --pod-cidr and no --node-name (or NODE_NAME): name the node whose spec.podCIDRs to read");
+        }
+
+        using ILoggerFactory loggers = Logging.Create(LogLevel.Warning, LogFormat.Text, standardError: true);
+        using var stopping = new StopSignals();
+        try
+        {
+            ClusterStart start = ClusterStart.FromApi(kubeconfig?.FullName, nodeName, loggers, stopping.Token);
+            if (start.Error is { } error)
+            {
+                throw new CniInstallException(error);
+            }
+
+            ClusterNodeIdentity node = start.Identity!;
+            return [.. ((IpPrefix?[])[node.PodCidr, node.PodCidrV6]).OfType<IpPrefix>().Select(static c => c.ToString())];
+        }
+        catch (OperationCanceledException)
+        {
+            throw new CniInstallException($"stopped while waiting for node {nodeName}'s spec.podCIDRs");
+        }
     }
 
     private static int Fail(TextWriter error, string message, int code)

@@ -18,9 +18,15 @@ internal static class Logging
 {
     private const string TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
 
-    public static ILoggerFactory Create(LogLevel level, LogFormat format = LogFormat.Text) => LoggerFactory.Create(builder =>
+    /// <param name="standardError">Every line to stderr (replay: stdout carries its report).</param>
+    public static ILoggerFactory Create(LogLevel level, LogFormat format = LogFormat.Text, bool standardError = false) => LoggerFactory.Create(builder =>
     {
         builder.SetMinimumLevel(level);
+        if (standardError)
+        {
+            builder.Services.Configure<ConsoleLoggerOptions>(static o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        }
+
         // Kestrel's per-request and lifetime lines are not events of the dataplane; its warnings and errors are.
         builder.AddFilter("Microsoft", level > LogLevel.Warning ? level : LogLevel.Warning);
         // The host logs a failed start (e.g. the metrics address in use) with its stack trace; the daemon reports

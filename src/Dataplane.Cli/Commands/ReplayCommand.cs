@@ -1,7 +1,10 @@
 using System.CommandLine;
+using Dataplane.Cluster;
 using Dataplane.Config;
+using Dataplane.Kubernetes;
 using Dataplane.Model;
 using Dataplane.Replay;
+using Microsoft.Extensions.Logging;
 
 namespace Dataplane.Cli.Commands;
 
@@ -43,15 +46,44 @@ internal static class ReplayCommand
             }
         });
 
+        var objects = new Option<FileInfo?>("--objects")
+        {
+            Description = "Services, EndpointSlices and Nodes of a cluster (`kubectl get svc,endpointslices,nodes -A -o yaml`), programmed as the daemon would; the config's own services: must then be empty.",
+        };
+        var nodeName = new Option<string?>("--node-name")
+        {
+            Description = "With --objects: this node's Node in the file gives what --config leaves out (name, pod CIDRs); default: the config's node.name.",
+        };
         var command = new Command("replay", "Feed pcap captures through the pipeline as if they arrived on the given ports; write what each port sent.")
         {
-            config, inputs, map, output, trace, batchSize,
+            config, inputs, map, output, trace, batchSize, objects, nodeName,
         };
         command.SetAction(parse =>
         {
-            NodeConfig? node = ConfigOption.Load(parse.GetValue(config)!, Console.Error);
+            using ILoggerFactory loggers = Logging.Create(LogLevel.Warning, LogFormat.Text, standardError: true);
+            ClusterObjects? cluster = null;
+            ClusterNodeIdentity? identity = null;
+            if (parse.GetValue(objects) is { } objectsFile)
+            {
+                cluster = ClusterObjectsFile.Read(objectsFile.FullName, loggers.CreateLogger("replay"));
+                if (cluster is null)
+                {
+                    Console.Error.WriteLine($"{objectsFile.FullName}: the objects file has errors; nothing was replayed");
+                    return ConfigOption.ExitConfigError;
+                }
+
+                identity = parse.GetValue(nodeName) is { } name ? ClusterObjectsFile.Identity(cluster, name) ?? new ClusterNodeIdentity(name, null, null) : null;
+            }
+
+            NodeConfig? node = ConfigOption.Load(parse.GetValue(config)!, identity, Console.Error);
             if (node is null)
             {
+                return ConfigOption.ExitConfigError;
+            }
+
+            if (cluster is not null && node.Services.Count > 0)
+            {
+                Console.Error.WriteLine($"{parse.GetValue(config)!.FullName}: services: come from --objects here; remove them from the config (or drop --objects)");
                 return ConfigOption.ExitConfigError;
             }
 
@@ -87,7 +119,7 @@ internal static class ReplayCommand
 
             string outDirectory = parse.GetValue(output)!.FullName;
             ReplaySummary? summary = ReplayRun.Run(node, pairs, interfaces, outDirectory, parse.GetValue(batchSize),
-                parse.GetValue(trace) ? Console.Out : null, out string? error);
+                parse.GetValue(trace) ? Console.Out : null, cluster, loggers.CreateLogger("replay"), out string? error);
             if (summary is null)
             {
                 Console.Error.WriteLine(error);

@@ -13,6 +13,8 @@ internal static class RunCommand
     public static Command Create()
     {
         Option<FileInfo> config = ConfigOption.Create();
+        config.Required = false;
+        config.Description = "Node configuration (YAML): node, pods, routes, services, conntrack. Required without --kubeconfig or --objects; with them, what it leaves out of the node comes from the cluster.";
         var netns = new Option<string?>("--netns")
         {
             Description = "Run in this network namespace (a name under /var/run/netns, or a path) instead of the current one: TAPs are created and the uplink opened there.",
@@ -30,16 +32,28 @@ internal static class RunCommand
                 r.AddError($"--metrics-address: {problem}");
             }
         });
+        var kubeconfig = new Option<FileInfo?>("--kubeconfig")
+        {
+            Description = "Follow the cluster's Services, EndpointSlices and Nodes from the API server this kubeconfig names. In a pod, --node-name alone uses the service account.",
+        };
+        var objects = new Option<FileInfo?>("--objects")
+        {
+            Description = "Take Services, EndpointSlices and Nodes from this file (`kubectl get svc,endpointslices,nodes -A -o yaml`) instead of the API server; SIGHUP re-reads it.",
+        };
+        var nodeName = new Option<string?>("--node-name")
+        {
+            Description = "This node's name in the cluster (default: $NODE_NAME): its Node object gives the pod CIDRs, the others the routes.",
+        };
         var command = new Command("run", "Run the node daemon: a TAP per pod as eth0 in its namespace, every frame forwarded by the pipeline.")
         {
-            config, netns, logLevel, logFormat, metricsAddress,
+            config, netns, logLevel, logFormat, metricsAddress, kubeconfig, objects, nodeName,
         };
         command.SetAction(parse =>
         {
-            FileInfo file = parse.GetValue(config)!;
-            NodeConfig? node = ConfigOption.Load(file, Console.Error);
-            if (node is null)
+            var source = ClusterArguments.From(parse.GetValue(kubeconfig), parse.GetValue(objects), parse.GetValue(nodeName), parse.GetValue(config));
+            if (source.Problem is { } problem)
             {
+                Console.Error.WriteLine($"dataplane run: {problem}");
                 return ConfigOption.ExitConfigError;
             }
 
@@ -50,7 +64,39 @@ internal static class RunCommand
             }
 
             using ILoggerFactory loggers = Logging.Create(parse.GetValue(logLevel), parse.GetValue(logFormat));
-            return Run(node, new DaemonOptions(parse.GetValue(netns), file.FullName, parse.GetValue(metricsAddress)), loggers);
+            // Signals are handled from here on: a stop while waiting for the API server ends the wait, nothing is made.
+            using var stopping = new StopSignals();
+            ClusterStart? cluster;
+            try
+            {
+                cluster = source.Start(loggers, stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return 0;
+            }
+
+            if (cluster is { Error: { } error })
+            {
+                Console.Error.WriteLine($"dataplane run: {error}");
+                return 1;
+            }
+
+            FileInfo? file = parse.GetValue(config);
+            NodeConfig? node = ConfigOption.Load(file, cluster?.Identity, Console.Error);
+            if (node is null)
+            {
+                return ConfigOption.ExitConfigError;
+            }
+
+            if (cluster is not null && node.Services.Count > 0)
+            {
+                Console.Error.WriteLine($"{file!.FullName}: services: come from {source.Describe()} when the node follows a cluster; remove them from the file");
+                return ConfigOption.ExitConfigError;
+            }
+
+            return Run(node, new DaemonOptions(parse.GetValue(netns), file?.FullName, parse.GetValue(metricsAddress)), loggers,
+                cluster is null ? null : daemon => daemon.Follow(d => cluster.Follow(d, loggers)), stopping.Token);
         });
         return command;
     }

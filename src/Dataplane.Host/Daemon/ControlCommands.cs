@@ -34,8 +34,9 @@ internal static class ControlCommands
     };
 
     /// <summary><see cref="Io"/>: what the workers use ("uring" or "syscalls"), which is "syscalls" after a fallback from a configured uring.</summary>
+    /// <param name="Cluster">What the node follows in a cluster (the API server or an objects file), and how that is going; null without one.</param>
     public sealed record StatusResult(string Node, int Pid, double UptimeSeconds, int Workers, int Ports, int Pods, bool Offloads, string Io,
-        int ConntrackEntries, int ConntrackCapacity, int ServicePorts, long Packets, long Drops);
+        int ConntrackEntries, int ConntrackCapacity, int ServicePorts, long Packets, long Drops, Cluster.ClusterStatus? Cluster);
 
     private static StatusResult Status(NodeDaemon daemon)
     {
@@ -43,7 +44,8 @@ internal static class ControlCommands
         return new StatusResult(daemon.Config.Node.Name, Environment.ProcessId, daemon.Uptime.TotalSeconds,
             daemon.Workers.Count, daemon.Dataplane.Ports.Count, daemon.Config.Pods.Count, daemon.Config.Dataplane.Offloads,
             daemon.Workers.All(static w => w.Io == Model.WorkerIo.Uring) ? "uring" : "syscalls",
-            daemon.Dataplane.Conntrack.Count, daemon.Dataplane.Conntrack.Capacity, daemon.Dataplane.Services.Count, stats.Packets, stats.Drops);
+            daemon.Dataplane.Conntrack.Count, daemon.Dataplane.Conntrack.Capacity, daemon.Dataplane.Services.Count, stats.Packets, stats.Drops,
+            daemon.Cluster?.Status());
     }
 
     public sealed record BackendInfo(string Ip, int Port, int Weight, bool Terminating, int OpenConnections);

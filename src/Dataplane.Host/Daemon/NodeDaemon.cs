@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.NetworkInformation;
+using Dataplane.Cluster;
 using Dataplane.Config;
 using Dataplane.Control;
 using Dataplane.Io.Netns;
@@ -247,9 +248,33 @@ public sealed class NodeDaemon : IDisposable
         }
     }
 
+    /// <summary>
+    /// Where services and routes come from in a cluster (the API server's watch or an objects file); null when
+    /// node.yaml and <c>ctl service</c> give them. Set once after start.
+    /// </summary>
+    public ClusterSource? Cluster { get; private set; }
+
+    /// <summary>Follows the cluster from now on; the daemon stops it first when it stops.</summary>
+    public void Follow(Func<NodeDaemon, ClusterSource> start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        if (Cluster is not null)
+        {
+            throw new InvalidOperationException("the node follows a cluster already");
+        }
+
+        Cluster = start(this);
+    }
+
+    /// <summary>Applies the routes learned from the cluster with the workers paused (they read the FIB without locks).</summary>
+    public RouteSync ApplyRoutes(IReadOnlyList<RouteConfig> routes) => _started
+        ? Pods.ChangeTables(() => Dataplane.Routes.Replace(routes))
+        : Dataplane.Routes.Replace(routes);
+
     /// <summary>Adds or replaces services from a `services:` document; returns a line per service.</summary>
     public IReadOnlyList<string> ApplyServices(string yaml, string source)
     {
+        RefuseInCluster();
         lock (_configLock)
         {
             ConfigResult parsed = NodeConfigLoader.ParseServices(yaml, source, Config);
@@ -277,6 +302,7 @@ public sealed class NodeDaemon : IDisposable
 
     public string DeleteService(string name)
     {
+        RefuseInCluster();
         lock (_configLock)
         {
             string key = ServiceNames.FromUserInput(name);
@@ -293,6 +319,12 @@ public sealed class NodeDaemon : IDisposable
     /// </summary>
     public void Reload()
     {
+        if (Cluster is not null)
+        {
+            Cluster.Reload();
+            return;
+        }
+
         if (Options.ConfigPath is null)
         {
             _logger.LogWarning("reload: no config file to re-read");
@@ -342,6 +374,8 @@ public sealed class NodeDaemon : IDisposable
             return;
         }
 
+        // The cluster's informers first: nothing programs the tables while they are taken down.
+        Cluster?.Dispose();
         _metricsServer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Dataplane.ServiceController.Changed -= HealthChecks.Sync;
         HealthChecks.Dispose();
@@ -361,6 +395,14 @@ public sealed class NodeDaemon : IDisposable
         Pods.Dispose();
         Undo([.. _devices.OfType<UplinkPortDevice>()], [], _lock, _logger, _hostPort);
         _logger.LogInformation("node {Node}: stopped; TAPs and created namespaces removed", _config.Node.Name);
+    }
+
+    private void RefuseInCluster()
+    {
+        if (Cluster is { } cluster)
+        {
+            throw new InvalidOperationException($"services follow {cluster.Sync.Status().Source}; change them there");
+        }
     }
 
     private static void Undo(List<PortDevice> devices, List<PodNetwork> podNetworks, FileStream instanceLock, ILogger logger, HostPortNetwork? hostPort = null)

@@ -34,6 +34,20 @@ public sealed class PodAttacher : IDisposable
     private readonly Worker[] _workers;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
+
+    /// <summary>
+    /// Runs <paramref name="change"/> to what the workers read (the FIB, adjacencies) while they are paused, serialized
+    /// with pod changes, which write the same tables: how learned routes are applied.
+    /// </summary>
+    public T ChangeTables<T>(Func<T> change)
+    {
+        lock (_lock)
+        {
+            T result = default!;
+            Worker.Pause(_workers, s_pauseTimeout, () => result = change());
+            return result;
+        }
+    }
     private readonly Dictionary<string, AttachedPod> _pods = new(StringComparer.Ordinal);
     private readonly List<Task> _closing = [];
 

@@ -2,9 +2,12 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dataplane.Config;
 using Dataplane.Io.Pcap;
+using Dataplane.Kubernetes;
 using Dataplane.Model;
 using Dataplane.Packets;
 using Dataplane.Pipeline;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Dataplane.Replay;
 
@@ -56,8 +59,21 @@ public static class ReplayRun
     /// <summary>Runs the replay; <paramref name="interfaceMap"/> sends the records of capture interfaces (by name) to ports (`--map eth0=web-1`).</summary>
     public static ReplaySummary? Run(NodeConfig config, IReadOnlyList<ReplayInput> inputs, IReadOnlyDictionary<string, string> interfaceMap,
         string outDirectory, int batchSize, TextWriter? trace, out string? error)
+        => Run(config, inputs, interfaceMap, outDirectory, batchSize, trace, objects: null, NullLogger.Instance, out error);
+
+    /// <summary>
+    /// Runs the replay with the services and routes of a cluster (<c>--objects</c>), programmed before the first
+    /// frame exactly as the daemon programs them; <paramref name="logger"/> hears the objects' warnings.
+    /// </summary>
+    public static ReplaySummary? Run(NodeConfig config, IReadOnlyList<ReplayInput> inputs, IReadOnlyDictionary<string, string> interfaceMap,
+        string outDirectory, int batchSize, TextWriter? trace, ClusterObjects? objects, ILogger logger, out string? error)
     {
         var engine = new ReplayEngine(config, batchSize);
+        if (objects is not null)
+        {
+            new ClusterSync(config.Node.Name, config.Node, engine.Dataplane.ServiceController, engine.Dataplane.Routes.Replace, logger, "--objects").Load(objects);
+        }
+
         var files = new List<ReplayFile>();
         error = OpenInputs(engine, inputs, interfaceMap, files);
         if (error is not null)

@@ -6,6 +6,7 @@ using Dataplane.Cli.Install;
 using Dataplane.Cni;
 using Dataplane.Config;
 using Dataplane.Tests.Infrastructure;
+using Dataplane.Tests.Kubernetes;
 
 namespace Dataplane.Tests.Cni;
 
@@ -259,15 +260,29 @@ public sealed class InstallCniTests : IDisposable
     }
 
     [Fact]
-    public void Without_pod_cidr_the_command_says_the_api_lookup_is_not_wired_yet_and_writes_nothing()
+    public async Task Without_pod_cidr_the_nodes_pod_cidrs_come_from_the_api_server()
     {
-        (int code, string stdout, string stderr) = Invoke("--node-name", "node-a", "--kubeconfig", "/etc/kubernetes/kubelet.conf");
+        await using FakeApiServer server = await FakeApiServer.StartAsync();
+        server.UpsertFixture(ApiFixtures.Node);
+
+        (int code, string stdout, string stderr) = Invoke("--node-name", "node-a", "--kubeconfig", server.WriteKubeconfig(_root));
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("pods in 10.244.1.0/24", stdout, StringComparison.Ordinal);
+        string conflist = File.ReadAllText(Path.Combine(_confDir, CniConflist.FileName));
+        Assert.Contains("\"subnet\":\"10.244.1.0/24\"", conflist, StringComparison.Ordinal);
+        Assert.Contains("\"subnet\":\"fd00:10:244:1::/64\"", conflist, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Without_pod_cidr_a_kubeconfig_that_does_not_exist_is_one_line_and_writes_nothing()
+    {
+        string missing = Path.Combine(_root, "no-such-kubeconfig");
+        (int code, string stdout, string stderr) = Invoke("--node-name", "node-a", "--kubeconfig", missing);
 
         Assert.Equal(InstallCniCommand.ExitBadInput, code);
         Assert.Equal("", stdout);
-        Assert.Equal(
-            "dataplane install-cni: no --pod-cidr given, and reading node node-a's spec.podCIDRs from the API server is not wired yet: pass --pod-cidr CIDR (once per family)",
-            Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.Equal($"dataplane install-cni: kubeconfig {missing}: no such file", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
         Assert.Empty(Listing(_binDir));
         Assert.Empty(Listing(_confDir));
     }

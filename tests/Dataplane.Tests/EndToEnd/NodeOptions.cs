@@ -51,6 +51,9 @@ public sealed record NodeOptions
     /// <summary>Extra arguments for `dataplane run` (e.g. --metrics-address, --log-format json).</summary>
     public IReadOnlyList<string> RunArguments { get; init; } = [];
 
+    /// <summary>The node's name (unique by default): a test that must name it elsewhere first, as a Node object, chooses it.</summary>
+    public string? Name { get; init; }
+
     /// <summary>`node.hostPort: { name: dp-host }`: the node kernel's TAP (needs <see cref="Uplink"/>).</summary>
     public bool HostPort { get; init; }
 

@@ -49,7 +49,7 @@ public sealed class NodeUnderTest : IDisposable
     private NodeUnderTest(NodeOptions options)
     {
         _options = options;
-        NodeName = TestNamespaces.UniqueName();
+        NodeName = options.Name ?? TestNamespaces.UniqueName();
         Directory = System.IO.Directory.CreateTempSubdirectory(TestNamespaces.Prefix).FullName;
         ConfigPath = Path.Combine(Directory, "node.yaml");
         SocketPath = Path.Combine(Directory, "control.sock");

@@ -87,6 +87,31 @@ public sealed class FakeApiServer : IAsyncDisposable
     }
 
     /// <summary>A KubernetesClient for this server, made as the daemon makes its own (<see cref="ApiServerClient"/>); only the address differs.</summary>
+    /// <summary>A kubeconfig naming this server (token auth, which the double does not check), written into <paramref name="directory"/>.</summary>
+    public string WriteKubeconfig(string directory)
+    {
+        string path = Path.Combine(directory, "kubeconfig");
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: fake
+              cluster:
+                server: {BaseUri}
+            users:
+            - name: dataplane
+              user:
+                token: not-checked
+            contexts:
+            - name: fake
+              context:
+                cluster: fake
+                user: dataplane
+            current-context: fake
+            """);
+        return path;
+    }
+
     public IKubernetes CreateClient() => ApiServerClient.Create(new KubernetesClientConfiguration { Host = BaseUri.ToString() });
 
     /// <summary>Creates or replaces an object given as the API's JSON (its <c>kind</c> says which resource); returns its new resource version.</summary>
