@@ -1,4 +1,4 @@
-using Dataplane.Cluster;
+using Dataplane.Daemon;
 using k8s;
 using Microsoft.Extensions.Logging;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
+using Dataplane.Daemon;
 using Dataplane.Cli.Install;
-using Dataplane.Cluster;
 using Dataplane.Config;
 using Dataplane.Model;
 using Dataplane.Packets;

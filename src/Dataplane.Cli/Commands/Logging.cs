@@ -24,7 +24,7 @@ internal static class Logging
         builder.SetMinimumLevel(level);
         if (standardError)
         {
-            builder.Services.Configure<ConsoleLoggerOptions>(static o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            builder.AddConsole(static o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         }
 
         // Kestrel's per-request and lifetime lines are not events of the dataplane; its warnings and errors are.

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Dataplane.Cluster;
+using Dataplane.Daemon;
 using Dataplane.Config;
 using Dataplane.Kubernetes;
 using Dataplane.Model;

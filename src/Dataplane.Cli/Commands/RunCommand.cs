@@ -96,7 +96,7 @@ internal static class RunCommand
             }
 
             return Run(node, new DaemonOptions(parse.GetValue(netns), file?.FullName, parse.GetValue(metricsAddress)), loggers,
-                cluster is null ? null : daemon => daemon.Follow(d => cluster.Follow(d, loggers)), stopping.Token);
+                cluster is null ? null : (NodeDaemon daemon) => daemon.Follow(d => cluster.Follow(d, loggers)), stopping.Token);
         });
         return command;
     }

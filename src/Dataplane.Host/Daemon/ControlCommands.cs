@@ -36,7 +36,7 @@ internal static class ControlCommands
     /// <summary><see cref="Io"/>: what the workers use ("uring" or "syscalls"), which is "syscalls" after a fallback from a configured uring.</summary>
     /// <param name="Cluster">What the node follows in a cluster (the API server or an objects file), and how that is going; null without one.</param>
     public sealed record StatusResult(string Node, int Pid, double UptimeSeconds, int Workers, int Ports, int Pods, bool Offloads, string Io,
-        int ConntrackEntries, int ConntrackCapacity, int ServicePorts, long Packets, long Drops, Cluster.ClusterStatus? Cluster);
+        int ConntrackEntries, int ConntrackCapacity, int ServicePorts, long Packets, long Drops, ClusterStatus? Cluster);
 
     private static StatusResult Status(NodeDaemon daemon)
     {

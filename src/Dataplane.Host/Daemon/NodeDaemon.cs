@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.NetworkInformation;
-using Dataplane.Cluster;
 using Dataplane.Config;
 using Dataplane.Control;
 using Dataplane.Io.Netns;

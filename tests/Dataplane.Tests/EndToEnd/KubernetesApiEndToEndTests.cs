@@ -302,8 +302,8 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
     /// <summary>The objects as the API serves them, built with KubernetesClient's models.</summary>
     private static class Objects
     {
-        public static readonly V1EndpointConditions Ready = new(ready: true, serving: true, terminating: false);
-        public static readonly V1EndpointConditions Terminating = new(ready: false, serving: true, terminating: true);
+        public static readonly V1EndpointConditions Ready = new() { Ready = true, Serving = true, Terminating = false };
+        public static readonly V1EndpointConditions Terminating = new() { Ready = false, Serving = true, Terminating = true };
 
         public static V1Node Node(string name, string podCidr) => new()
         {
@@ -311,7 +311,7 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
             Kind = "Node",
             Metadata = new V1ObjectMeta { Name = name },
             Spec = new V1NodeSpec { PodCIDR = podCidr, PodCIDRs = [podCidr] },
-            Status = new V1NodeStatus { Addresses = [new V1NodeAddress("192.168.77.10", "InternalIP")] },
+            Status = new V1NodeStatus { Addresses = [new V1NodeAddress { Address = "192.168.77.10", Type = "InternalIP" }] },
         };
 
         public static V1Service Service(string ns, string name, string vip) => new()
@@ -335,7 +335,7 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
             Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = new Dictionary<string, string> { ["kubernetes.io/service-name"] = service } },
             AddressType = "IPv4",
             Endpoints = [.. endpoints.Select(e => new V1Endpoint { Addresses = [e.Ip], Conditions = e.Conditions })],
-            Ports = [new DiscoveryV1EndpointPort { Name = "http", Protocol = "TCP", Port = port }, new DiscoveryV1EndpointPort { Name = "probe", Protocol = "UDP", Port = 5353 }],
+            Ports = [new Discoveryv1EndpointPort { Name = "http", Protocol = "TCP", Port = port }, new Discoveryv1EndpointPort { Name = "probe", Protocol = "UDP", Port = 5353 }],
         };
     }
 }

@@ -2,7 +2,7 @@ using Dataplane.Config;
 using Dataplane.Kubernetes;
 using Microsoft.Extensions.Logging;
 
-namespace Dataplane.Cluster;
+namespace Dataplane.Daemon;
 
 /// <summary>
 /// An objects file (<c>--objects</c>: what <c>kubectl get svc,endpointslices,nodes -A -o yaml</c> prints) for

@@ -1,10 +1,9 @@
 using Dataplane.Config;
-using Dataplane.Daemon;
 using Dataplane.Kubernetes;
 using k8s;
 using Microsoft.Extensions.Logging;
 
-namespace Dataplane.Cluster;
+namespace Dataplane.Daemon;
 
 /// <summary>
 /// What a node in a cluster learns before it builds anything: the client or the objects file it will follow, and

@@ -4,7 +4,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
-namespace Dataplane.Cluster;
+namespace Dataplane.Daemon;
 
 /// <summary>
 /// This node's Node object, read before anything is built: its pod CIDRs decide the pods' gateway and routes. At

@@ -1,9 +1,8 @@
-using Dataplane.Daemon;
 using Dataplane.Kubernetes;
 using k8s;
 using Microsoft.Extensions.Logging;
 
-namespace Dataplane.Cluster;
+namespace Dataplane.Daemon;
 
 /// <summary>
 /// Where a node in a cluster takes its services and routes from: the API server's watch (<see cref="WatchApi"/>), or a
