@@ -269,9 +269,9 @@ public sealed class InstallCniTests : IDisposable
 
         Assert.True(code == 0, stderr);
         Assert.Contains("pods in 10.244.1.0/24", stdout, StringComparison.Ordinal);
-        string conflist = File.ReadAllText(Path.Combine(_confDir, CniConflist.FileName));
-        Assert.Contains("\"subnet\":\"10.244.1.0/24\"", conflist, StringComparison.Ordinal);
-        Assert.Contains("\"subnet\":\"fd00:10:244:1::/64\"", conflist, StringComparison.Ordinal);
+        JsonNode conflist = JsonNode.Parse(File.ReadAllText(Path.Combine(_confDir, CniConflist.FileName)))!;
+        string[] subnets = [.. conflist["plugins"]![0]!["ipam"]!["ranges"]!.AsArray().Select(static r => r![0]!["subnet"]!.GetValue<string>())];
+        Assert.Equal(["10.244.1.0/24", "fd00:10:244:1::/64"], subnets);
     }
 
     [Fact]
