@@ -100,6 +100,9 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
         Api.Upsert(Objects.Slice("shop", "web", "web-a", 8080, (b1.Ip, Objects.Ready), (b2.Ip, Objects.Ready)));
         await Until(async () => await Greeting() == "b2", "a connection to reach the added b2");
 
+        // A UDP flow to b2 (nobody answers; conntrack tracks it all the same).
+        int udpPort = SendUdpUntilFlowTo(b2.Ip);
+
         // b2 terminating: its established stream keeps flowing, new connections go to b1 only.
         using Socket toB2 = await ConnectTo("b2");
         using var stop = new CancellationTokenSource();
@@ -113,9 +116,6 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
             long atDrain = stream.Echoes;
             Poll.Until(() => stream.Echoes > atDrain + 20, s_timeout, "the stream to the terminating b2 to keep echoing");
             Assert.Null(stream.Error);
-
-            // A UDP flow to b2 (nobody answers; conntrack tracks it all the same).
-            int udpPort = SendUdpUntilFlowTo(b2.Ip);
 
             // b2 removed: its TCP and UDP flows are flushed at once, b1's stay.
             Api.Upsert(Objects.Slice("shop", "web", "web-a", 8080, (b1.Ip, Objects.Ready)));
