@@ -45,7 +45,7 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
         {
             Api = FakeApiServer.StartAsync().GetAwaiter().GetResult();
             string name = TestNamespaces.UniqueName();
-            Api.Upsert(Objects.Node(name, NodeUnderTest.PodCidr));
+            Api.Upsert(ApiModels.Node(name, NodeUnderTest.PodCidr));
             try
             {
                 Node = NodeUnderTest.Start(new NodeOptions
@@ -90,14 +90,14 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
     {
         PodInfo b1 = Node.Pod("b1"), b2 = Node.Pod("b2"), b3 = Node.Pod("b3");
         var stopwatch = Stopwatch.StartNew();
-        Api.Upsert(Objects.Service("shop", "web", Vip));
-        Api.Upsert(Objects.Slice("shop", "web", "web-a", 8080, (b1.Ip, Objects.Ready)));
+        Api.Upsert(ApiModels.Service("shop", "web", Vip));
+        Api.Upsert(ApiModels.Slice("shop", "web", "web-a", 8080, (b1.Ip, ApiModels.Ready)));
         await Until(async () => await Greeting() == "b1", "the new service to reach b1");
         _output.WriteLine($"created: first connection through the VIP {stopwatch.ElapsedMilliseconds} ms after the objects were written");
         AssertServiceShown("shop/web");
 
         // Scaled: b2 joins.
-        Api.Upsert(Objects.Slice("shop", "web", "web-a", 8080, (b1.Ip, Objects.Ready), (b2.Ip, Objects.Ready)));
+        Api.Upsert(ApiModels.Slice("shop", "web", "web-a", 8080, (b1.Ip, ApiModels.Ready), (b2.Ip, ApiModels.Ready)));
         await Until(async () => await Greeting() == "b2", "a connection to reach the added b2");
 
         // A UDP flow to b2 (nobody answers; conntrack tracks it all the same).
@@ -111,14 +111,14 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
         try
         {
             Poll.Until(() => stream.Echoes > 10, s_timeout, "the stream to b2 to echo");
-            Api.Upsert(Objects.Slice("shop", "web", "web-a", 8080, (b1.Ip, Objects.Ready), (b2.Ip, Objects.Terminating)));
+            Api.Upsert(ApiModels.Slice("shop", "web", "web-a", 8080, (b1.Ip, ApiModels.Ready), (b2.Ip, ApiModels.Terminating)));
             await Until(async () => await AllGreetings(10) is ["b1"], "new connections to avoid the terminating b2");
             long atDrain = stream.Echoes;
             Poll.Until(() => stream.Echoes > atDrain + 20, s_timeout, "the stream to the terminating b2 to keep echoing");
             Assert.Null(stream.Error);
 
             // b2 removed: its TCP and UDP flows are flushed at once, b1's stay.
-            Api.Upsert(Objects.Slice("shop", "web", "web-a", 8080, (b1.Ip, Objects.Ready)));
+            Api.Upsert(ApiModels.Slice("shop", "web", "web-a", 8080, (b1.Ip, ApiModels.Ready)));
             Poll.Until(() => !Flows().Any(f => f.Backend == b2.Ip), s_timeout, "b2's flows to be flushed");
             Assert.DoesNotContain(Flows(), f => f.Backend == b2.Ip && f.SourcePort == udpPort);
             Assert.Equal(["b1"], await AllGreetings(10));
@@ -130,7 +130,7 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
         }
 
         // Retargeted: the slice now says b3 on 9090 (a rolling update that renumbered the container port).
-        Api.Upsert(Objects.Slice("shop", "web", "web-a", 9090, (b3.Ip, Objects.Ready)));
+        Api.Upsert(ApiModels.Slice("shop", "web", "web-a", 9090, (b3.Ip, ApiModels.Ready)));
         await Until(async () => await AllGreetings(5) is ["b3"], "connections to follow the slice to b3:9090");
         Assert.Contains(Flows(), f => f.Backend == b3.Ip && f.BackendPort == 9090);
 
@@ -145,8 +145,8 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
     public async Task The_node_keeps_forwarding_while_the_api_server_is_away_and_catches_up_when_it_is_back()
     {
         PodInfo b1 = Node.Pod("b1");
-        Api.Upsert(Objects.Service("away", "kept", "10.96.5.20"));
-        Api.Upsert(Objects.Slice("away", "kept", "kept-a", 8080, (b1.Ip, Objects.Ready)));
+        Api.Upsert(ApiModels.Service("away", "kept", "10.96.5.20"));
+        Api.Upsert(ApiModels.Slice("away", "kept", "kept-a", 8080, (b1.Ip, ApiModels.Ready)));
         await Until(async () => await Greeting("10.96.5.20") == "b1", "the service to work before the API goes away");
 
         await Api.StopAsync();
@@ -157,8 +157,8 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
             Assert.Equal("b1", await Greeting("10.96.5.20"));
 
             // Written while the node cannot hear it.
-            Api.Upsert(Objects.Service("away", "added", "10.96.5.21"));
-            Api.Upsert(Objects.Slice("away", "added", "added-a", 8080, (b1.Ip, Objects.Ready)));
+            Api.Upsert(ApiModels.Service("away", "added", "10.96.5.21"));
+            Api.Upsert(ApiModels.Slice("away", "added", "added-a", 8080, (b1.Ip, ApiModels.Ready)));
             Api.Delete(ApiResources.Services, "away", "kept");
         }
         finally
@@ -297,45 +297,5 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
 
             await Task.Delay(50);
         }
-    }
-
-    /// <summary>The objects as the API serves them, built with KubernetesClient's models.</summary>
-    private static class Objects
-    {
-        public static readonly V1EndpointConditions Ready = new() { Ready = true, Serving = true, Terminating = false };
-        public static readonly V1EndpointConditions Terminating = new() { Ready = false, Serving = true, Terminating = true };
-
-        public static V1Node Node(string name, string podCidr) => new()
-        {
-            ApiVersion = "v1",
-            Kind = "Node",
-            Metadata = new V1ObjectMeta { Name = name },
-            Spec = new V1NodeSpec { PodCIDR = podCidr, PodCIDRs = [podCidr] },
-            Status = new V1NodeStatus { Addresses = [new V1NodeAddress { Address = "192.168.77.10", Type = "InternalIP" }] },
-        };
-
-        public static V1Service Service(string ns, string name, string vip) => new()
-        {
-            ApiVersion = "v1",
-            Kind = "Service",
-            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
-            Spec = new V1ServiceSpec
-            {
-                Type = "ClusterIP",
-                ClusterIP = vip,
-                ClusterIPs = [vip],
-                Ports = [new V1ServicePort { Name = "http", Protocol = "TCP", Port = 80, TargetPort = "http" }, new V1ServicePort { Name = "probe", Protocol = "UDP", Port = 80, TargetPort = 5353 }],
-            },
-        };
-
-        public static V1EndpointSlice Slice(string ns, string service, string name, int port, params (string Ip, V1EndpointConditions Conditions)[] endpoints) => new()
-        {
-            ApiVersion = "discovery.k8s.io/v1",
-            Kind = "EndpointSlice",
-            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = new Dictionary<string, string> { ["kubernetes.io/service-name"] = service } },
-            AddressType = "IPv4",
-            Endpoints = [.. endpoints.Select(e => new V1Endpoint { Addresses = [e.Ip], Conditions = e.Conditions })],
-            Ports = [new Discoveryv1EndpointPort { Name = "http", Protocol = "TCP", Port = port }, new Discoveryv1EndpointPort { Name = "probe", Protocol = "UDP", Port = 5353 }],
-        };
     }
 }

@@ -51,6 +51,9 @@ public sealed record NodeOptions
     /// <summary>Extra arguments for `dataplane run` (e.g. --metrics-address, --log-format json).</summary>
     public IReadOnlyList<string> RunArguments { get; init; } = [];
 
+    /// <summary>Write node.yaml's <c>routes:</c> (to node-b, and <see cref="ExtraRoutes"/>); off when the routes come from the cluster's Nodes.</summary>
+    public bool StaticRoutes { get; init; } = true;
+
     /// <summary>The node's name (unique by default): a test that must name it elsewhere first, as a Node object, chooses it.</summary>
     public string? Name { get; init; }
 

@@ -165,7 +165,7 @@ public sealed class NodeUnderTest : IDisposable
             yaml.AppendLine($"  - {{ name: {pod.Name}, ip: {pod.Ip}, mac: {pod.Mac}, netns: {pod.Netns} }}");
         }
 
-        if (_options.Uplink)
+        if (_options.Uplink && _options.StaticRoutes)
         {
             // No viaMac: the dataplane resolves node-b with ARP on the uplink.
             yaml.AppendLine("routes:");
