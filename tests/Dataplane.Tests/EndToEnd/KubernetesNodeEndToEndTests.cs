@@ -98,6 +98,54 @@ public sealed class KubernetesNodeEndToEndTests : IDisposable
             s_timeout, "node-b's route to go with its Node");
     }
 
+    [RootFact]
+    public async Task An_objects_file_programs_the_node_and_sighup_rereads_it_keeping_the_old_state_when_it_is_broken()
+    {
+        string name = TestNamespaces.UniqueName();
+        string objects = Path.Combine(_directory, "cluster.yaml");
+        var nodeObject = ApiModels.Node(name, NodeUnderTest.PodCidr);
+        WriteObjects(objects, nodeObject, ApiModels.Service("default", "first", "10.96.6.10"), ApiModels.Slice("default", "first", "first-1", 8080, ("10.244.1.12", ApiModels.Ready)));
+        using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Name = name, Pods = ["c", "b"], RunArguments = ["--objects", objects, "--node-name", name] });
+        using var server = new NameEchoServer(node, "b", 8080);
+        Assert.Equal("b", await Greeting(node, "10.96.6.10"));
+
+        WriteObjects(objects, nodeObject, ApiModels.Service("default", "second", "10.96.6.20"), ApiModels.Slice("default", "second", "second-1", 8080, ("10.244.1.12", ApiModels.Ready)));
+        node.Signal("HUP");
+        await Until(async () => await Greeting(node, "10.96.6.20") == "b" && await Greeting(node, "10.96.6.10") is null, "SIGHUP to swap first for second");
+
+        await File.WriteAllTextAsync(objects, "apiVersion: v1\nkind: List\nitems: [ { kind: Service\n");
+        node.Signal("HUP");
+        Poll.Until(() => node.Log.Contains("has errors; still running the objects read before", StringComparison.Ordinal), s_timeout, "the broken file to be reported");
+        Assert.Equal("b", await Greeting(node, "10.96.6.20"));
+        Assert.False(node.HasExited, node.DaemonOutput());
+    }
+
+    private static void WriteObjects(string path, params object[] objects)
+        => File.WriteAllText(path, string.Join("\n---\n", objects.Select(static o => k8s.KubernetesYaml.Serialize(o).TrimEnd())) + "\n");
+
+    private static async Task<string?> Greeting(NodeUnderTest node, string vip)
+    {
+        try
+        {
+            using System.Net.Sockets.Socket socket = await PodServers.ConnectAsync(node, "c", vip, 80, TimeSpan.FromSeconds(2));
+            return (await PodServers.ReadLineAsync(socket, TimeSpan.FromSeconds(2))).Split(' ')[0];
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or TimeoutException or OperationCanceledException or IOException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task Until(Func<Task<bool>> condition, string what)
+    {
+        DateTime deadline = DateTime.UtcNow + s_timeout;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
+    }
+
     private static ProcessResult Ctl(string socket, params string[] args) =>
         ProcessRunner.Run(s_timeout, NodeUnderTest.DotnetHost, [NodeUnderTest.DataplaneDll, "ctl", "--socket", socket, .. args]);
 
