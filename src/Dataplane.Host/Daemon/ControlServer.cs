@@ -128,11 +128,13 @@ public sealed class ControlServer : IDisposable
         using var gone = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         _ = WatchForCloseAsync(client, gone);
         JsonSerializerOptions options = ReplayRun.JsonOptions.WithoutIndent();
+        // Following before saying so: every event after the client reads "following" reaches it.
+        using FlowEventFeed.Follower follower = _daemon.FlowEvents.Follow();
         try
         {
             await stream.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(new ControlResponse(true, null, "following"), options), gone.Token).ConfigureAwait(false);
             await stream.WriteAsync("\n"u8.ToArray(), gone.Token).ConfigureAwait(false);
-            await foreach (Conntrack.FlowEvent e in _daemon.FlowEvents.FollowAsync(gone.Token).ConfigureAwait(false))
+            await foreach (Conntrack.FlowEvent e in follower.ReadAllAsync(gone.Token).ConfigureAwait(false))
             {
                 object info = ControlCommands.DescribeEvent(in e, DateTime.UtcNow);
                 byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(new ControlResponse(true, null, info), options);

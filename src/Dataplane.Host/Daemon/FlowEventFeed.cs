@@ -16,8 +16,11 @@ public sealed class FlowEventFeed(FlowEventRing ring)
 
     public FlowEventRing Ring { get; } = ring;
 
-    /// <summary>Events as they happen, until <paramref name="cancel"/>.</summary>
-    public async IAsyncEnumerable<FlowEvent> FollowAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
+    /// <summary>
+    /// Follows from this call on: events from now are kept for the returned follower, so a client told "following"
+    /// after this returns misses none (registering lazily, on the first read, lost the events in between).
+    /// </summary>
+    public Follower Follow()
     {
         var channel = Channel.CreateBounded<FlowEvent>(new BoundedChannelOptions(16384) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
         lock (_lock)
@@ -31,27 +34,31 @@ public sealed class FlowEventFeed(FlowEventRing ring)
             }
         }
 
-        try
+        return new Follower(this, channel);
+    }
+
+    private void Unfollow(Channel<FlowEvent> channel)
+    {
+        lock (_lock)
         {
-            await foreach (FlowEvent e in channel.Reader.ReadAllAsync(cancel).ConfigureAwait(false))
+            if (!_followers.Remove(channel) || _followers.Count != 0)
             {
-                yield return e;
+                return;
             }
+
+            Ring.Unfollow();
+            _drain?.Cancel();
+            _drain?.Dispose();
+            _drain = null;
         }
-        finally
-        {
-            lock (_lock)
-            {
-                _followers.Remove(channel);
-                if (_followers.Count == 0)
-                {
-                    Ring.Unfollow();
-                    _drain?.Cancel();
-                    _drain?.Dispose();
-                    _drain = null;
-                }
-            }
-        }
+    }
+
+    /// <summary>One `ctl flows --follow` client's events; disposing it stops following.</summary>
+    public sealed class Follower(FlowEventFeed feed, Channel<FlowEvent> channel) : IDisposable
+    {
+        public IAsyncEnumerable<FlowEvent> ReadAllAsync(CancellationToken cancel) => channel.Reader.ReadAllAsync(cancel);
+
+        public void Dispose() => feed.Unfollow(channel);
     }
 
     private async Task DrainAsync(CancellationToken cancel)

@@ -68,6 +68,14 @@ public sealed class DataplaneMetrics : IDisposable
             "Batches (vectors) each worker ran, by size range (size=\"5-8\": batches of 5 to 8 packets); summed, every batch.");
         _meter.CreateObservableCounter("dataplane.worker.batch.packets", WorkerBatchPackets, null, "Packets in those batches (over all batches: the mean batch size).");
 
+        // The cluster the node follows (none without --kubeconfig or --objects): Prometheus can alert on a watch cut off.
+        _meter.CreateObservableGauge("dataplane.api.connected", () => Informers(static i => i.DisconnectedSince is null ? 1 : 0), null,
+            "1 while the watch of a resource (services, endpointslices, nodes) is connected to the API server, 0 while it is cut off.");
+        _meter.CreateObservableCounter("dataplane.api.events", () => Informers(static i => i.Events), null, "Watch events received, by resource.");
+        _meter.CreateObservableCounter("dataplane.api.relists", () => Informers(static i => i.RelistsAfterExpired), null, "Complete relists after 410 Gone, by resource.");
+        _meter.CreateObservableGauge("dataplane.api.program.seconds", ProgramLatency, "s",
+            "Time from an object event's arrival to the node programmed, over the last 1,024 changes (quantile=\"0.5\" and \"0.99\").");
+
         _meter.CreateObservableGauge("dataplane.build.info", () => new Measurement<long>(1,
             new("version", Version), new("runtime", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription), new("node", _daemon.Config.Node.Name)),
             null, "Always 1; the labels say which build runs.");
@@ -78,6 +86,20 @@ public sealed class DataplaneMetrics : IDisposable
         typeof(DataplaneMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     public string MeterNameInUse => _meter.Name;
+
+    private IEnumerable<Measurement<long>> Informers(Func<Kubernetes.InformerStatus, long> value)
+        => _daemon.Cluster?.Informers?.Statuses.Select(i => new Measurement<long>(value(i), new KeyValuePair<string, object?>("resource", i.Resource)))
+            ?? [];
+
+    private IEnumerable<Measurement<double>> ProgramLatency()
+    {
+        if (_daemon.Cluster?.Sync.Status() is not { } status)
+        {
+            return [];
+        }
+
+        return [new(status.ProgramP50.TotalSeconds, new KeyValuePair<string, object?>("quantile", "0.5")), new(status.ProgramP99.TotalSeconds, new KeyValuePair<string, object?>("quantile", "0.99"))];
+    }
 
     public void Dispose() => _meter.Dispose();
 

@@ -155,6 +155,7 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
             Poll.Until(() => Informers().Any(static i => i.TryGetProperty("disconnectedSince", out JsonElement since) && since.ValueKind == JsonValueKind.String),
                 s_timeout, "ctl status to say the API server is unreachable");
             Assert.Equal("b1", await Greeting("10.96.5.20"));
+            Assert.Matches(@"(?m)^dataplane_api_connected\{resource=""services""\} 0$", Node.Ctl("metrics").StdOut);
 
             // Written while the node cannot hear it.
             Api.Upsert(ApiModels.Service("away", "added", "10.96.5.21"));
@@ -167,6 +168,7 @@ public sealed class KubernetesApiEndToEndTests : IClassFixture<KubernetesApiEndT
         }
 
         await Until(async () => await Greeting("10.96.5.21") == "b1", "the service added while the API was away to work once it is back");
+        Assert.Matches(@"(?m)^dataplane_api_events_total\{resource=""endpointslices""\} [1-9]", Node.Ctl("metrics").StdOut);
         await Until(async () => !await Connects("10.96.5.20"), "the service deleted while the API was away to go");
         Assert.Equal("b1", await Greeting("10.96.5.21"));
         Api.Delete(ApiResources.Services, "away", "added");

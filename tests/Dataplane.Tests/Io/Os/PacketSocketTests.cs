@@ -57,7 +57,22 @@ public sealed class PacketSocketTests : IDisposable
         Assert.Equal(frame, received);
         List<byte[]> echoed = FrameWaiter.Drain(sender.Fd, sender.Read, TimeSpan.FromMilliseconds(200));
         Assert.DoesNotContain(echoed, f => f.AsSpan().IndexOf(marker) >= 0);
-        Assert.True(sender.OutgoingSkipped >= 1, "the sender's own transmission was seen and skipped");
+
+        // The kernel never hands a packet socket its own transmissions (skb_loop_sk); what it does hand it is every
+        // other sender's on the interface, marked PACKET_OUTGOING, which a reader must skip (the kernel's own IPv6
+        // ND/MLD frames came and went at random, so a second socket sends one on purpose, through the qdisc layer:
+        // a PACKET_QDISC_BYPASS send skips dev_queue_xmit_nit and is seen by no one).
+        long skippedBefore = sender.OutgoingSkipped;
+        using PacketSocket other = nsA.Run(() => PacketSocket.Open("dpt-va", new PacketSocketOptions { QdiscBypass = false }));
+        byte[] otherMarker = RandomNumberGenerator.GetBytes(16);
+        var otherFrame = new EthernetPacket(PhysicalAddress.Parse("02-00-00-00-AA-01"), PhysicalAddress.Parse("02-00-00-00-BB-02"), Experimental)
+        {
+            PayloadData = [.. otherMarker, .. new byte[30]],
+        };
+        Assert.Equal(otherFrame.Bytes.Length, other.Write(otherFrame.Bytes));
+        FrameWaiter.ReadUntil(receiver.Fd, receiver.Read, f => f.AsSpan().IndexOf(otherMarker) >= 0, s_timeout, "the second socket's frame on the peer");
+        Assert.DoesNotContain(FrameWaiter.Drain(sender.Fd, sender.Read, TimeSpan.FromMilliseconds(200)), f => f.AsSpan().IndexOf(otherMarker) >= 0);
+        Assert.True(sender.OutgoingSkipped > skippedBefore, "another socket's transmission on the sender's interface was not seen and skipped");
         Assert.Equal(0, receiver.Truncated);
         using RtNetlink netB = nsB.OpenNetlink();
         Assert.Equal(netB.GetLinkIndex("dpt-vb"), receiver.InterfaceIndex);
