@@ -81,7 +81,7 @@ internal sealed partial class NodeConfigParser
     private string? RouteCidrProblem(IpPrefix cidr)
     {
         (IpPrefix? own, string key) = cidr.IsV4 ? (_podCidr, "node.podCidr") : (_podCidrV6, "node.podCidrV6");
-        if (own is not { } local || !AddressRules.Overlaps(cidr, local))
+        if (own is not { } local || !IpPrefix.Overlap(cidr, local))
         {
             return null;
         }

@@ -250,7 +250,7 @@ internal sealed partial class NodeConfigParser
         if (ip is { } v4)
         {
             Ip4Address address = v4.Address.V4;
-            IpPrefix subnet = AddressRules.SubnetOf(address, v4.Length);
+            IpPrefix subnet = IpPrefix.Containing(address, v4.Length);
             if (address.IsZero || address.IsMulticast || address.IsLimitedBroadcast)
             {
                 m.Error("ip", $"'{address}' is not a unicast address");
@@ -286,7 +286,7 @@ internal sealed partial class NodeConfigParser
             else
             {
                 _uplinkIpV6 = address;
-                _uplinkSubnetV6 = AddressRules.SubnetOf(address, v6.Length);
+                _uplinkSubnetV6 = IpPrefix.Containing(address, v6.Length);
             }
         }
 

@@ -28,14 +28,14 @@ public sealed partial class NodeDataplane
         int glean = Adjacencies.Add(new Adjacency { Kind = AdjacencyKind.Glean, Port = uplinkPort, Static = true });
         if (uplink.PrefixLength < 32)
         {
-            IpPrefix subnet = UplinkSubnet(uplink.Ip, uplink.PrefixLength);
+            IpPrefix subnet = IpPrefix.Containing(uplink.Ip, uplink.PrefixLength);
             AddRoute(subnet, glean);
             Adjacencies.Neighbors.AddConnected(subnet);
         }
 
         if (uplink.IpV6 is { } ip6 && uplink.PrefixLengthV6 < 128)
         {
-            IpPrefix subnet6 = UplinkSubnet(ip6, uplink.PrefixLengthV6);
+            IpPrefix subnet6 = IpPrefix.Containing(ip6, uplink.PrefixLengthV6);
             AddRoute(subnet6, glean);
             Adjacencies.Neighbors.AddConnected(subnet6);
         }
@@ -49,18 +49,5 @@ public sealed partial class NodeDataplane
         {
             AddRoute(new IpPrefix(Ip6Address.Any, 0), Adjacencies.AddNextHop(gateway6, uplinkPort, null));
         }
-    }
-
-    /// <summary>The prefix an interface address sits in (<c>192.168.77.10/24</c> gives <c>192.168.77.0/24</c>).</summary>
-    internal static IpPrefix UplinkSubnet(IpAddress address, int length)
-    {
-        if (address.IsV4)
-        {
-            uint mask = length == 0 ? 0 : uint.MaxValue << (32 - length);
-            return new IpPrefix(new Ip4Address(address.V4.Value & mask), length);
-        }
-
-        UInt128 bits = address.V6.ToUInt128() & (length == 0 ? UInt128.Zero : UInt128.MaxValue << (128 - length));
-        return new IpPrefix(new Ip6Address((ulong)(bits >> 64), (ulong)bits), length);
     }
 }

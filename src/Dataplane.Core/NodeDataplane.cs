@@ -287,10 +287,10 @@ public sealed partial class NodeDataplane
 
         if (node.Uplink is { } connected)
         {
-            Count(UplinkSubnet(connected.Ip, connected.PrefixLength));
+            Count(IpPrefix.Containing(connected.Ip, connected.PrefixLength));
             if (connected.IpV6 is { } connected6)
             {
-                Count(UplinkSubnet(connected6, connected.PrefixLengthV6));
+                Count(IpPrefix.Containing(connected6, connected.PrefixLengthV6));
             }
         }
 

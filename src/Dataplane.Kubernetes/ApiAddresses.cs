@@ -14,20 +14,6 @@ internal static class ApiAddresses
 
     public static bool TryParseUnicast(string? text, out IpAddress ip) => IpAddress.TryParse(text, out ip) && IsUnicast(ip);
 
-    /// <summary>The prefix of <paramref name="length"/> bits holding <paramref name="address"/> (host bits cleared).</summary>
-    public static IpPrefix Network(IpAddress address, int length)
-    {
-        if (address.IsV4)
-        {
-            uint mask = length == 0 ? 0 : uint.MaxValue << (32 - length);
-            return new IpPrefix(new Ip4Address(address.V4.Value & mask), length);
-        }
-
-        UInt128 mask6 = length == 0 ? UInt128.Zero : UInt128.MaxValue << (128 - length);
-        UInt128 bits = address.V6.ToUInt128() & mask6;
-        return new IpPrefix(new Ip6Address((ulong)(bits >> 64), (ulong)bits), length);
-    }
-
     /// <summary>
     /// A CIDR the way the API server validates <c>loadBalancerSourceRanges</c> and kube-proxy reads them
     /// (netutils.ParseCIDRSloppy): host bits are allowed and cleared, so <c>203.0.113.7/24</c> is
@@ -45,12 +31,10 @@ internal static class ApiAddresses
             return false;
         }
 
-        prefix = Network(address, length);
+        prefix = IpPrefix.Containing(address, length);
         return true;
     }
 
-    /// <summary>Whether the two prefixes share an address (one holds the other).</summary>
-    public static bool Overlap(IpPrefix a, IpPrefix b) => a.IsV4 == b.IsV4 && (a.Contains(b.Address) || b.Contains(a.Address));
 
     /// <summary>A few of <paramref name="items"/> for a message, quoted, with how many more there are.</summary>
     public static string Examples(IReadOnlyList<string> items)

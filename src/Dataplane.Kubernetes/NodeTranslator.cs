@@ -258,7 +258,7 @@ public static class NodeTranslator
 
         if (via.IsV4)
         {
-            IpPrefix subnet = ApiAddresses.Network(uplink.Ip, uplink.PrefixLength);
+            IpPrefix subnet = IpPrefix.Containing(uplink.Ip, uplink.PrefixLength);
             return !subnet.Contains(via) ? $"not on the uplink's subnet {subnet}"
                 : via.V4 == uplink.Ip ? "that is this node's own uplink address"
                 : null;
@@ -269,7 +269,7 @@ public static class NodeTranslator
             return "IPv6, and the uplink has no IPv6 address (node.uplink.ipV6)";
         }
 
-        IpPrefix subnet6 = ApiAddresses.Network(ip6, uplink.PrefixLengthV6);
+        IpPrefix subnet6 = IpPrefix.Containing(ip6, uplink.PrefixLengthV6);
         return via.V6 == ip6 ? "that is this node's own uplink address"
             : !subnet6.Contains(via) && !via.V6.IsLinkLocal ? $"not on the uplink's subnet {subnet6}"
             : null;
@@ -283,7 +283,7 @@ public static class NodeTranslator
     {
         foreach (IpPrefix mine in own)
         {
-            if (ApiAddresses.Overlap(mine, cidr))
+            if (IpPrefix.Overlap(mine, cidr))
             {
                 return $"this node's {mine}, whose pods it would take";
             }
@@ -291,7 +291,7 @@ public static class NodeTranslator
 
         foreach ((IpPrefix taken, string node) in claimed)
         {
-            if (ApiAddresses.Overlap(taken, cidr))
+            if (IpPrefix.Overlap(taken, cidr))
             {
                 return $"node {node}'s {taken} (which of the two has those pods?)";
             }

@@ -74,7 +74,7 @@ public sealed class RouteController
 
         foreach (IpPrefix? own in (ReadOnlySpan<IpPrefix?>)[node.PodCidr, node.PodCidrV6])
         {
-            if (own is { } mine && (mine.Contains(route.Cidr.Address) || route.Cidr.Contains(mine.Address)))
+            if (own is { } mine && IpPrefix.Overlap(mine, route.Cidr))
             {
                 return $"overlaps this node's pod CIDR {mine}";
             }
@@ -93,7 +93,7 @@ public sealed class RouteController
         }
 
         bool linkLocal = !route.Via.IsV4 && route.Via.V6.IsLinkLocal;
-        IpPrefix subnet = NodeDataplane.UplinkSubnet(self, length);
+        IpPrefix subnet = IpPrefix.Containing(self, length);
         if (!linkLocal && !subnet.Contains(route.Via))
         {
             return $"next hop {route.Via} is not on the uplink's subnet {subnet}: host-gw routing needs one L2 segment (use VXLAN across subnets)";

@@ -156,17 +156,23 @@ public readonly record struct IpPrefix(IpAddress Address, int Length)
     public static IpPrefix Parse(string text)
         => TryParse(text, out IpPrefix p, out string? error) ? p : throw new FormatException(error);
 
-    private IpAddress Network(IpAddress address)
+    private IpAddress Network(IpAddress address) => Containing(address, Length).Address;
+
+    /// <summary>Whether the two prefixes share an address: one holds the other (prefixes never partly overlap).</summary>
+    public static bool Overlap(IpPrefix a, IpPrefix b) => a.IsV4 == b.IsV4 && (a.Contains(b.Address) || b.Contains(a.Address));
+
+    /// <summary>The prefix of <paramref name="length"/> bits holding <paramref name="address"/>, host bits cleared (<c>192.168.77.10/24</c> gives <c>192.168.77.0/24</c>).</summary>
+    public static IpPrefix Containing(IpAddress address, int length)
     {
         if (address.IsV4)
         {
-            uint mask = Length == 0 ? 0 : uint.MaxValue << (32 - Length);
-            return new Ip4Address(address.V4.Value & mask);
+            uint mask = length == 0 ? 0 : uint.MaxValue << (32 - length);
+            return new IpPrefix(new Ip4Address(address.V4.Value & mask), length);
         }
 
-        UInt128 mask6 = Length == 0 ? UInt128.Zero : UInt128.MaxValue << (128 - Length);
+        UInt128 mask6 = length == 0 ? UInt128.Zero : UInt128.MaxValue << (128 - length);
         UInt128 bits = address.V6.ToUInt128() & mask6;
-        return new Ip6Address((ulong)(bits >> 64), (ulong)bits);
+        return new IpPrefix(new Ip6Address((ulong)(bits >> 64), (ulong)bits), length);
     }
 
     public override string ToString() => $"{Address}/{Length}";
