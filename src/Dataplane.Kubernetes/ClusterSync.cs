@@ -247,7 +247,7 @@ public sealed class ClusterSync
             }
         }
 
-        _servedServices = _services.Services.Count;
+        _servedServices = _services.Count;
         if (sync.Changed || sync.Failed.Count > 0)
         {
             _logger.LogInformation("{Source}: {Sync}", _source, sync);
@@ -267,7 +267,7 @@ public sealed class ClusterSync
                 _logger.LogDebug("service {Service} removed: {Update}", key, removed);
             }
 
-            _servedServices = _services.Services.Count;
+            _servedServices = _services.Count;
             return;
         }
 
@@ -292,7 +292,7 @@ public sealed class ClusterSync
         }
 
         Report(key, warnings);
-        _servedServices = _services.Services.Count;
+        _servedServices = _services.Count;
     }
 
     /// <summary>
