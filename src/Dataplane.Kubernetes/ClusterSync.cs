@@ -212,7 +212,7 @@ public sealed class ClusterSync
             Report(refused.ServiceName, [new ObjectWarning("Service", ServiceNames.Split(refused.ServiceName).Namespace, ServiceNames.Split(refused.ServiceName).Name, $"refused by the node: {string.Join("; ", refused.Errors)}")]);
         }
 
-        _servedServices = _services.Services.Count;
+        _servedServices = _services.Count;
         if (sync.Changed || sync.Failed.Count > 0)
         {
             _logger.LogInformation("{Source}: {Sync}", _source, sync);
@@ -250,7 +250,7 @@ public sealed class ClusterSync
             _warned.Remove(key);
         }
 
-        _servedServices = _services.Services.Count;
+        _servedServices = _services.Count;
     }
 
     private void ProgramRoutes()

@@ -59,6 +59,18 @@ public sealed class ServiceController
         }
     }
 
+    /// <summary>How many services are applied: <see cref="Services"/>' count without its copy (10,000 references per call).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _desired.Count;
+            }
+        }
+    }
+
     /// <summary>
     /// Makes <paramref name="desired"/> the whole set: services not in it are removed, new ones added, and those that
     /// differ from what is applied are rebuilt; equal ones are not touched. Removals go first, so a cluster IP may
