@@ -202,11 +202,12 @@ public sealed class IngressController : IAsyncDisposable
                 return;
             }
 
+            // Logged before the swap, so whoever sees the new behaviour can find its warning.
+            LogWarnings(next);
             _proxyConfig.Publish(next);
             Volatile.Write(ref _current, next);
             _appliedAt = DateTimeOffset.UtcNow;
             Interlocked.Increment(ref _applied);
-            LogWarnings(next);
             _logger.LogInformation(
                 "generation {Generation}: {Routes} routes over {Hosts} hosts to {Backends} backends ({Endpoints} endpoints), {Tls} TLS hosts, {Ingresses} ingresses ({Ignored} of other classes), {Warnings} warnings, built in {Ms:0.0} ms",
                 next.Generation, next.Routes.Count, next.Hosts.Count, next.Backends.Count, next.Backends.Sum(static b => b.Destinations.Count),
