@@ -128,6 +128,11 @@ public sealed class NodeDaemon : IDisposable
             reasons.Add($"pod {pod.Name}: no TAP attached");
         }
 
+        if (Cluster?.Sync.Status() is { Ready: false } cluster)
+        {
+            reasons.Add($"cluster: {cluster.Source} not listed yet (services, endpointslices and nodes)");
+        }
+
         IReadOnlyCollection<string> programmed = Dataplane.Services.ServiceNames;
         foreach (ServiceConfig service in config.Services.Where(s => !programmed.Contains(s.Name)))
         {

@@ -107,7 +107,8 @@ public sealed class KubernetesNodeEndToEndTests : IDisposable
         WriteObjects(objects, nodeObject, ApiModels.Service("default", "first", "10.96.6.10"), ApiModels.Slice("default", "first", "first-1", 8080, ("10.244.1.12", ApiModels.Ready)));
         using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Name = name, Pods = ["c", "b"], RunArguments = ["--objects", objects, "--node-name", name] });
         using var server = new NameEchoServer(node, "b", 8080);
-        Assert.Equal("b", await Greeting(node, "10.96.6.10"));
+        // The daemon serves its control socket before it has read the file's objects: wait for them, not for the socket.
+        await Until(async () => await Greeting(node, "10.96.6.10") == "b", "the file's service to answer");
 
         WriteObjects(objects, nodeObject, ApiModels.Service("default", "second", "10.96.6.20"), ApiModels.Slice("default", "second", "second-1", 8080, ("10.244.1.12", ApiModels.Ready)));
         node.Signal("HUP");
