@@ -279,7 +279,9 @@ internal static class IngressCommand
             return null;
         }
 
-        if (!IPEndPoint.TryParse(text, out IPEndPoint? endpoint) || text.LastIndexOf(':') < 0 || text.EndsWith(']'))
+        // IPEndPoint.TryParse takes an address alone (port 0) and a bare IPv6 address ("::1") too; neither names a port.
+        if (!IPEndPoint.TryParse(text, out IPEndPoint? endpoint) || text.LastIndexOf(':') < 0 || text.EndsWith(']')
+            || (endpoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !text.StartsWith('[')))
         {
             problem = $"{option} '{text}': expected ADDR:PORT, e.g. 0.0.0.0:80 or [::]:80";
             return null;
