@@ -1,3 +1,4 @@
 using Dataplane.Cli.Commands;
 
-return DataplaneCli.Create().Parse(args).Invoke();
+System.CommandLine.ParseResult parse = DataplaneCli.Create().Parse(args);
+return IngressCommand.RefuseParseErrors(parse, Console.Error) ?? parse.Invoke();

@@ -12,10 +12,15 @@ public sealed class IngressCommandTests : IDisposable
     [InlineData("dataplane ingress: --http ADDR:PORT is required (e.g. --http 0.0.0.0:80)", "--objects", "{objects}")]
     [InlineData("dataplane ingress: --http 'localhost:80': expected ADDR:PORT, e.g. 0.0.0.0:80 or [::]:80", "--objects", "{objects}", "--http", "localhost:80")]
     [InlineData("dataplane ingress: --https '127.0.0.1': expected ADDR:PORT, e.g. 0.0.0.0:80 or [::]:80", "--objects", "{objects}", "--http", "127.0.0.1:0", "--https", "127.0.0.1")]
+    [InlineData("dataplane ingress: --http '::1': expected ADDR:PORT, e.g. 0.0.0.0:80 or [::]:80", "--objects", "{objects}", "--http", "::1")]
+    [InlineData("dataplane ingress: --metrics-address '[::1]': expected ADDR:PORT, e.g. 0.0.0.0:80 or [::]:80", "--objects", "{objects}", "--http", "[::1]:0", "--metrics-address", "[::1]")]
     [InlineData("dataplane ingress: --objects and --kubeconfig are two sources of the same objects; give one", "--objects", "{objects}", "--kubeconfig", "{objects}", "--http", "127.0.0.1:0")]
     [InlineData("dataplane ingress: {dir}/missing.yaml: no such file", "--objects", "{dir}/missing.yaml", "--http", "127.0.0.1:0")]
     [InlineData("dataplane ingress: kubeconfig {dir}/missing: no such file", "--kubeconfig", "{dir}/missing", "--http", "127.0.0.1:0")]
     [InlineData("dataplane ingress: --load-balancing 'random': expected round-robin or power-of-two", "--objects", "{objects}", "--http", "127.0.0.1:0", "--load-balancing", "random")]
+    [InlineData("dataplane ingress: Unrecognized command or argument '--htp'.", "--objects", "{objects}", "--htp", "127.0.0.1:0")]
+    [InlineData("dataplane ingress: Required argument missing for option: '--http'.", "--objects", "{objects}", "--http")]
+    [InlineData("dataplane ingress status: Unrecognized command or argument '--json'.", "status", "--json")]
     public async Task Bad_arguments_are_one_line_and_exit_code_2(string expected, params string[] args)
     {
         string objects = Path.Combine(_directory, "objects.yaml");

@@ -170,13 +170,13 @@ public class IngressProxyTests(IngressProxyFixture fixture) : IClassFixture<Ingr
             root.GetProperty("warnings").EnumerateArray().Select(static w => w.GetString()));
     }
 
-    /// <summary>`dataplane` as the shell runs it, in process: exit code, stdout, stderr.</summary>
+    /// <summary>`dataplane` as the shell runs it (Program.cs), in process: exit code, stdout, stderr.</summary>
     internal static async Task<(int Code, string Stdout, string Stderr)> CliAsync(params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
         ParseResult parse = DataplaneCli.Create().Parse(args);
-        int code = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        int code = IngressCommand.RefuseParseErrors(parse, error) ?? await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
         return (code, output.ToString(), error.ToString());
     }
 
