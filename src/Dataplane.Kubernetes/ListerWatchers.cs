@@ -26,4 +26,25 @@ public static class ListerWatchers
                 allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
                 resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch ? true : null,
                 cancellationToken: cancel));
+
+    public static IListerWatcher<V1Ingress> Ingresses(IKubernetes client) =>
+        new KubernetesListerWatcher<V1Ingress, V1IngressList>((r, cancel) =>
+            client.NetworkingV1.ListIngressForAllNamespacesWithHttpMessagesAsync(
+                allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
+                resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch ? true : null,
+                cancellationToken: cancel));
+
+    public static IListerWatcher<V1IngressClass> IngressClasses(IKubernetes client) =>
+        new KubernetesListerWatcher<V1IngressClass, V1IngressClassList>((r, cancel) =>
+            client.NetworkingV1.ListIngressClassWithHttpMessagesAsync(
+                allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
+                resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch ? true : null,
+                cancellationToken: cancel));
+
+    public static IListerWatcher<V1Secret> Secrets(IKubernetes client) =>
+        new KubernetesListerWatcher<V1Secret, V1SecretList>((r, cancel) =>
+            client.CoreV1.ListSecretForAllNamespacesWithHttpMessagesAsync(
+                allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
+                resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch ? true : null,
+                cancellationToken: cancel));
 }

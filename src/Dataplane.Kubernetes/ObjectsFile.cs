@@ -6,8 +6,8 @@ using YamlDotNet.RepresentationModel;
 namespace Dataplane.Kubernetes;
 
 /// <summary>
-/// Reads Services, EndpointSlices and Nodes from a file, as <c>kubectl get svc,endpointslices,nodes -A -o yaml</c>
-/// (or <c>-o json</c>) prints them: a <c>kind: List</c> whose <c>items</c> each carry their kind and apiVersion, or
+/// Reads Services, EndpointSlices and Nodes (and for the ingress controller Ingresses, IngressClasses and Secrets) from
+/// a file, as <c>kubectl get svc,endpointslices,nodes -A -o yaml</c> (or <c>-o json</c>) prints them: a <c>kind: List</c> whose <c>items</c> each carry their kind and apiVersion, or
 /// objects one per YAML document (<c>---</c>), or a mix. Objects of other kinds are counted and passed over.
 /// <para>
 /// The file is read with YamlDotNet's representation model (JSON is YAML too), which keeps every node's line and
@@ -19,13 +19,19 @@ namespace Dataplane.Kubernetes;
 /// </summary>
 public static class ObjectsFile
 {
-    /// <summary>The kinds the node reads and the one API version each is read in.</summary>
+    /// <summary>The kinds read (the node's, then the ingress controller's) and the one API version each is read in.</summary>
     private static readonly Dictionary<string, string> s_kinds = new(StringComparer.Ordinal)
     {
         ["Service"] = "v1",
         ["EndpointSlice"] = "discovery.k8s.io/v1",
         ["Node"] = "v1",
+        ["Ingress"] = "networking.k8s.io/v1",
+        ["IngressClass"] = "networking.k8s.io/v1",
+        ["Secret"] = "v1",
     };
+
+    /// <summary>The kinds read that live outside namespaces.</summary>
+    private static readonly HashSet<string> s_clusterScoped = new(StringComparer.Ordinal) { "Node", "IngressClass" };
 
     /// <summary>
     /// Nodes an object may expand to through YAML aliases before it is refused: kubectl writes none, and a file of
@@ -123,6 +129,9 @@ public static class ObjectsFile
         private readonly List<V1Service> _services = [];
         private readonly List<V1EndpointSlice> _slices = [];
         private readonly List<V1Node> _nodes = [];
+        private readonly List<V1Ingress> _ingresses = [];
+        private readonly List<V1IngressClass> _ingressClasses = [];
+        private readonly List<V1Secret> _secrets = [];
         private readonly Dictionary<(string Kind, string Namespace, string Name), (int Index, Mark At)> _seen = [];
         private readonly SortedDictionary<string, int> _ignored = new(StringComparer.Ordinal);
         private readonly List<ObjectsFileProblem> _errors = [];
@@ -134,7 +143,8 @@ public static class ObjectsFile
         public void Warning(Mark? at, string problem) => _warnings.Add(Problem(at, problem));
 
         public ObjectsFileResult Result()
-            => new(new ClusterObjects(_services, _slices, _nodes), _ignored, Sorted(_errors), Sorted(_warnings));
+            => new(new ClusterObjects(_services, _slices, _nodes) { Ingresses = _ingresses, IngressClasses = _ingressClasses, Secrets = _secrets },
+                _ignored, Sorted(_errors), Sorted(_warnings));
 
         /// <summary>A document's root: one object, or a List of them.</summary>
         public void Document(YamlNode root)
@@ -197,6 +207,15 @@ public static class ObjectsFile
                 case "EndpointSlice":
                     Add(map, kind, Deserialize<V1EndpointSlice>(map, kind), _slices, static s => s.Metadata);
                     break;
+                case "Ingress":
+                    Add(map, kind, Deserialize<V1Ingress>(map, kind), _ingresses, static i => i.Metadata);
+                    break;
+                case "IngressClass":
+                    Add(map, kind, Deserialize<V1IngressClass>(map, kind), _ingressClasses, static c => c.Metadata);
+                    break;
+                case "Secret":
+                    Add(map, kind, Deserialize<V1Secret>(map, kind), _secrets, static s => s.Metadata);
+                    break;
                 default:
                     Add(map, kind, Deserialize<V1Node>(map, kind), _nodes, static n => n.Metadata);
                     break;
@@ -223,8 +242,9 @@ public static class ObjectsFile
             }
 
             // Namespaced kinds written without a namespace are in the default one, as kubectl has it.
-            string ns = kind == "Node" ? "" : ServiceTranslator.NamespaceOf(meta);
-            if (kind != "Node")
+            bool clusterScoped = s_clusterScoped.Contains(kind);
+            string ns = clusterScoped ? "" : ServiceTranslator.NamespaceOf(meta);
+            if (!clusterScoped)
             {
                 meta.NamespaceProperty = ns;
             }

@@ -14,5 +14,6 @@ internal static class DataplaneCli
         GraphCommand.Create(),
         PodServerCommand.Create(),
         InstallCniCommand.Create(),
+        IngressCommand.Create(),
     };
 }

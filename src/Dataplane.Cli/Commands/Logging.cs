@@ -29,6 +29,8 @@ internal static class Logging
 
         // Kestrel's per-request and lifetime lines are not events of the dataplane; its warnings and errors are.
         builder.AddFilter("Microsoft", level > LogLevel.Warning ? level : LogLevel.Warning);
+        // Nor YARP's (the ingress controller's proxy), which logs every forwarded request at Information.
+        builder.AddFilter("Yarp", level > LogLevel.Warning ? level : LogLevel.Warning);
         // The host logs a failed start (e.g. the metrics address in use) with its stack trace; the daemon reports
         // the same failure itself in one line ("metrics: cannot listen on ..."), so the host's copy is dropped.
         builder.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
