@@ -12,7 +12,8 @@ const string Usage = """
                              [--out DIR] [--no-build] [--no-install]
       --seconds N         length of each measurement (default 10)
       --repeat N          measure every proxy N times, alternating, and report medians (default 3)
-      --warmup N          seconds of load per proxy and protocol before the first repeat, not counted (default 5)
+      --warmup N          seconds of load per proxy and protocol before the first repeat, not counted (default 30: on
+                          one CPU the controller's JIT tiering takes that long to settle)
       --connections N     wrk's keep-alive connections (default 50)
       --h2-clients N      h2load's connections (default 10), each with --h2-streams N concurrent streams (default 10)
       --only KEYS         nginx, dataplane (default both; variants are measured with dataplane)
@@ -27,7 +28,7 @@ const string Usage = """
     Needs root. Everything runs in one network namespace named dpt-ing*, removed at the end (also on Ctrl-C).
     """;
 
-int seconds = 10, repeat = 3, warmup = 5, connections = 50, h2Clients = 10, h2Streams = 10;
+int seconds = 10, repeat = 3, warmup = 30, connections = 50, h2Clients = 10, h2Streams = 10;
 string? only = null, outDir = null;
 string proxyCpus = "1", loadCpus = "0";
 bool build = true, install = true;
@@ -96,7 +97,7 @@ var proxies = new List<Proxy> { new NginxProxy(), new DataplaneProxy("dataplane"
 for (int v = 0; v < variants.Count; v++)
 {
     string[] environment = [.. dataplaneEnv, .. variants[v].Environment];
-    proxies.Add(new DataplaneProxy($"dataplane-{variants[v].Name}", $"dataplane ingress, {string.Join(' ', variants[v].Environment)}",
+    proxies.Add(new DataplaneProxy($"dataplane-{variants[v].Name}", $"dataplane ingress ({variants[v].Name})",
         8010 + (10 * v), 8453 + (10 * v), dataplaneDll, environment));
 }
 
@@ -174,7 +175,7 @@ try
 
     void Print(string round, Proxy proxy, Sample s) => Console.WriteLine(
         $"[{round}] {s.Protocol,-5} {proxy.Title,-30} {s.RequestsPerSecond,9:#,0} req/s  p50 {s.P50Ms,6:0.00} ms  p99 {s.P99Ms,7:0.00} ms  " +
-        $"proxy CPU {s.ProxyCpuPercent,3:0}%  load CPUs {s.LoadCpusBusyPercent,3:0}%" + (s.Errors > 0 ? $"  {s.Errors} errors" : ""));
+        $"proxy CPU {s.ProxyCpuPercent,3:0}% ({s.ProxyCpuMicrosecondsPerRequest,5:0.0} µs/request)  load CPUs {s.LoadCpusBusyPercent,3:0}%" + (s.Errors > 0 ? $"  {s.Errors} errors" : ""));
 
     var rounds = new List<(int Round, int Length)>();
     if (warmup > 0)

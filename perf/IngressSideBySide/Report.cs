@@ -166,6 +166,7 @@ internal static class Report
                 Row(md, $"{title}: requests/s", ">= 1.0", ours, p => Ratio(p, nginx, protocol, s => s.RequestsPerSecond), v => v >= 1.0);
                 Row(md, $"{title}: p50", "", ours, p => Ratio(p, nginx, protocol, s => s.P50Ms), null);
                 Row(md, $"{title}: p99", "<= 1.0", ours, p => Ratio(p, nginx, protocol, s => s.P99Ms), v => v <= 1.0);
+                Row(md, $"{title}: proxy CPU µs per request", "", ours, p => Ratio(p, nginx, protocol, s => s.ProxyCpuMicrosecondsPerRequest), null);
             }
 
             md.AppendLine();
@@ -173,6 +174,12 @@ internal static class Report
         else if (ours.Count > 0 && ours.All(p => p.Samples.Count == 0))
         {
             md.AppendLine("**The dataplane column could not be measured in this run** (see below): nginx's figures stand alone.");
+            md.AppendLine();
+        }
+
+        foreach (ProxyResult p in r.Proxies.Where(p => p.Environment.Count > 0))
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"{p.Title} runs with {string.Join(' ', p.Environment.Select(e => $"`{e}`"))}.");
             md.AppendLine();
         }
 
