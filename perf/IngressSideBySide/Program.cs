@@ -10,6 +10,7 @@ const string Usage = """
                              [--only nginx,dataplane] [--proxy-cpus LIST] [--load-cpus LIST]
                              [--dataplane-env KEY=VALUE]... [--variant NAME:KEY=VALUE[,KEY=VALUE]]...
                              [--out DIR] [--no-build] [--no-install]
+           ingresssidebyside --redraw RESULTS.json
       --seconds N         length of each measurement (default 10)
       --repeat N          measure every proxy N times, alternating, and report medians (default 3)
       --warmup N          seconds of load per proxy and protocol before the first repeat, not counted (default 30: on
@@ -25,11 +26,12 @@ const string Usage = """
       --out DIR           where the report goes (default perf/results)
       --no-build          skip the Release build of the dataplane CLI
       --no-install        do not apt-get install nginx, wrk, nghttp2-client, openssl, curl when missing
+      --redraw F          rewrite the Markdown of an earlier run from its JSON, measuring nothing
     Needs root. Everything runs in one network namespace named dpt-ing*, removed at the end (also on Ctrl-C).
     """;
 
 int seconds = 10, repeat = 3, warmup = 30, connections = 50, h2Clients = 10, h2Streams = 10;
-string? only = null, outDir = null;
+string? only = null, outDir = null, redraw = null;
 string proxyCpus = "1", loadCpus = "0";
 bool build = true, install = true;
 var dataplaneEnv = new List<string>();
@@ -57,8 +59,17 @@ for (int i = 0; i < args.Length; i++)
         case "--out": outDir = Value(); break;
         case "--no-build": build = false; break;
         case "--no-install": install = false; break;
+        case "--redraw": redraw = Value(); break;
         default: Console.Error.WriteLine(Usage); return args[i] is "-h" or "--help" ? 0 : 2;
     }
+}
+
+if (redraw is not null)
+{
+    string markdownAgain = Report.Markdown(Report.FromJson(File.ReadAllText(redraw)));
+    File.WriteAllText(Path.ChangeExtension(Path.GetFullPath(redraw), ".md"), markdownAgain);
+    Console.WriteLine(markdownAgain);
+    return 0;
 }
 
 if (dataplaneEnv.Concat(variants.SelectMany(v => v.Environment)).FirstOrDefault(kv => !kv.Contains('=', StringComparison.Ordinal)) is { } bad)

@@ -38,15 +38,15 @@ internal sealed class ProxyResult(string key, string title)
 
     public string Command { get; set; } = "";
 
-    public List<string> Environment { get; } = [];
+    public List<string> Environment { get; init; } = [];
 
     public string Notes { get; set; } = "";
 
-    public List<Sample> Samples { get; } = [];
+    public List<Sample> Samples { get; init; } = [];
 
-    public List<Sample> WarmUp { get; } = [];
+    public List<Sample> WarmUp { get; init; } = [];
 
-    public List<string> Errors { get; } = [];
+    public List<string> Errors { get; init; } = [];
 
     public double? Median(Protocol protocol, Func<Sample, double> figure)
     {
@@ -121,12 +121,18 @@ internal static class Report
         (Protocol.Http2, "HTTP/2 over TLS (h2load)"),
     ];
 
-    public static string Json(RunReport report) => JsonSerializer.Serialize(report, new JsonSerializerOptions
+    private static readonly JsonSerializerOptions s_json = new()
     {
         WriteIndented = true,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { new JsonStringEnumConverter() },
-    });
+    };
+
+    public static string Json(RunReport report) => JsonSerializer.Serialize(report, s_json);
+
+    /// <summary>Reads back what <see cref="Json"/> wrote, so the Markdown can be rewritten without measuring again.</summary>
+    public static RunReport FromJson(string text) =>
+        JsonSerializer.Deserialize<RunReport>(text, s_json) ?? throw new InvalidOperationException("the report is null");
 
     public static string Markdown(RunReport r)
     {
@@ -170,6 +176,7 @@ internal static class Report
             }
 
             md.AppendLine();
+            Bottleneck(md, r, nginx, ours);
         }
         else if (ours.Count > 0 && ours.All(p => p.Samples.Count == 0))
         {
@@ -242,6 +249,9 @@ internal static class Report
         md.AppendLine("- TLS: one self-signed RSA 2048 certificate for bench.example made with openssl in the run: nginx reads the PEM files,");
         md.AppendLine("  the controller the same certificate from a kubernetes.io/tls Secret in its objects file.");
         md.AppendLine("- Neither logs per request: nginx has access_log off, the controller runs at --log-level Warning.");
+        md.AppendLine("- Warm-up: the controller's JIT (tiered compilation with PGO) needs load to settle, and on one CPU the runtime delays");
+        md.AppendLine("  tier-up tenfold; its CPU per request falls by half or more over the first minute. The warm-up gives it that time");
+        md.AppendLine("  (nginx gets the same, needing none); the first repeat may still show the tail of it.");
         md.AppendLine();
         md.AppendLine("## Commands");
         md.AppendLine();
@@ -275,6 +285,42 @@ internal static class Report
         }
 
         return md.ToString();
+    }
+
+    /// <summary>
+    /// Says which side limited the run. When nginx was far from using its CPU while the load CPU was saturated, its
+    /// requests/s and latency are the load side's (and the other tenants' of a shared machine), not its own ceiling: a
+    /// "met" above then says little, and the CPU each proxy spends per request is the comparison of the proxies.
+    /// </summary>
+    private static void Bottleneck(StringBuilder md, RunReport r, ProxyResult nginx, List<ProxyResult> ours)
+    {
+        foreach ((Protocol protocol, string title) in s_protocols)
+        {
+            if (nginx.Median(protocol, s => s.ProxyCpuPercent) is not { } nginxCpu || nginx.Median(protocol, s => s.LoadCpusBusyPercent) is not { } loadBusy ||
+                nginxCpu >= 80 || loadBusy < 95)
+            {
+                continue;
+            }
+
+            string Ceiling(ProxyResult p) => p.Median(protocol, s => s.ProxyCpuMicrosecondsPerRequest) is { } us and > 0
+                ? $"{p.Title} ~{1e6 / us:#,0}/s"
+                : $"{p.Title} –";
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"{title}: **nginx was not the bottleneck** (it used {nginxCpu:0} % of its CPU while the load CPU was {loadBusy:0} % busy), so its requests/s");
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"and latency are the load side's, not its ceiling. Each proxy's CPU per request bounds what it would serve on a CPU of its own:");
+            md.AppendLine(CultureInfo.InvariantCulture, $"{string.Join(", ", new[] { nginx }.Concat(ours).Select(Ceiling))} (1,000,000 / µs per request).");
+            md.AppendLine();
+        }
+
+        if (r.LoadMax > r.Machine.Cores)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"The machine was shared and busy (1-min load up to {r.LoadMax} on {r.Machine.Cores} cores): a single-threaded nginx worker waits behind other");
+            md.AppendLine("processes for each time slice on its CPU, where the controller's several threads get a larger share of it; that favours");
+            md.AppendLine("ours in requests/s and p99 beyond what the proxies themselves do.");
+            md.AppendLine();
+        }
     }
 
     private static double? Ratio(ProxyResult ours, ProxyResult nginx, Protocol protocol, Func<Sample, double> figure) =>
