@@ -19,7 +19,7 @@
 # and checks for the .NET 10 SDK.
 set -euo pipefail
 
-packages=(libpcap0.8 nftables iproute2 iputils-ping iperf3 netcat-openbsd curl tshark tcpdump iptables netsniff-ng sockperf gcc make libc6-dev liburing-dev procps prometheus
+packages=(libpcap0.8 nftables iproute2 iputils-ping iperf3 netcat-openbsd curl openssl tshark tcpdump iptables netsniff-ng sockperf gcc make libc6-dev liburing-dev procps prometheus
   golang-go golang-github-appc-cni-dev containernetworking-plugins podman runc conmon busybox-static clang zlib1g-dev docker-compose)
 missing=()
 for p in "${packages[@]}"; do

@@ -116,7 +116,15 @@ public sealed class IngressController : IAsyncDisposable
 
     public IngressStatus Status()
     {
-        RoutingSnapshot snapshot = Current;
+        // The snapshot and when it was applied, from the same moment.
+        RoutingSnapshot snapshot;
+        DateTimeOffset? appliedAt;
+        lock (_rebuildLock)
+        {
+            snapshot = Current;
+            appliedAt = _appliedAt;
+        }
+
         var routes = new List<RouteStatus>();
         foreach (HostRoutes host in snapshot.Hosts)
         {
@@ -131,7 +139,7 @@ public sealed class IngressController : IAsyncDisposable
             .Select(static c => new TlsHostStatus(c.Key, c.Value.Source, c.Value.Subject, c.Value.NotAfter, c.Value.DnsNames)).ToList();
         var listeners = new IngressListeners(_proxy?.HttpEndpoint.ToString() ?? _options.Http.ToString(), (_proxy?.HttpsEndpoint ?? _options.Https)?.ToString(),
             _options.ControlSocket, _control?.MetricsEndpoint?.ToString());
-        return new IngressStatus(snapshot.Generation, _appliedAt, _options.IngressClass, snapshot.Ingresses, snapshot.IgnoredIngresses, listeners,
+        return new IngressStatus(snapshot.Generation, appliedAt, _options.IngressClass, snapshot.Ingresses, snapshot.IgnoredIngresses, listeners,
             _source.Status(_store), routes, tls, [.. snapshot.Warnings.Select(static w => w.ToString())]);
     }
 
@@ -202,11 +210,12 @@ public sealed class IngressController : IAsyncDisposable
                 return;
             }
 
+            // Logged before the swap, so whoever sees the new behaviour can find its warning.
+            LogWarnings(next);
             _proxyConfig.Publish(next);
             Volatile.Write(ref _current, next);
             _appliedAt = DateTimeOffset.UtcNow;
             Interlocked.Increment(ref _applied);
-            LogWarnings(next);
             _logger.LogInformation(
                 "generation {Generation}: {Routes} routes over {Hosts} hosts to {Backends} backends ({Endpoints} endpoints), {Tls} TLS hosts, {Ingresses} ingresses ({Ignored} of other classes), {Warnings} warnings, built in {Ms:0.0} ms",
                 next.Generation, next.Routes.Count, next.Hosts.Count, next.Backends.Count, next.Backends.Sum(static b => b.Destinations.Count),

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Dataplane.Control;
 using Dataplane.Model;
+using Dataplane.Packets;
 using Dataplane.Tables;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,10 @@ namespace Dataplane.Kubernetes;
 /// </summary>
 public sealed class ClusterSync
 {
+    // Keys of the warnings that are not a service's (those are namespace/name).
+    private const string NodesKey = "nodes";
+    private const string RoutesKey = "routes";
+
     private readonly Lock _lock = new();
     private readonly string _nodeName;
     private readonly NodeSettings _node;
@@ -84,7 +89,7 @@ public sealed class ClusterSync
         long start = Stopwatch.GetTimestamp();
         lock (_lock)
         {
-            Fill(_serviceObjects, objects.Services, static s => ServiceNames.Key(s.Metadata?.NamespaceProperty ?? "", s.Metadata?.Name ?? ""));
+            Fill(_serviceObjects, objects.Services, ServiceKey);
             FillSlices(objects.EndpointSlices);
             Fill(_nodeObjects, objects.Nodes, static n => n.Metadata?.Name ?? "");
             _servicesListed = _slicesListed = _nodesListed = true;
@@ -107,7 +112,7 @@ public sealed class ClusterSync
 
     private void ListedServices(IReadOnlyList<V1Service> all)
     {
-        Fill(_serviceObjects, all, static s => ServiceNames.Key(s.Metadata?.NamespaceProperty ?? "", s.Metadata?.Name ?? ""));
+        Fill(_serviceObjects, all, ServiceKey);
         _servicesListed = true;
         ProgramEverything();
     }
@@ -128,7 +133,7 @@ public sealed class ClusterSync
 
     private void ServiceChanged(V1Service service, bool deleted)
     {
-        string key = ServiceNames.Key(service.Metadata?.NamespaceProperty ?? "", service.Metadata?.Name ?? "");
+        string key = ServiceKey(service);
         if (deleted)
         {
             _serviceObjects.Remove(key);
@@ -195,12 +200,28 @@ public sealed class ClusterSync
             return;
         }
 
+        // A service the node refuses keeps what it had, as one the table refuses does: handed over as it is applied.
+        Dictionary<string, ServiceConfig> applied = _services.Services.ToDictionary(static s => s.Name!, StringComparer.Ordinal);
         var desired = new List<ServiceConfig>();
+        var warnings = new Dictionary<string, List<ObjectWarning>>(StringComparer.Ordinal);
         foreach ((string key, V1Service service) in _serviceObjects)
         {
             ServiceTranslation translation = ServiceTranslator.Translate(service, SlicesOf(key));
-            Report(key, translation.Warnings);
-            if (translation.Service is { } config)
+            List<ObjectWarning> own = warnings[key] = [.. translation.Warnings];
+            if (translation.Service is not { } config)
+            {
+                continue;
+            }
+
+            if (NodeProblems(config) is { Count: > 0 } problems)
+            {
+                own.Add(Refused(key, problems));
+                if (applied.TryGetValue(key, out ServiceConfig? previous))
+                {
+                    desired.Add(previous);
+                }
+            }
+            else
             {
                 desired.Add(config);
             }
@@ -209,10 +230,24 @@ public sealed class ClusterSync
         ServiceSync sync = _services.Replace(desired, _source);
         foreach (ServiceUpdate refused in sync.Failed)
         {
-            Report(refused.ServiceName, [new ObjectWarning("Service", ServiceNames.Split(refused.ServiceName).Namespace, ServiceNames.Split(refused.ServiceName).Name, $"refused by the node: {string.Join("; ", refused.Errors)}")]);
+            warnings[refused.ServiceName].Add(Refused(refused.ServiceName, refused.Errors));
         }
 
-        _servedServices = _services.Services.Count;
+        // Each service's warnings at once, so a refusal does not replace (and later repeat) what its translation said.
+        foreach ((string key, List<ObjectWarning> own) in warnings)
+        {
+            Report(key, own);
+        }
+
+        foreach (string key in _warned.Keys.ToArray())
+        {
+            if (key is not (NodesKey or RoutesKey) && !_serviceObjects.ContainsKey(key))
+            {
+                _warned.Remove(key);
+            }
+        }
+
+        _servedServices = _services.Count;
         if (sync.Changed || sync.Failed.Count > 0)
         {
             _logger.LogInformation("{Source}: {Sync}", _source, sync);
@@ -223,21 +258,28 @@ public sealed class ClusterSync
 
     private void ProgramService(string key)
     {
-        ServiceTranslation? translation = _serviceObjects.TryGetValue(key, out V1Service? service)
-            ? ServiceTranslator.Translate(service, SlicesOf(key))
-            : null;
-        if (translation is not null)
+        if (!_serviceObjects.TryGetValue(key, out V1Service? service))
         {
-            Report(key, translation.Warnings);
+            // Deleted: should it come back with the same problem, that is worth saying again.
+            _warned.Remove(key);
+            if (_services.Remove(key) is { } removed)
+            {
+                _logger.LogDebug("service {Service} removed: {Update}", key, removed);
+            }
+
+            _servedServices = _services.Count;
+            return;
         }
 
-        if (translation?.Service is { } config)
+        ServiceTranslation translation = ServiceTranslator.Translate(service, SlicesOf(key));
+        List<ObjectWarning> warnings = [.. translation.Warnings];
+        if (translation.Service is { } config)
         {
-            ServiceUpdate update = _services.Apply(config);
-            if (!update.Succeeded)
+            List<string> problems = NodeProblems(config);
+            ServiceUpdate? update = problems.Count == 0 ? _services.Apply(config) : null;
+            if (update is null || !update.Succeeded)
             {
-                (string ns, string name) = ServiceNames.Split(key);
-                Report(key, [.. translation.Warnings, new ObjectWarning("Service", ns, name, $"refused by the node, keeping what it had: {string.Join("; ", update.Errors)}")]);
+                warnings.Add(Refused(key, update?.Errors ?? problems));
             }
             else if (update.Changed)
             {
@@ -247,16 +289,54 @@ public sealed class ClusterSync
         else if (_services.Remove(key) is { } removed)
         {
             _logger.LogDebug("service {Service} removed: {Update}", key, removed);
-            _warned.Remove(key);
         }
 
-        _servedServices = _services.Services.Count;
+        Report(key, warnings);
+        _servedServices = _services.Count;
+    }
+
+    /// <summary>
+    /// What the node refuses in a service the translator passed, because of this node: the config file's check that no
+    /// cluster, external or load-balancer IP lies inside the pod CIDRs (NodeConfigParser), which would take the
+    /// traffic of the pod with that address.
+    /// </summary>
+    private List<string> NodeProblems(ServiceConfig config)
+    {
+        var addresses = new List<(IpAddress Ip, string What)>();
+        if (config.ClusterIp is { } v4)
+        {
+            addresses.Add((v4, "cluster IP"));
+        }
+
+        if (config.ClusterIpV6 is { } v6)
+        {
+            addresses.Add((v6, "cluster IP"));
+        }
+
+        addresses.AddRange(config.Exposure.ExternalIps.Select(static ip => (ip, "external IP")));
+        addresses.AddRange(config.Exposure.LoadBalancerIps.Select(static ip => (ip, "load-balancer IP")));
+        var problems = new List<string>();
+        foreach ((IpAddress ip, string what) in addresses)
+        {
+            if ((ip.IsV4 ? _node.PodCidr : _node.PodCidrV6) is { } podCidr && podCidr.Contains(ip))
+            {
+                problems.Add($"{what} {ip} is inside this node's pod CIDR {podCidr}: it would take the traffic of the pod with that address");
+            }
+        }
+
+        return problems;
+    }
+
+    private static ObjectWarning Refused(string key, IEnumerable<string> errors)
+    {
+        (string ns, string name) = ServiceNames.Split(key);
+        return new ObjectWarning("Service", ns, name, $"refused by the node, which keeps what it served before (if anything): {string.Join("; ", errors)}");
     }
 
     private void ProgramRoutes()
     {
         NodeTranslation translation = NodeTranslator.Translate(_nodeObjects.Values, _nodeName, _node);
-        Report("nodes", translation.Warnings);
+        Report(NodesKey, translation.Warnings);
         if (translation.Self is { } self && _self != self)
         {
             if (_self is not null && (self.PodCidr != _node.PodCidr || self.PodCidrV6 != _node.PodCidrV6))
@@ -281,7 +361,7 @@ public sealed class ClusterSync
             refused.Add(new ObjectWarning("Route", "", route.Cidr.ToString(), $"via {route.Via}: {problem}"));
         }
 
-        Report("routes", refused);
+        Report(RoutesKey, refused);
         if (sync.Changed)
         {
             _logger.LogInformation("{Source}: {Sync}", _source, sync);
@@ -365,6 +445,9 @@ public sealed class ClusterSync
             }
         }
     }
+
+    /// <summary>As the translator names the service (one without a namespace is in the default one), so its slices and config match.</summary>
+    private static string ServiceKey(V1Service service) => ServiceNames.Key(ServiceTranslator.NamespaceOf(service.Metadata), service.Metadata?.Name ?? "");
 
     private static string SliceKey(V1EndpointSlice slice) => $"{slice.Metadata?.NamespaceProperty}/{slice.Metadata?.Name}";
 

@@ -103,9 +103,10 @@ internal static class IngressCommand
             }
 
             IngressSource source;
+            IReadOnlyList<ObjectsFileProblem> fileWarnings = [];
             if (objectsFile is not null)
             {
-                if (FileIngressSource.Open(objectsFile.FullName, out IReadOnlyList<ObjectsFileProblem> errors, out _) is not { } file)
+                if (FileIngressSource.Open(objectsFile.FullName, out IReadOnlyList<ObjectsFileProblem> errors, out fileWarnings) is not { } file)
                 {
                     // Each problem is one line, file:line:col; an unreadable file is exactly one.
                     foreach (ObjectsFileProblem e in errors)
@@ -140,6 +141,12 @@ internal static class IngressCommand
                 LoadBalancing = balancing.Value,
             };
             using ILoggerFactory loggers = Logging.Create(parse.GetValue(logLevel));
+            ILogger logger = loggers.CreateLogger("dataplane.ingress");
+            foreach (ObjectsFileProblem warning in fileWarnings)
+            {
+                logger.LogWarning("{Warning}", warning);
+            }
+
             return await RunAsync(options, source, loggers, error, cancel).ConfigureAwait(false);
         });
         return command;
@@ -148,15 +155,6 @@ internal static class IngressCommand
     /// <summary>Serves until SIGTERM or SIGINT (or <paramref name="cancel"/>); SIGHUP reloads an objects file.</summary>
     private static async Task<int> RunAsync(IngressOptions options, IngressSource source, ILoggerFactory loggers, TextWriter error, CancellationToken cancel)
     {
-        if (source is FileIngressSource file && FileIngressSource.Open(file.Path, out _, out IReadOnlyList<ObjectsFileProblem> warnings) is not null)
-        {
-            ILogger fileLogger = loggers.CreateLogger("dataplane.ingress");
-            foreach (ObjectsFileProblem warning in warnings)
-            {
-                fileLogger.LogWarning("{Warning}", warning);
-            }
-        }
-
         using var stopping = new StopSignals(cancel);
         IngressController controller;
         try

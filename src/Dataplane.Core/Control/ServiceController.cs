@@ -47,6 +47,18 @@ public sealed class ServiceController
     /// </summary>
     public event Action<IReadOnlyList<ServiceConfig>>? Changed;
 
+    /// <summary>How many services are applied (no copy, unlike <see cref="Services"/>).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _desired.Count;
+            }
+        }
+    }
+
     /// <summary>The services applied, as their sources declared them (a copy).</summary>
     public IReadOnlyList<ServiceConfig> Services
     {

@@ -52,6 +52,7 @@ public static class DemoRunner
             steps.Add(await NodeToPodsAsync(topology, cancel).ConfigureAwait(false));
             steps.Add(await OutsideToKernelAsync(topology, cancel).ConfigureAwait(false));
             steps.Add(await HealthCheckAsync(topology, cancel).ConfigureAwait(false));
+            steps.Add(await DemoIngress.RunAsync(topology, cancel).ConfigureAwait(false));
             steps.Add(await KernelUntouchedAsync(topology, cancel).ConfigureAwait(false));
             summaries.Add(Summary("host-gw", a, daemonA));
             summaries.Add(Summary("host-gw", b, daemonB));
@@ -341,7 +342,7 @@ public static class DemoRunner
             string received = (await ReadToEndAsync(server, cancel).ConfigureAwait(false)).Trim();
             long segmented = Counter(daemonA, "vxlan-encap", "super-frames-segmented") - segmentedBefore;
             bool ok = mtu == 1450 && pingCode == 0 && received == Bytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return new DemoStep("13. pod-to-pod across nodes (VXLAN)", $"ping -M do -s {mtu - 28} {remote} and {Bytes / 1_000_000} MB over TCP from client (eth0 mtu {mtu})",
+            return new DemoStep("14. pod-to-pod across nodes (VXLAN)", $"ping -M do -s {mtu - 28} {remote} and {Bytes / 1_000_000} MB over TCP from client (eth0 mtu {mtu})",
                 ok, $"{summary}; {received} bytes arrived ({segmented} TCP super-frames segmented by vxlan-encap)");
         }
     }

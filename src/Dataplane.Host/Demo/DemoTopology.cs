@@ -51,9 +51,18 @@ public sealed class DemoTopology : IDisposable
     public const int HealthCheckNodePort = 32000;
     public const string HostPortName = "dp-host";
 
+    /// <summary>The Ingress controller's pod (on node-a) and its Service: a load-balancer IP (node-b announces it) and node ports.</summary>
+    public const string IngressPod = "ingress";
+    public const string IngressVip = "10.96.0.13";
+    public const string IngressLoadBalancerIp = "192.168.77.101";
+    public const int IngressHttpPort = 8080;
+    public const int IngressHttpsPort = 8443;
+    public const int IngressHttpNodePort = 30088;
+    public const int IngressHttpsNodePort = 30443;
+
     /// <summary>Every pod of the cluster: node index (1 = node-a, 2 = node-b) and host byte of its address.</summary>
     private static readonly (string Name, int Node, int Host)[] s_pods =
-        [("client", 1, 10), ("web-1", 1, 11), ("web-2", 1, 12), ("web-3", 1, 13), ("web-b1", 2, 11), ("web-b2", 2, 12)];
+        [("client", 1, 10), ("web-1", 1, 11), ("web-2", 1, 12), ("web-3", 1, 13), ("ingress", 1, 14), ("web-b1", 2, 11), ("web-b2", 2, 12)];
 
     private readonly List<string> _namespaces = [];
 
@@ -97,7 +106,10 @@ public sealed class DemoTopology : IDisposable
     public string InternetNamespace { get; }
 
     /// <summary>The web pods (servers) on both nodes.</summary>
-    public static IEnumerable<string> WebPods => s_pods.Where(static p => p.Name != "client").Select(static p => p.Name);
+    public static IEnumerable<string> WebPods => s_pods.Where(static p => p.Name is not ("client" or IngressPod)).Select(static p => p.Name);
+
+    /// <summary>The node each pod runs on, as an EndpointSlice's nodeName says it.</summary>
+    public static string NodeNameOf(string pod) => s_pods.Single(p => p.Name == pod).Node == 1 ? "node-a" : "node-b";
 
     public string PodNamespace(string pod) => $"dpdemo-{pod}-{Suffix}";
 
@@ -244,7 +256,7 @@ public sealed class DemoTopology : IDisposable
     /// <summary>The cluster's services, the same on every node (as kube-proxy programs every service everywhere).</summary>
     public static string ServicesYaml()
     {
-        string Endpoint(string pod) => $"{{ ip: {PodIp(pod)}, nodeName: {(s_pods.Single(p => p.Name == pod).Node == 1 ? "node-a" : "node-b")} }}";
+        string Endpoint(string pod) => $"{{ ip: {PodIp(pod)}, nodeName: {NodeNameOf(pod)} }}";
         string Endpoints(params string[] pods) => $"[ {string.Join(", ", pods.Select(Endpoint))} ]";
         return $$"""
             services:
@@ -270,7 +282,70 @@ public sealed class DemoTopology : IDisposable
                 clusterIP: {{RemoteVip}}
                 ports: [ { name: http, protocol: TCP, port: {{ServicePort}}, targetPort: {{TargetPort}} } ]
                 endpoints: {{Endpoints("web-b2")}}
+              # The Ingress controller (`dataplane ingress`, a pod on node-a) behind a load-balancer IP and node ports, as
+              # ingress-nginx is deployed; Cluster: node-b, which announces the IP, forwards to node-a.
+              - name: ingress
+                type: LoadBalancer
+                clusterIP: {{IngressVip}}
+                externalTrafficPolicy: Cluster
+                status: { loadBalancer: { ingress: [ { ip: {{IngressLoadBalancerIp}} } ] } }
+                ports:
+                  - { name: http, protocol: TCP, port: 80, targetPort: {{IngressHttpPort}}, nodePort: {{IngressHttpNodePort}} }
+                  - { name: https, protocol: TCP, port: 443, targetPort: {{IngressHttpsPort}}, nodePort: {{IngressHttpsNodePort}} }
+                endpoints: {{Endpoints(IngressPod)}}
             """;
+    }
+
+    /// <summary>
+    /// What the demo's Ingress controller reads (as `kubectl get ingress,svc,endpointslices,secrets -A -o yaml` would
+    /// print it): the Ingress for shop.example, the `web` and `web-local` Services with their EndpointSlices (web-local's
+    /// holding <paramref name="webLocalPods"/>), and the TLS Secret.
+    /// </summary>
+    public static string IngressObjectsYaml(string certificatePem, string keyPem, IReadOnlyList<string> webLocalPods)
+    {
+        static string Base64(string text) => Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes(text));
+        static string Service(string name, string vip) => $$"""
+            apiVersion: v1
+            kind: Service
+            metadata: { name: {{name}}, namespace: default }
+            spec:
+              clusterIP: {{vip}}
+              clusterIPs: [{{vip}}]
+              ports: [ { name: http, protocol: TCP, port: {{ServicePort}}, targetPort: http } ]
+            """;
+        static string Slice(string service, IEnumerable<string> pods) => $$"""
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata: { name: {{service}}-1, namespace: default, labels: { kubernetes.io/service-name: {{service}} } }
+            addressType: IPv4
+            ports: [ { name: http, protocol: TCP, port: {{TargetPort}} } ]
+            endpoints:
+            {{string.Join("\n", pods.Select(p => $"  - {{ addresses: [{PodIp(p)}], conditions: {{ ready: true }}, nodeName: {NodeNameOf(p)} }}"))}}
+            """;
+        string ingress = """
+            apiVersion: networking.k8s.io/v1
+            kind: Ingress
+            metadata: { name: shop, namespace: default }
+            spec:
+              ingressClassName: dataplane
+              tls: [ { hosts: [shop.example], secretName: shop-tls } ]
+              rules:
+                - host: shop.example
+                  http:
+                    paths:
+                      - { path: /, pathType: Prefix, backend: { service: { name: web, port: { name: http } } } }
+                      - { path: /b, pathType: Prefix, backend: { service: { name: web-local, port: { number: 80 } } } }
+            """;
+        string secret = $$"""
+            apiVersion: v1
+            kind: Secret
+            metadata: { name: shop-tls, namespace: default }
+            type: kubernetes.io/tls
+            data:
+              tls.crt: {{Base64(certificatePem)}}
+              tls.key: {{Base64(keyPem)}}
+            """;
+        return string.Join("\n---\n", [ingress, Service("web", WebVip), Slice("web", WebPods), Service("web-local", LocalVip), Slice("web-local", webLocalPods), secret]) + "\n";
     }
 
     public void Dispose()

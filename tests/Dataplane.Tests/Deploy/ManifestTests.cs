@@ -182,16 +182,17 @@ public sealed class ManifestTests
 
     private static V1ConfigMap ConfigMap => Assert.Single(Objects.OfType<V1ConfigMap>());
 
-    private static IReadOnlyList<object> Load()
-    {
-        string directory = Repository.PathOf("deploy", "kubernetes");
-        string[] files = Directory.GetFiles(directory, "*.yaml");
-        Assert.NotEmpty(files);
-        // strict: an unknown field (a misspelt key) throws instead of vanishing.
-        return [.. files.SelectMany(static f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f), strict: true))];
-    }
+    private static IReadOnlyList<object> Load() => Load("dataplane.yaml");
 
-    private static string Describe(object o) => o switch
+    /// <summary>One file of deploy/kubernetes, strictly: an unknown field (a misspelt key) throws instead of vanishing.</summary>
+    internal static IReadOnlyList<object> Load(string file)
+        => KubernetesYaml.LoadAllFromString(File.ReadAllText(Repository.PathOf("deploy", "kubernetes", file)), strict: true);
+
+    [Fact]
+    public void Every_file_in_deploy_kubernetes_is_checked_by_a_test()
+        => Assert.Equal(["dataplane.yaml", "ingress.yaml"], Directory.GetFiles(Repository.PathOf("deploy", "kubernetes"), "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+
+    internal static string Describe(object o) => o switch
     {
         IKubernetesObject<V1ObjectMeta> k => $"{k.Kind}/{k.Metadata.Name}",
         _ => o.GetType().Name,

@@ -49,6 +49,6 @@ public sealed class ComposeTests
             $"{path} is not DemoTopology's {node}; if the change is intended, run this test with {RegenerateVariable}=1 and commit the file");
         NodeConfig config = NodeConfigLoader.Load(path).ThrowIfInvalid();
         Assert.Equal("eth0", config.Node.Uplink!.Interface);
-        Assert.Equal(["default/web", "default/web-local", "default/web-b"], config.Services.Select(static s => s.Name));
+        Assert.Equal(["default/web", "default/web-local", "default/web-b", "default/ingress"], config.Services.Select(static s => s.Name));
     }
 }

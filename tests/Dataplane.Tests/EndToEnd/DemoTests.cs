@@ -22,7 +22,7 @@ public sealed class DemoTests
             "container-to-container", "pod-to-pod (bridged)", "pod-to-gateway", "pod-to-service", "across nodes (host-gw)",
             "pod-to-ClusterIP, backend on node-b", "pod added at run time (CNI plugin)", "6. external to NodePort (Cluster) on node-a",
             "NodePort (Local) on node-b", "LoadBalancer IP", "pod to internet (masquerade)", "node to pod and ClusterIP (host port)",
-            "outside to the node's own kernel (host port)", "health check node port (web-local)", "node kernels untouched",
+            "outside to the node's own kernel (host port)", "health check node port (web-local)", "Ingress: host and path, HTTP and HTTPS", "node kernels untouched",
             "across nodes (VXLAN)", "ClusterIP, its backend on node-b (VXLAN)", "NodePort (Cluster) on node-a (VXLAN)",
         ];
         foreach (string flow in flows)
@@ -47,6 +47,9 @@ public sealed class DemoTests
         Assert.Matches(@"from node-a's kernel: web-1 3; .*pods saw 192\.168\.77\.10 \(the node's own address\)", stdout);
         Assert.Matches(@"node-a-kernel 3, it saw 198\.51\.100\.10; ping: 3 packets transmitted, 3 received.*node-a's kernel sent \d+ echo replies", stdout);
         Assert.Matches(@"node-a 503 localEndpoints 0, node-b 200 localEndpoints 2", stdout);
+        // The Ingress: by host and path to pods on both nodes, over HTTP/2 with TLS, 404 for an unknown host, and a backend
+        // taken out of its EndpointSlice gets no more requests.
+        Assert.Matches(@"https /b web-b1 \d+, web-b2 \d+ over HTTP/2; unknown host 404; web-b2 removed from its slice: /b web-b1 6", stdout);
 
         // Over VXLAN: the pods' MTU leaves room for the tunnel, a full-size packet and a TCP stream cross it.
         Assert.Matches(@"eth0 mtu 1450\): 3 packets transmitted, 3 received.*4000000 bytes arrived", stdout);

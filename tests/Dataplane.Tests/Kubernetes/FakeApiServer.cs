@@ -20,7 +20,8 @@ namespace Dataplane.Tests.Kubernetes;
 /// 127.0.0.1) follows the real list and watch protocol closely enough that KubernetesClient cannot tell the
 /// difference, and lets a test break it the ways a real one breaks.
 /// <para>
-/// Covers: <c>GET</c> of services, endpointslices (discovery.k8s.io/v1) and nodes, cluster-wide and per namespace,
+/// Covers: <c>GET</c> of services, endpointslices (discovery.k8s.io/v1) and nodes, and for the ingress controller
+/// ingresses and ingressclasses (networking.k8s.io/v1) and secrets, cluster-wide and per namespace,
 /// and of one object; lists with their real shape (<c>kind: ServiceList</c>, <c>metadata.resourceVersion</c>, items
 /// without kind/apiVersion), paged by <c>limit</c> and <c>continue</c> over a consistent snapshot, with a continue
 /// token from before a compaction answered 410; one etcd-like revision counter across kinds that stamps every

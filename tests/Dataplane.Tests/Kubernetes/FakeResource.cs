@@ -2,7 +2,7 @@ using Dataplane.Kubernetes;
 
 namespace Dataplane.Tests.Kubernetes;
 
-/// <summary>A resource <see cref="FakeApiServer"/> serves: one of <see cref="ApiResources"/>, and whether it lives in namespaces.</summary>
+/// <summary>A resource <see cref="FakeApiServer"/> serves: one of <see cref="ApiResources"/> (the node's and the ingress controller's), and whether it lives in namespaces.</summary>
 internal sealed record FakeResource(ApiResource Api, bool Namespaced)
 {
     public static FakeResource Services { get; } = new(ApiResources.Services, Namespaced: true);
@@ -11,7 +11,13 @@ internal sealed record FakeResource(ApiResource Api, bool Namespaced)
 
     public static FakeResource Nodes { get; } = new(ApiResources.Nodes, Namespaced: false);
 
-    public static IReadOnlyList<FakeResource> All { get; } = [Services, EndpointSlices, Nodes];
+    public static FakeResource Ingresses { get; } = new(ApiResources.Ingresses, Namespaced: true);
+
+    public static FakeResource IngressClasses { get; } = new(ApiResources.IngressClasses, Namespaced: false);
+
+    public static FakeResource Secrets { get; } = new(ApiResources.Secrets, Namespaced: true);
+
+    public static IReadOnlyList<FakeResource> All { get; } = [Services, EndpointSlices, Nodes, Ingresses, IngressClasses, Secrets];
 
     /// <summary>"v1" for the core group, "group/version" otherwise, as objects' <c>apiVersion</c> says.</summary>
     public string ApiVersion => Api.Group.Length == 0 ? Api.Version : $"{Api.Group}/{Api.Version}";
