@@ -29,6 +29,9 @@ internal sealed class Background : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process id: the program itself when it was started through exec chains (`ip netns exec`, `taskset`, `env`).</summary>
+    public int Id => _process.Id;
+
     public string Output
     {
         get

@@ -53,6 +53,10 @@ internal static class Shell
     /// <summary>As <see cref="Start(string[])"/>, giving the program <paramref name="stopGrace"/> to exit after SIGTERM before it is killed.</summary>
     public static Background Start(string[] argv, TimeSpan stopGrace) => new(Launch(argv), Describe(argv), stopGrace);
 
+    /// <summary>The command line as a shell would take it back: arguments with spaces or shell characters in single quotes.</summary>
+    public static string Quote(IEnumerable<string> argv) => string.Join(' ', argv.Select(static arg =>
+        arg.Length > 0 && arg.All(static c => char.IsAsciiLetterOrDigit(c) || "-_./:=,@%+".Contains(c)) ? arg : $"'{arg.Replace("'", "'\\''")}'"));
+
     public static string Tail(string text, int chars = 600)
     {
         text = text.Trim();

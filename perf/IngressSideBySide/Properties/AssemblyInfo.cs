@@ -1,0 +1,2 @@
+// Network namespaces, taskset and /proc: Linux only.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
