@@ -44,7 +44,7 @@ public sealed class RouteControllerTests
         AssertUnreachable(ToPod(harness, NodeDPod));
 
         RouteSync added = harness.Dataplane.Routes.Replace([Route("10.244.4.0/24", NodeDIp)]);
-        Assert.Equal(1, added.Applied.Count);
+        Assert.Single(added.Applied);
         Sent sent = Assert.Single(ToPod(harness, NodeDPod, 4000));
         Assert.Equal("uplink", sent.Port);
         FrameAssert.SameBytes(Frames.Udp4(UplinkMac, NodeDMac, ClientIp, NodeDPod, 4000, 6000, ttl: 63), sent.Frame, "packet to node-d");
