@@ -131,14 +131,7 @@ foreach (bool forwarding in (bool[])[false, true])
 await running!.DisposeAsync();
 var report = new RunReport(started, DateTime.UtcNow, Machine.Describe(), loadAtStart, Machine.LoadAverage(), loadMax, services, small, endpoints, repeat,
     Math.Round(populateSeconds, 1), Machine.PeakWorkingSetMb(), syncs, splits, churns, problems);
-Directory.CreateDirectory(outDir);
-string stem = Path.Combine(outDir, $"{started:yyyy-MM-dd-HHmm}-apisync");
-string markdown = Report.Markdown(report);
-Console.WriteLine();
-Console.WriteLine(markdown);
-File.WriteAllText(stem + ".md", markdown);
-File.WriteAllText(stem + ".json", Report.Json(report));
-Console.WriteLine($"wrote {stem}.md and .json");
+ResultFiles.Write(outDir, started, "apisync", Report.Markdown(report), Report.Json(report));
 return problems.Count > 0 ? 1 : 0;
 
 // An async method's caller goes on inside the frame that completed it, where the method's locals (a node, here) are

@@ -137,12 +137,5 @@ finally
 }
 
 var report = new RunReport(started, DateTime.UtcNow, Machine.Describe(), loadAtStart, Machine.LoadAverage(), loadMax, count, results);
-Directory.CreateDirectory(outDir);
-string stem = Path.Combine(outDir, $"{started:yyyy-MM-dd-HHmm}-cni-latency");
-string markdown = Report.Markdown(report);
-Console.WriteLine();
-Console.WriteLine(markdown);
-File.WriteAllText(stem + ".md", markdown);
-File.WriteAllText(stem + ".json", Report.Json(report));
-Console.WriteLine($"wrote {stem}.md and .json");
+ResultFiles.Write(outDir, started, "cni-latency", Report.Markdown(report), Report.Json(report));
 return results.Any(r => r.Errors.Count > 0) ? 1 : 0;

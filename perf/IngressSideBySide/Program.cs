@@ -245,12 +245,5 @@ commands.AddRange(proxies.Where(p => p.Command.Length > 0).SelectMany(p => new[]
     .Select(protocol => $"{Shell.Quote(load.Command(protocol, p, loadCpus, seconds, "h2load.log"))}   # {p.Title}")));
 var report = new RunReport(started, DateTime.UtcNow, machine, loadAtStart, MachineInfo.LoadAverage(), loadMax, load, repeat, warmup, proxyCpus, loadCpus,
     [.. proxies.Select(p => results[p])], configs, commands);
-Directory.CreateDirectory(outDir);
-string stem = Path.Combine(outDir, $"{started:yyyy-MM-dd-HHmm}-ingress-sidebyside");
-string markdown = Report.Markdown(report);
-Console.WriteLine();
-Console.WriteLine(markdown);
-File.WriteAllText(stem + ".md", markdown);
-File.WriteAllText(stem + ".json", Report.Json(report));
-Console.WriteLine($"wrote {stem}.md and .json");
+ResultFiles.Write(outDir, started, "ingress-sidebyside", Report.Markdown(report), Report.Json(report));
 return results.Values.Any(r => r.Errors.Count > 0) ? 1 : 0;

@@ -231,7 +231,7 @@ internal static class IngressCommand
             (int code, string body) response;
             try
             {
-                response = await IngressControlClient.GetAsync(socket, "/status", cancel).ConfigureAwait(false);
+                response = await Dataplane.Protocol.UnixSocketHttp.GetAsync(socket, "/status", cancel).ConfigureAwait(false);
             }
             catch (HttpRequestException ex)
             {

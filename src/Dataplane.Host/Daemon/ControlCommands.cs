@@ -145,7 +145,7 @@ internal static class ControlCommands
     private static async Task<HttpResult> HttpAsync(NodeDaemon daemon, string path, CancellationToken cancel)
     {
         string socket = daemon.MetricsSocketPath ?? throw new InvalidOperationException("the HTTP side has no Unix socket (the control socket path is too long for one); use --metrics-address");
-        (int status, string body) = await Metrics.MetricsServer.GetAsync(socket, path, cancel).ConfigureAwait(false);
+        (int status, string body) = await Dataplane.Protocol.UnixSocketHttp.GetAsync(socket, path, cancel).ConfigureAwait(false);
         return new HttpResult(status, body);
     }
 

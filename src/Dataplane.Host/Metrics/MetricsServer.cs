@@ -113,31 +113,6 @@ public sealed class MetricsServer : IAsyncDisposable
         return new MetricsServer(app, unixSocket, tcp);
     }
 
-    /// <summary>GETs a path from the HTTP side over its Unix socket (what `ctl metrics` and `ctl health` use).</summary>
-    public static async Task<(int Status, string Body)> GetAsync(string unixSocket, string path, CancellationToken cancel)
-    {
-        using var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, token) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(unixSocket), token).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        };
-        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
-        using HttpResponseMessage response = await client.GetAsync(new Uri("http://localhost" + path), cancel).ConfigureAwait(false);
-        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancel).ConfigureAwait(false));
-    }
-
     /// <summary>200 with "ok", or 503 with each reason on its own line.</summary>
     private static HealthCheckOptions Options(string tag) => new()
     {

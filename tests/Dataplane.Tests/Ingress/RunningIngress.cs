@@ -112,7 +112,7 @@ internal sealed class RunningIngress : IAsyncDisposable
     }
 
     /// <summary>GETs a path of the control endpoint over its Unix socket.</summary>
-    public Task<(int Status, string Body)> ControlAsync(string path) => IngressControlClient.GetAsync(ControlSocket, path, CancellationToken.None);
+    public Task<(int Status, string Body)> ControlAsync(string path) => Dataplane.Protocol.UnixSocketHttp.GetAsync(ControlSocket, path, CancellationToken.None);
 
     public async Task<JsonDocument> StatusAsync()
     {

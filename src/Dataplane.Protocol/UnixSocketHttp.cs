@@ -1,9 +1,12 @@
 using System.Net.Sockets;
 
-namespace Dataplane.Ingress.Control;
+namespace Dataplane.Protocol;
 
-/// <summary>HTTP over the controller's Unix socket: what <c>dataplane ingress status</c> uses.</summary>
-public static class IngressControlClient
+/// <summary>
+/// HTTP over a Unix socket: how `ctl metrics`/`ctl health` reach the daemon's HTTP side and `dataplane ingress status`
+/// reaches the controller. A file's permissions guard it, where a TCP port would be open to every local user.
+/// </summary>
+public static class UnixSocketHttp
 {
     /// <summary>GETs <paramref name="path"/>; the status code and body. Throws <see cref="HttpRequestException"/> when nothing answers.</summary>
     public static async Task<(int Status, string Body)> GetAsync(string socketPath, string path, CancellationToken cancel)
