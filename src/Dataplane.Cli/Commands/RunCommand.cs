@@ -78,8 +78,10 @@ internal static class RunCommand
 
             if (cluster is { Error: { } error })
             {
+                // A kubeconfig or objects file that cannot be read is bad input, as a bad node.yaml is (and as `replay`
+                // and `ingress` answer it).
                 Console.Error.WriteLine($"dataplane run: {error}");
-                return 1;
+                return ConfigOption.ExitConfigError;
             }
 
             FileInfo? file = parse.GetValue(config);

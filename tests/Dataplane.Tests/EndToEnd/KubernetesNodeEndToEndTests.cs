@@ -121,6 +121,25 @@ public sealed class KubernetesNodeEndToEndTests : IDisposable
         Assert.False(node.HasExited, node.DaemonOutput());
     }
 
+    [RootFact]
+    public void A_kubeconfig_or_objects_file_that_cannot_be_read_is_one_line_exit_2_and_nothing_is_made()
+    {
+        string missing = Path.Combine(_directory, "no-such-kubeconfig");
+        string broken = Path.Combine(_directory, "broken.yaml");
+        File.WriteAllText(broken, "apiVersion: v1\nkind: List\nitems: [ { kind: Service\n");
+        string name = TestNamespaces.UniqueName();
+
+        ProcessResult kubeconfig = ProcessRunner.Run(s_timeout, NodeUnderTest.DotnetHost, NodeUnderTest.DataplaneDll, "run", "--kubeconfig", missing, "--node-name", name);
+        ProcessResult objects = ProcessRunner.Run(s_timeout, NodeUnderTest.DotnetHost, NodeUnderTest.DataplaneDll, "run", "--objects", broken, "--node-name", name);
+
+        Assert.Equal(2, kubeconfig.ExitCode);
+        Assert.Equal($"dataplane run: kubeconfig {missing}: no such file", kubeconfig.StdErr.Trim());
+        Assert.Equal(2, objects.ExitCode);
+        Assert.Matches($@"{System.Text.RegularExpressions.Regex.Escape(broken)}:\d+:\d+: ", objects.StdOut + objects.StdErr);
+        Assert.DoesNotContain("   at ", objects.StdOut + objects.StdErr, StringComparison.Ordinal);
+        Assert.False(File.Exists($"/run/dataplane/{name}.sock"), "a control socket was made for a node that never started");
+    }
+
     private static void WriteObjects(string path, params object[] objects)
         => File.WriteAllText(path, string.Join("\n---\n", objects.Select(static o => k8s.KubernetesYaml.Serialize(o).TrimEnd())) + "\n");
 
