@@ -13,7 +13,7 @@ internal sealed partial class NodeConfigParser
     ];
 
     private static readonly string[] s_dataplaneKeys =
-        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads", "busyPollMicroseconds", "io", "metricsAddress", "maxPods"];
+        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads", "busyPollMicroseconds", "io", "metricsAddress", "maxPods", "stateDirectory"];
 
     private static readonly (string, WorkerIo)[] s_workerIo = [("syscalls", WorkerIo.Syscalls), ("uring", WorkerIo.Uring)];
 
@@ -69,6 +69,12 @@ internal sealed partial class NodeConfigParser
             m.Error("controlSocket", problem);
         }
 
+        string stateDirectory = m.String("stateDirectory") ?? d.StateDirectory;
+        if (!stateDirectory.StartsWith('/'))
+        {
+            m.Error("stateDirectory", $"'{stateDirectory}' must be an absolute path");
+        }
+
         string? metricsAddress = m.String("metricsAddress");
         if (metricsAddress is not null && DataplaneSettings.MetricsAddressProblem(metricsAddress) is { } metricsProblem)
         {
@@ -87,7 +93,8 @@ internal sealed partial class NodeConfigParser
             BusyPollMicroseconds: m.Int("busyPollMicroseconds", 0, 10_000, d.BusyPollMicroseconds),
             Io: m.Choice("io", s_workerIo, d.Io),
             MetricsAddress: metricsAddress,
-            MaxPods: m.Int("maxPods", 1, NodeRules.MaxPodsAndNextHops, d.MaxPods));
+            MaxPods: m.Int("maxPods", 1, NodeRules.MaxPodsAndNextHops, d.MaxPods),
+            StateDirectory: stateDirectory);
     }
 
     private string? ControlSocketProblem(string path)

@@ -202,6 +202,7 @@ public static class NodeConfigWriter
         Line(w, 1, "busyPollMicroseconds", Int(d.BusyPollMicroseconds));
         Line(w, 1, "io", d.Io == WorkerIo.Uring ? "uring" : "syscalls");
         Line(w, 1, "maxPods", Int(d.MaxPods));
+        Line(w, 1, "stateDirectory", Text(d.StateDirectory));
         if (d.MetricsAddress is not null)
         {
             Line(w, 1, "metricsAddress", Text(d.MetricsAddress));

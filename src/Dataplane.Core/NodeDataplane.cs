@@ -21,7 +21,8 @@ public sealed partial class NodeDataplane
     /// The IPv6 link-local address the host port's kernel side really has, when it is not derived from its MAC
     /// (<c>addr_gen_mode</c> stable_privacy): the daemon makes the TAP first and reads it back, as for pods.
     /// </param>
-    public NodeDataplane(NodeConfig config, Ip6Address? hostLinkLocal = null)
+    /// <param name="conntrackMemory">Where conntrack keeps its entries (the daemon's mapped file); process memory by default.</param>
+    public NodeDataplane(NodeConfig config, Ip6Address? hostLinkLocal = null, ConntrackMemory? conntrackMemory = null)
     {
         Config = config;
         NodeSettings node = config.Node;
@@ -57,7 +58,7 @@ public sealed partial class NodeDataplane
             node.Uplink?.Ip ?? Ip4Address.Any, node.Uplink?.IpV6 is { } up6 ? up6 : default(IpAddress), (ushort)external.SnatPortMin, (ushort)external.SnatPortMax,
             (ushort)external.NodePortMin, (ushort)external.NodePortMax);
         Masquerade = MasqueradeFor(config);
-        Conntrack = new ConntrackTable(config.Conntrack.MaxEntries, node.GatewayIp, node.GatewayIpV6 is { } g6 ? g6 : default(IpAddress), config.Conntrack.Accounting, snat)
+        Conntrack = new ConntrackTable(config.Conntrack.MaxEntries, node.GatewayIp, node.GatewayIpV6 is { } g6 ? g6 : default(IpAddress), config.Conntrack.Accounting, snat, conntrackMemory)
         {
             ServiceFlowEnded = flow => Services.ReleaseConnection(
                 new ServiceKey(flow.Original.Destination, (L4Protocol)flow.Original.Protocol, flow.Original.DestinationPort), flow.BackendId),
@@ -81,6 +82,14 @@ public sealed partial class NodeDataplane
     }
 
     public NodeConfig Config { get; }
+
+    /// <summary>
+    /// Takes over the flows an earlier run left in conntrack's memory (when it was given a restored one), once the
+    /// services are programmed and before any packet: each service flow is counted again for its backend.
+    /// </summary>
+    public ConntrackRestore RestoreFlows(long now) => Conntrack.Restore(now, Timeouts.Longest, flow => Services.RestoreConnection(
+        new ServiceKey(flow.Original.Destination, (L4Protocol)flow.Original.Protocol, flow.Original.DestinationPort),
+        new IpAddress(new Ip6Address(flow.NatHi, flow.NatLo)), flow.NatPort));
 
     /// <summary>Every port by id: the uplink and the pods; pods come and go through <see cref="PodController"/>.</summary>
     public PortTable Ports { get; }

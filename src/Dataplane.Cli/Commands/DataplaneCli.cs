@@ -8,6 +8,7 @@ internal static class DataplaneCli
     public static RootCommand Create() => new("A userspace Kubernetes node dataplane: bridging, routing, service load balancing and conntrack in one pipeline.")
     {
         RunCommand.Create(),
+        CleanupCommand.Create(),
         CtlCommand.Create(),
         ReplayCommand.Create(),
         DemoCommand.Create(),

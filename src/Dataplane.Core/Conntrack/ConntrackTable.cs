@@ -40,15 +40,18 @@ public enum InsertResult : byte
 /// another flow's translation.
 /// </para>
 /// </summary>
-public sealed class ConntrackTable
+public sealed unsafe class ConntrackTable
 {
     private const int SlotsPerBucket = 8;
     private const int MaxProbe = 32;
 
     /// <summary>Longs of <see cref="_counters"/> per entry.</summary>
-    private const int CountersPerEntry = 4;
+    private const int CountersPerEntry = ConntrackMemory.CountersPerEntry;
 
-    private readonly FlowEntry[] _entries;
+    /// <summary>The entries, in <see cref="_memory"/> (a mapped file in the daemon: they outlive the process).</summary>
+    private readonly FlowEntry* _entries;
+    private readonly int _capacity;
+    private readonly ConntrackMemory _memory;
     private readonly ulong[] _index;
     private readonly int _bucketMask;
     private readonly int[] _free;
@@ -62,7 +65,7 @@ public sealed class ConntrackTable
     /// packets, reply bytes), beside the entries rather than in them so <see cref="FlowEntry"/> stays 80 bytes and a
     /// table without accounting pays nothing. Null when accounting is off (the kernel's default, for its cost).
     /// </summary>
-    private readonly long[]? _counters;
+    private readonly long* _counters;
     private int _freeCount;
     private int _sweepCursor;
 
@@ -71,12 +74,21 @@ public sealed class ConntrackTable
     /// <param name="hairpinSource6">Same for IPv6 (the gateway's IPv6, or unspecified).</param>
     /// <param name="accounting">Count packets and bytes per flow and direction (<c>conntrack.accounting</c>): 32 more bytes per entry.</param>
     /// <param name="nodeSnat">The node's addresses and port range for <see cref="FlowFlags.SnatNode"/> flows; none by default.</param>
-    public ConntrackTable(int maxEntries, IpAddress hairpinSource4, IpAddress hairpinSource6, bool accounting = false, NodeSnat? nodeSnat = null)
+    /// <param name="memory">Where the entries live (<paramref name="maxEntries"/> and <paramref name="accounting"/> must match it); process memory by default.</param>
+    public ConntrackTable(int maxEntries, IpAddress hairpinSource4, IpAddress hairpinSource6, bool accounting = false, NodeSnat? nodeSnat = null,
+        ConntrackMemory? memory = null)
     {
         _nodeSnat = nodeSnat ?? NodeSnat.None;
+        _memory = memory ?? ConntrackMemory.Anonymous(maxEntries, accounting);
+        if (_memory.Capacity != maxEntries || _memory.Accounting != accounting)
+        {
+            throw new ArgumentException($"conntrack memory holds {_memory.Capacity} entries (accounting {_memory.Accounting}), not {maxEntries} ({accounting})", nameof(memory));
+        }
+
         // Two keys per flow at a load of at most 2/3 of the 7 usable slots per bucket.
         long buckets = (long)BitOperations.RoundUpToPowerOf2((ulong)Math.Max(16, (maxEntries * 2L * 3 / 2 / 7) + 1));
-        _entries = new FlowEntry[maxEntries];
+        _entries = _memory.Entries;
+        _capacity = maxEntries;
         _index = GC.AllocateArray<ulong>((int)(buckets * SlotsPerBucket), pinned: false);
         _bucketMask = (int)buckets - 1;
         _free = new int[maxEntries];
@@ -86,12 +98,12 @@ public sealed class ConntrackTable
         }
 
         _freeCount = maxEntries;
-        _counters = accounting ? new long[(long)maxEntries * CountersPerEntry] : null;
+        _counters = _memory.Counters;
         _hairpin4 = hairpinSource4;
         _hairpin6 = hairpinSource6;
     }
 
-    public int Capacity => _entries.Length;
+    public int Capacity => _capacity;
 
     /// <summary>Where <see cref="FlowFlags.SnatNode"/> flows are source-NATed to.</summary>
     public NodeSnat NodeSnat => _nodeSnat;
@@ -102,7 +114,7 @@ public sealed class ConntrackTable
         => (flags & FlowFlags.SnatNode) != 0 ? (v4 ? _nodeSnat.V4 : _nodeSnat.V6) : (v4 ? _hairpin4 : _hairpin6);
 
     /// <summary>Whether packets and bytes are counted per flow (<c>conntrack.accounting</c>).</summary>
-    public bool Accounting => _counters is not null;
+    public bool Accounting => _counters != null;
 
     /// <summary>Called (under the table's write lock) for each removed service flow, so leastconn can release the backend.</summary>
     public Action<FlowEntry>? ServiceFlowEnded { get; set; }
@@ -123,11 +135,15 @@ public sealed class ConntrackTable
     internal Action? BeforeInsertForTest { get; set; }
 
     /// <summary>Bytes held by entries, index, free list and (when accounting is on) the per-flow counters together.</summary>
-    public long MemoryBytes => ((long)_entries.Length * Unsafe.SizeOf<FlowEntry>()) + ((long)_index.Length * sizeof(ulong)) + ((long)_free.Length * sizeof(int))
-        + ((long)(_counters?.Length ?? 0) * sizeof(long));
+    public long MemoryBytes => _memory.Bytes + ((long)_index.Length * sizeof(ulong)) + ((long)_free.Length * sizeof(int));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref FlowEntry Entry(int index) => ref _entries[index];
+    public ref FlowEntry Entry(int index)
+    {
+        // The pointer has no bounds of its own: an entry number from outside is checked here, once.
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)_capacity, nameof(index));
+        return ref _entries[index];
+    }
 
     /// <summary>
     /// Counts one packet of <paramref name="bytes"/> for the entry's original or reply direction; nothing (one
@@ -140,13 +156,13 @@ public sealed class ConntrackTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Account(int entry, bool reply, int bytes)
     {
-        long[]? counters = _counters;
-        if (counters is null)
+        long* counters = _counters;
+        if (counters == null)
         {
             return;
         }
 
-        int at = (entry * CountersPerEntry) + (reply ? 2 : 0);
+        long at = ((long)entry * CountersPerEntry) + (reply ? 2 : 0);
         counters[at]++;
         counters[at + 1] += bytes;
     }
@@ -154,13 +170,13 @@ public sealed class ConntrackTable
     /// <summary>The entry's packet and byte counts; null when accounting is off.</summary>
     public FlowCounters? Counters(int entry)
     {
-        long[]? counters = _counters;
-        if (counters is null)
+        long* counters = _counters;
+        if (counters == null)
         {
             return null;
         }
 
-        int at = entry * CountersPerEntry;
+        long at = (long)entry * CountersPerEntry;
         return new FlowCounters(Volatile.Read(ref counters[at]), Volatile.Read(ref counters[at + 1]), Volatile.Read(ref counters[at + 2]), Volatile.Read(ref counters[at + 3]));
     }
 
@@ -244,10 +260,10 @@ public sealed class ConntrackTable
             StoreLoadFenceOnWeakMemory();
             candidate.Version = version;
             e = candidate;
-            if (_counters is { } counters)
+            if (_counters != null)
             {
                 // Zeroed before the entry is published, so no packet of the new flow is counted and then wiped.
-                Array.Clear(counters, entry * CountersPerEntry, CountersPerEntry);
+                new Span<long>(_counters + ((long)entry * CountersPerEntry), CountersPerEntry).Clear();
             }
 
             Volatile.Write(ref e.Version, version + 1);
@@ -269,11 +285,99 @@ public sealed class ConntrackTable
 
             if (Events.Active)
             {
-                Events.TryPublish(FlowEventKind.New, in e, _counters is null ? null : default(FlowCounters));
+                Events.TryPublish(FlowEventKind.New, in e, _counters == null ? null : default(FlowCounters));
             }
 
             return InsertResult.Inserted;
         }
+    }
+
+    /// <summary>
+    /// Takes over the entries an earlier run left in the table's memory (<see cref="ConntrackMemory.Restored"/>), before
+    /// any packet is processed: the index and the free list are rebuilt from the entries alone, so an index torn by a
+    /// `kill -9` cannot matter. An entry is published again when it is whole (even <see cref="FlowEntry.Version"/>: odd
+    /// means the writer died mid-rewrite), live, not further away than <paramref name="maxLifetime"/> (a larger
+    /// deadline is not one this table wrote), plausible (known flags and TCP state) and not a duplicate; every other
+    /// entry is freed. <paramref name="rebindService"/> gets each restored service flow and returns its backend's
+    /// stable id in the services as programmed now (counting the connection for leastconn), or -1 when that backend is
+    /// gone: the flow then keeps its translation but releases nothing when it ends.
+    /// </summary>
+    public ConntrackRestore Restore(long now, long maxLifetime, Func<FlowEntry, int>? rebindService = null)
+    {
+        lock (_writeLock)
+        {
+            Array.Clear(_index);
+            _freeCount = 0;
+            int restored = 0, expired = 0, invalid = 0;
+            for (int i = _capacity - 1; i >= 0; i--)
+            {
+                ref FlowEntry e = ref _entries[i];
+                bool empty = e.Expires == 0 && e.Version == 0 && e.Original.Protocol == 0;
+                bool live = e.Expires > now;
+                if (!empty && live && Plausible(in e, now, maxLifetime) && Republish(i))
+                {
+                    if ((e.Flags & (FlowFlags.Service | FlowFlags.Released)) == FlowFlags.Service)
+                    {
+                        int backend = rebindService?.Invoke(e) ?? -1;
+                        if (backend < 0)
+                        {
+                            e.Flags |= FlowFlags.Released;
+                        }
+                        else
+                        {
+                            e.BackendId = backend;
+                        }
+                    }
+
+                    restored++;
+                    continue;
+                }
+
+                if (!empty)
+                {
+                    _ = live ? invalid++ : expired++;
+                }
+
+                e = default;
+                if (_counters != null)
+                {
+                    new Span<long>(_counters + ((long)i * CountersPerEntry), CountersPerEntry).Clear();
+                }
+
+                _free[_freeCount++] = i;
+            }
+
+            return new ConntrackRestore(restored, expired, invalid);
+        }
+    }
+
+    private static bool Plausible(in FlowEntry e, long now, long maxLifetime)
+        => (e.Version & 1) == 0 && e.Expires - now <= maxLifetime && (byte)e.Flags < (1 << 7) && (byte)e.TcpState <= (byte)TcpState.SynSent2
+           && (e.Original.Protocol != 0 || e.Original.SourceLo != 0);
+
+    /// <summary>Publishes entry <paramref name="entry"/> under both its keys, unless either is taken already (then neither).</summary>
+    private bool Republish(int entry)
+    {
+        ref FlowEntry e = ref _entries[entry];
+        ulong hash = e.Original.Hash();
+        FlowKey replyKey = ReplyKey(in e);
+        if (Find(in e.Original, hash, out _, out _) || Find(in replyKey, replyKey.Hash(), out _, out _))
+        {
+            return false;
+        }
+
+        if (!TryPublish(hash, entry, reply: false))
+        {
+            return false;
+        }
+
+        if (!TryPublish(replyKey.Hash(), entry, reply: true))
+        {
+            Unpublish(hash, entry, reply: false);
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>Removes an entry (a flow that ended or was flushed).</summary>

@@ -23,7 +23,11 @@ public sealed class ConntrackTimeoutTable
         Udp = Ns(seconds.Udp);
         UdpStream = Ns(seconds.UdpStream);
         Icmp = Ns(seconds.Icmp);
+        Longest = Math.Max(Math.Max(_tcp.Max(), Udp), Math.Max(UdpStream, Icmp));
     }
+
+    /// <summary>The longest any entry lives past its last packet: no live entry's deadline is further away than this.</summary>
+    public long Longest { get; }
 
     public long Udp { get; }
 

@@ -22,6 +22,9 @@ public sealed record NodeConfig(
     /// <summary><see cref="DataplaneSettings.ControlSocket"/> with <c>{node}</c> replaced by this node's name.</summary>
     public string ControlSocketPath => ExpandControlSocket(Dataplane.ControlSocket, Node.Name);
 
+    /// <summary><see cref="DataplaneSettings.StateDirectory"/> with <c>{node}</c> replaced by this node's name.</summary>
+    public string StateDirectoryPath => ExpandControlSocket(Dataplane.StateDirectory, Node.Name);
+
     /// <summary>The one place that knows the <c>{node}</c> placeholder, so the loader's length check and the daemon agree.</summary>
     public static string ExpandControlSocket(string template, string nodeName)
         => template.Replace("{node}", nodeName, StringComparison.Ordinal);
@@ -314,8 +317,16 @@ public sealed record DataplaneSettings(
     int BusyPollMicroseconds,
     WorkerIo Io = WorkerIo.Syscalls,
     string? MetricsAddress = null,
-    int MaxPods = DataplaneSettings.DefaultMaxPods)
+    int MaxPods = DataplaneSettings.DefaultMaxPods,
+    string StateDirectory = DataplaneSettings.DefaultStateDirectory)
 {
+    /// <summary>
+    /// What must outlive the process lives here (<c>{node}</c> becomes the node's name): conntrack's mapped file and
+    /// the record of what the daemon created. Under /run by default: a tmpfs, so a reboot (which ends every flow and
+    /// namespace anyway) starts clean.
+    /// </summary>
+    public const string DefaultStateDirectory = "/run/dataplane/{node}";
+
     /// <summary>Kubernetes' default max-pods is 110; room for twice that and more, at a few KiB per port.</summary>
     public const int DefaultMaxPods = 256;
 

@@ -213,6 +213,25 @@ public sealed class ServicePort
         }
     }
 
+    /// <summary>
+    /// A flow an earlier run balanced to <paramref name="ip"/>:<paramref name="port"/> (restored from conntrack): counts
+    /// it as an open connection of that backend, as <see cref="TryPickBackend"/> would have, and returns the backend's
+    /// stable id now; -1 when no backend has that address any more. Control plane, before the workers start.
+    /// </summary>
+    public int RestoreConnection(in IpAddress ip, ushort port)
+    {
+        for (int i = 0; i < _backends.Length; i++)
+        {
+            if (_backends[i].Ip == ip && _backends[i].Port == port)
+            {
+                Interlocked.Increment(ref _connections[i].Open);
+                return _backends[i].StableId;
+            }
+        }
+
+        return -1;
+    }
+
     /// <summary>The index in <see cref="Backends"/> of the backend with this stable id, or -1. Binary search: O(log n).</summary>
     public int IndexOfStableId(int stableId)
     {

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using Dataplane.Config;
+using Dataplane.Conntrack;
 using Dataplane.Control;
+using Dataplane.Daemon.State;
 using Dataplane.Io.Netns;
 using Dataplane.Io.RawSocket;
 using Dataplane.Io.Tap;
@@ -19,8 +21,10 @@ namespace Dataplane.Daemon;
 /// pod's MAC, addresses and default route, opens the uplink (in the node's namespace, --netns), and runs the
 /// workers and the control socket. Pods come and go at run time too (<see cref="Pods"/>: `ctl pod`, the CNI
 /// plugin). With <c>node.hostPort</c> it also makes the node kernel's TAP in the node's namespace
-/// (<see cref="HostPortNetwork"/>). Disposing stops everything and removes every TAP and every namespace it created
-/// (and only those). A failed start undoes what it did before it throws.
+/// (<see cref="HostPortNetwork"/>). Pods' TAPs are persistent and recorded (<see cref="OwnershipRecord"/>), and
+/// conntrack lives in a mapped file (<see cref="ConntrackFile"/>): disposing stops forwarding but leaves every pod its
+/// eth0, and the next start adopts the TAPs and carries on every tracked flow, whether this one stopped cleanly or was
+/// killed. `dataplane cleanup` removes it all. A failed start undoes what it made before it throws.
 /// </summary>
 public sealed class NodeDaemon : IDisposable
 {
@@ -34,11 +38,13 @@ public sealed class NodeDaemon : IDisposable
     private readonly Lock _configLock = new();
     private readonly NodeConfig _config;
     private HostPortNetwork? _hostPort;
+    private readonly NodeState _state;
     private int _disposed;
 
-    private NodeDaemon(NodeConfig config, DaemonOptions options, NodeDataplane dataplane, FileStream instanceLock,
-        PortDevice?[] devices, List<AttachedPod> staticPods, ILoggerFactory loggers)
+    private NodeDaemon(NodeConfig config, DaemonOptions options, NodeDataplane dataplane, FileStream instanceLock, NodeState state,
+        OwnedPodNetworks owned, PortDevice?[] devices, List<AttachedPod> staticPods, ILoggerFactory loggers)
     {
+        _state = state;
         _config = config;
         Options = options;
         Dataplane = dataplane;
@@ -52,11 +58,11 @@ public sealed class NodeDaemon : IDisposable
         _workers = new Worker[workerCount];
         for (int w = 0; w < workerCount; w++)
         {
-            IEnumerable<PortDevice> owned = present.Where((_, i) => i % workerCount == w);
-            _workers[w] = new Worker(w, workerCount, dataplane, devices, owned, Captures, config.Dataplane.BatchSize, io, loggers.CreateLogger("dataplane.worker"));
+            IEnumerable<PortDevice> ports = present.Where((_, i) => i % workerCount == w);
+            _workers[w] = new Worker(w, workerCount, dataplane, devices, ports, Captures, config.Dataplane.BatchSize, io, loggers.CreateLogger("dataplane.worker"));
         }
 
-        Pods = new PodAttacher(this, dataplane, devices, _workers, staticPods, loggers.CreateLogger("dataplane.pods"));
+        Pods = new PodAttacher(this, dataplane, devices, _workers, staticPods, owned, loggers.CreateLogger("dataplane.pods"));
 
         _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
         FlowEvents = new FlowEventFeed(dataplane.Conntrack.Events);
@@ -161,8 +167,12 @@ public sealed class NodeDaemon : IDisposable
         var devices = new List<PortDevice>();
         NetworkNamespace? nodeNamespace = null;
         HostPortNetwork? hostPort = null;
+        NodeState? state = null;
+        OwnedPodNetworks? owned = null;
         try
         {
+            state = NodeState.Open(config, logger);
+            owned = new OwnedPodNetworks(state.Record, loggers.CreateLogger("dataplane.pods"));
             nodeNamespace = options.Netns is null ? null : NetworkNamespace.Open(options.Netns);
             if (config.Node.HostPort is { } host && config.Node.Uplink is not null)
             {
@@ -172,7 +182,13 @@ public sealed class NodeDaemon : IDisposable
                     host.Name, config.Node.Uplink.Ip, config.Node.Uplink.IpV6 is { } ip6 ? $" and {ip6}" : "", HostPortConfig.NextHop4);
             }
 
-            var dataplane = new NodeDataplane(config, hostPort?.LinkLocal);
+            var dataplane = new NodeDataplane(config, hostPort?.LinkLocal, state.Conntrack);
+            if (state.Conntrack.Restored)
+            {
+                ConntrackRestore restored = dataplane.RestoreFlows(PipelineClock.Now());
+                logger.LogInformation("conntrack: {Restored} from {Path}", restored, state.Conntrack.Path);
+            }
+
             bool offloads = config.Dataplane.Offloads;
             var byId = new PortDevice?[dataplane.Ports.Capacity];
             foreach (Port port in dataplane.Ports)
@@ -195,15 +211,15 @@ public sealed class NodeDaemon : IDisposable
 
                 PodConfig pod = config.Pods.First(p => p.Name == port.Name);
                 PodNetworkSpec spec = PodAttacher.Spec(config, pod, port.Mtu, pod.Netns ?? $"{config.Node.Name}-{pod.Name}", "eth0", createNamespace: true, []);
-                PodNetwork network = PodNetwork.Create(spec);
+                PodNetwork network = owned.Create(spec, pod.Name);
                 var device = new TapPortDevice(port.Id, port.Name, network.Tap);
                 staticPods.Add(new AttachedPod(pod, network, device, "config", null));
                 devices.Add(byId[port.Id] = device);
                 logger.LogInformation("pod {Pod}: a TAP is eth0 in namespace {Namespace}{Created}, {Ip} via {Gateway}",
-                    pod.Name, spec.Namespace, network.CreatedNamespace ? " (created)" : "", pod.Ip, config.Node.GatewayIp);
+                    pod.Name, spec.Namespace, network.Adopted ? " (adopted from the last run)" : network.CreatedNamespace ? " (created)" : "", pod.Ip, config.Node.GatewayIp);
             }
 
-            var daemon = new NodeDaemon(config, options, dataplane, instanceLock, byId, staticPods, loggers) { _hostPort = hostPort };
+            var daemon = new NodeDaemon(config, options, dataplane, instanceLock, state, owned, byId, staticPods, loggers) { _hostPort = hostPort };
             try
             {
                 daemon._control.Start();
@@ -220,6 +236,7 @@ public sealed class NodeDaemon : IDisposable
             }
 
             daemon._started = true;
+            daemon.Pods.Readopt();
             daemon.HealthChecks.Sync(daemon.Dataplane.ServiceController.Services);
             string? metricsAddress = options.MetricsAddress ?? config.Dataplane.MetricsAddress;
             try
@@ -243,7 +260,13 @@ public sealed class NodeDaemon : IDisposable
         }
         catch (Exception ex) when (ex is not DaemonStartException)
         {
-            Undo(devices, [.. staticPods.Select(static p => p.Network)], instanceLock, logger, hostPort);
+            foreach (AttachedPod pod in staticPods)
+            {
+                owned!.Undo(pod.Network);
+            }
+
+            Undo(devices, instanceLock, logger, hostPort);
+            state?.Dispose();
             throw new DaemonStartException($"node {config.Node.Name}: could not start: {ex.Message}", ex);
         }
         finally
@@ -397,8 +420,10 @@ public sealed class NodeDaemon : IDisposable
         }
 
         Pods.Dispose();
-        Undo([.. _devices.OfType<UplinkPortDevice>()], [], _lock, _logger, _hostPort);
-        _logger.LogInformation("node {Node}: stopped; TAPs and created namespaces removed", _config.Node.Name);
+        Undo([.. _devices.OfType<UplinkPortDevice>()], _lock, _logger, _hostPort);
+        _state.Dispose();
+        _logger.LogInformation("node {Node}: stopped; pods keep their eth0 and conntrack its flows for the next start (`dataplane cleanup --node {Node}` removes them)",
+            _config.Node.Name, _config.Node.Name);
     }
 
     private void RefuseInCluster()
@@ -409,23 +434,11 @@ public sealed class NodeDaemon : IDisposable
         }
     }
 
-    private static void Undo(List<PortDevice> devices, List<PodNetwork> podNetworks, FileStream instanceLock, ILogger logger, HostPortNetwork? hostPort = null)
+    private static void Undo(List<PortDevice> devices, FileStream instanceLock, ILogger logger, HostPortNetwork? hostPort = null)
     {
         foreach (PortDevice device in devices)
         {
             device.Dispose();
-        }
-
-        foreach (PodNetwork network in podNetworks)
-        {
-            try
-            {
-                network.Dispose();
-            }
-            catch (Exception ex) when (ex is IOException or InvalidOperationException)
-            {
-                logger.LogError(ex, "cleanup of {Network} failed", network);
-            }
         }
 
         try

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using Dataplane.Daemon.State;
+using Dataplane.Io;
 using Dataplane.Io.Netns;
 using Dataplane.Io.Tap;
 using Dataplane.Model;
@@ -33,6 +35,7 @@ public sealed class PodAttacher : IDisposable
     private readonly PortDevice?[] _devices;
     private readonly Worker[] _workers;
     private readonly ILogger _logger;
+    private readonly OwnedPodNetworks _owned;
     private readonly Lock _lock = new();
 
     /// <summary>
@@ -52,8 +55,9 @@ public sealed class PodAttacher : IDisposable
     private readonly List<Task> _closing = [];
 
     internal PodAttacher(NodeDaemon daemon, NodeDataplane dataplane, PortDevice?[] devices, Worker[] workers,
-        IEnumerable<AttachedPod> staticPods, ILogger logger)
+        IEnumerable<AttachedPod> staticPods, OwnedPodNetworks owned, ILogger logger)
     {
+        _owned = owned;
         _daemon = daemon;
         _dataplane = dataplane;
         _devices = devices;
@@ -95,7 +99,7 @@ public sealed class PodAttacher : IDisposable
                 IPv6PrefixLength = plan.Ip6PrefixLength,
             };
             // Made in the pod's namespace directly: the node's (--netns) is not involved, and its fd works from here.
-            PodNetwork network = PodNetwork.Create(spec);
+            PodNetwork network = _owned.Create(spec, plan.Pod.Name);
             try
             {
                 Ip6Address? linkLocal = network.LinkLocal is { } ll ? Ip6Address.Parse(ll.ToString()) : null;
@@ -117,6 +121,7 @@ public sealed class PodAttacher : IDisposable
 
                 var attached = new AttachedPod(plan.Pod, network, device!, "runtime", request.ContainerId);
                 _pods.Add(plan.Pod.Name, attached);
+                _owned.Record.AddRuntimePod(plan.Pod.Name, request);
                 _logger.LogInformation("pod {Pod} added: {Interface} in {Namespace}, {Ip}{Ip6}, port {Port}, worker {Worker}{Container}",
                     plan.Pod.Name, request.IfName, plan.Netns, plan.Pod.Ip, plan.Pod.IpV6 is { } v6 ? $" and {v6}" : "", device!.Port, owner.Id,
                     request.ContainerId is null ? "" : $", container {Short(request.ContainerId)}");
@@ -129,7 +134,7 @@ public sealed class PodAttacher : IDisposable
                     _ = _dataplane.PodController.Remove(plan.Pod.Name);
                 }
 
-                Dispose(network);
+                _owned.Undo(network);
                 throw;
             }
         }
@@ -211,7 +216,10 @@ public sealed class PodAttacher : IDisposable
         }
     }
 
-    /// <summary>The daemon stops (workers already stopped): every TAP closes, every namespace it created goes.</summary>
+    /// <summary>
+    /// The daemon stops (workers already stopped): every pod keeps its eth0 (a persistent TAP, recorded as ours) and its
+    /// namespace, for the next start to adopt; closing the fds is all.
+    /// </summary>
     public void Dispose()
     {
         lock (_lock)
@@ -221,10 +229,47 @@ public sealed class PodAttacher : IDisposable
             foreach (AttachedPod pod in _pods.Values)
             {
                 pod.Device.Dispose();
-                Dispose(pod.Network);
+                _owned.Release(pod.Network);
             }
 
             _pods.Clear();
+        }
+    }
+
+    /// <summary>
+    /// At start, after the workers run: attaches again every pod an earlier daemon attached at run time (their TAPs are
+    /// adopted, so their connections carry on), then removes what the record lists and no pod claims any more (a pod
+    /// taken out of node.yaml, a runtime pod whose namespace is gone).
+    /// </summary>
+    internal void Readopt()
+    {
+        foreach (PodRequest request in _owned.Record.RuntimePods)
+        {
+            try
+            {
+                PodInfo pod = Add(request);
+                _logger.LogInformation("pod {Pod}: attached again after a restart ({Namespace})", pod.Name, request.Netns);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or ErrnoException or AggregateException)
+            {
+                _owned.Record.RemoveRuntimePod(request.Name!);
+                _logger.LogWarning("pod {Pod}: not attached again after a restart: {Error}", request.Name, ex.Message);
+            }
+        }
+
+        lock (_lock)
+        {
+            var claimed = _pods.Values.Select(static p => (NetworkNamespace.PathOf(p.Network.Spec.Namespace), p.Network.Spec.InterfaceName)).ToHashSet();
+            foreach (OwnedTap tap in _owned.Record.Taps.Where(t => !claimed.Contains((t.Namespace, t.Name))))
+            {
+                _logger.LogInformation("{Outcome} (no pod claims it any more)", _owned.RemoveTap(tap));
+            }
+
+            var namespaces = claimed.Select(static c => c.Item1).ToHashSet();
+            foreach (OwnedNamespace ns in _owned.Record.Namespaces.Where(n => !namespaces.Contains(n.Path)))
+            {
+                _logger.LogInformation("{Outcome} (no pod claims it any more)", _owned.RemoveNamespace(ns));
+            }
         }
     }
 
@@ -272,11 +317,12 @@ public sealed class PodAttacher : IDisposable
         });
 
         _pods.Remove(pod.Pod.Name);
+        _owned.Record.RemoveRuntimePod(pod.Pod.Name);
         WaitForLoops();
         int flushed = _dataplane.PodController.FlushFlows(pod.Pod);
         if (pod.Network.CreatedNamespace)
         {
-            Dispose(pod.Network);
+            _owned.Remove(pod.Network);
         }
         else
         {
@@ -284,7 +330,7 @@ public sealed class PodAttacher : IDisposable
             // waits for an RCU grace period (13-46 ms measured here, most of a DEL). The runtime owns the namespace and
             // deletes it after DEL anyway, so the close finishes in the background (Dispose waits for it).
             _closing.RemoveAll(static t => t.IsCompleted);
-            _closing.Add(Task.Run(() => Dispose(pod.Network)));
+            _closing.Add(Task.Run(() => _owned.Remove(pod.Network)));
         }
 
         _logger.LogInformation("pod {Pod} removed ({Source}): TAP closed, {Flows} flow(s) flushed", pod.Pod.Name, pod.Source, flushed);
@@ -306,18 +352,6 @@ public sealed class PodAttacher : IDisposable
                 _workers[i].Nudge();
                 Thread.Sleep(1);
             }
-        }
-    }
-
-    private void Dispose(PodNetwork network)
-    {
-        try
-        {
-            network.Dispose();
-        }
-        catch (Exception ex) when (ex is AggregateException or IOException or InvalidOperationException)
-        {
-            _logger.LogError("cleanup of {Network} failed: {Error}", network, ex.Message);
         }
     }
 

@@ -23,7 +23,7 @@ public sealed class DaemonLifecycleTests
         """;
 
     [RootFact]
-    public void Sigterm_removes_every_tap_created_namespace_and_the_control_socket_but_keeps_a_preexisting_namespace()
+    public void Sigterm_leaves_every_pod_its_eth0_and_cleanup_then_removes_what_the_daemon_made_but_keeps_a_preexisting_namespace()
     {
         using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions
         {
@@ -32,20 +32,54 @@ public sealed class DaemonLifecycleTests
         });
         PodInfo a = node.Pod("a"), b = node.Pod("b");
         Ping(node, "a", b.Ip);
-        Assert.Contains("eth0", TestNamespaces.LinkNames(b.Netns));
-        Assert.Contains(a.Netns, TestNamespaces.ListNamespaces());
 
         int exitCode = node.Stop();
 
         Assert.True(exitCode == 0, $"exit code {exitCode}{Environment.NewLine}{node.DaemonOutput()}");
+        // A stop is not a removal: the pods keep their eth0 (with its address) for the next start.
+        Assert.Contains(a.Netns, TestNamespaces.ListNamespaces());
+        Assert.Contains("eth0", TestNamespaces.LinkNames(a.Netns));
+        Assert.Contains("eth0", TestNamespaces.LinkNames(b.Netns));
+        Assert.Contains(a.Ip, TestNamespaces.Exec(a.Netns, "ip", "-4", "addr", "show", "eth0").StdOut, StringComparison.Ordinal);
+        Assert.False(File.Exists(node.SocketPath), "the control socket is still there");
+        Assert.False(File.Exists(node.SocketPath + ".lock"), "the instance lock file is still there");
+        Assert.Contains("stopped", node.Log, StringComparison.Ordinal);
+
+        ProcessResult cleanup = node.Cleanup();
+
+        Assert.True(cleanup.ExitCode == 0, $"cleanup: {cleanup.StdErr}{cleanup.StdOut}");
         IReadOnlyList<string> namespaces = TestNamespaces.ListNamespaces();
         Assert.DoesNotContain(a.Netns, namespaces);
         Assert.Contains(b.Netns, namespaces);
         Assert.DoesNotContain("eth0", TestNamespaces.LinkNames(b.Netns));
-        Assert.DoesNotContain(TestNamespaces.LinkNames(node.Namespace), l => l.StartsWith("dp", StringComparison.Ordinal));
-        Assert.False(File.Exists(node.SocketPath), "the control socket is still there");
-        Assert.False(File.Exists(node.SocketPath + ".lock"), "the instance lock file is still there");
-        Assert.Contains("stopped", node.Log, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(node.StateDirectory), $"the state directory is still there: {cleanup.StdOut}");
+        Assert.Contains($"node {node.NodeName}: clean", cleanup.StdOut, StringComparison.Ordinal);
+    }
+
+    [RootFact]
+    public void After_a_kill_the_record_still_says_what_is_ours_and_cleanup_keeps_a_namespace_with_a_process_inside()
+    {
+        using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = ["a", "b"] });
+        PodInfo a = node.Pod("a"), b = node.Pod("b");
+        using var resident = new BackgroundProcess("ip", "netns", "exec", b.Netns, "sleep", "600");
+        Poll.Until(() => TestNamespaces.Ip("netns", "pids", b.Netns).StdOut.Trim().Length > 0, s_timeout, "the resident process to enter b's namespace");
+
+        ProcessResult running = node.Cleanup();
+        Assert.True(running.ExitCode == 1 && running.StdErr.Contains("is running", StringComparison.Ordinal),
+            $"cleanup while the daemon runs must refuse: {running.ExitCode} {running.StdErr}{running.StdOut}");
+        Assert.Contains("eth0", TestNamespaces.LinkNames(a.Netns));
+
+        node.Signal("KILL");
+        Poll.Until(() => node.HasExited, s_timeout, "the daemon to die");
+
+        ProcessResult cleanup = node.Cleanup();
+
+        Assert.True(cleanup.ExitCode == 0, $"cleanup: {cleanup.StdErr}{cleanup.StdOut}");
+        IReadOnlyList<string> namespaces = TestNamespaces.ListNamespaces();
+        Assert.DoesNotContain(a.Netns, namespaces);
+        Assert.Contains(b.Netns, namespaces);
+        Assert.DoesNotContain("eth0", TestNamespaces.LinkNames(b.Netns));
+        Assert.Contains($"namespace /var/run/netns/{b.Netns} (pod b): kept, process(es)", cleanup.StdOut, StringComparison.Ordinal);
     }
 
     [RootFact]

@@ -71,6 +71,9 @@ public sealed class NodeUnderTest : IDisposable
 
     public string SocketPath { get; }
 
+    /// <summary>The daemon's state directory (conntrack's file, the ownership record), inside <see cref="Directory"/>.</summary>
+    public string StateDirectory => Path.Combine(Directory, "state");
+
     public IReadOnlyCollection<PodInfo> Pods => _pods.Values;
 
     public int Pid => _daemon?.Id ?? throw new InvalidOperationException("not started");
@@ -186,6 +189,7 @@ public sealed class NodeUnderTest : IDisposable
         yaml.AppendLine("  maxEntries: 65536");
         yaml.AppendLine("dataplane:");
         yaml.AppendLine($"  controlSocket: {SocketPath}");
+        yaml.AppendLine($"  stateDirectory: {StateDirectory}");
         yaml.AppendLine($"  offloads: {(_options.Offloads ? "true" : "false")}");
         yaml.AppendLine($"  workers: {_options.Workers}");
         if (_options.Io is not null)
@@ -285,6 +289,36 @@ public sealed class NodeUnderTest : IDisposable
         daemon.WaitForExit(); // flushes the output readers
         return daemon.ExitCode;
     }
+
+    /// <summary>
+    /// Stops the daemon (SIGTERM and a clean exit, or SIGKILL) and starts a new one on the same config and namespaces,
+    /// waiting until it serves: a restart or an upgrade as a node sees it.
+    /// </summary>
+    public void Restart(bool kill)
+    {
+        Process daemon = _daemon ?? throw new InvalidOperationException("not started");
+        if (kill)
+        {
+            daemon.Kill();
+            daemon.WaitForExit();
+        }
+        else
+        {
+            int exitCode = Stop();
+            if (exitCode != 0)
+            {
+                throw new InvalidOperationException($"the daemon exited with {exitCode} on SIGTERM{Environment.NewLine}{DaemonOutput()}");
+            }
+        }
+
+        daemon.Dispose();
+        _daemon = null;
+        Launch();
+        WaitUntilServing();
+    }
+
+    /// <summary>Runs `dataplane cleanup --config` for this node (the real CLI).</summary>
+    public ProcessResult Cleanup() => ProcessRunner.Run(s_ctlTimeout, DotnetHost, DataplaneDll, "cleanup", "--config", ConfigPath);
 
     /// <summary>Sends a signal (TERM, HUP, ...) to the daemon with kill(1).</summary>
     public void Signal(string name) =>

@@ -186,6 +186,46 @@ public sealed class NetworkNamespace : IDisposable
         });
     }
 
+    /// <summary>
+    /// The kernel's name for this namespace (<c>net:[4026532281]</c>), the same whichever path opened it. Read from
+    /// inside (a thread's own /proc/thread-self/ns/net): the fd's /proc link names the bind mount's path instead.
+    /// </summary>
+    public string Identity => Run(static () => new FileInfo("/proc/thread-self/ns/net").LinkTarget)
+        ?? throw new IOException($"cannot read the identity of network namespace '{Label}'");
+
+    /// <summary>
+    /// Processes whose network namespace this is (by /proc/PID/ns/net), not counting ours. A namespace with a process
+    /// inside is never deleted by the daemon or `dataplane cleanup`: deleting its name would cut a running pod off for
+    /// good while it keeps running. Processes that end or start during the scan are missed or skipped harmlessly.
+    /// </summary>
+    public IReadOnlyList<int> ProcessesInside()
+    {
+        string identity = Identity;
+        var inside = new List<int>();
+        int self = Environment.ProcessId;
+        foreach (string directory in System.IO.Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(System.IO.Path.GetFileName(directory), out int pid) || pid == self)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (new FileInfo(System.IO.Path.Combine(directory, "ns", "net")).LinkTarget == identity)
+                {
+                    inside.Add(pid);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile, or a kernel thread's: not a process of this namespace.
+            }
+        }
+
+        return inside;
+    }
+
     /// <summary>An rtnetlink client bound to this namespace (opened from inside it; usable from any thread).</summary>
     public RtNetlink OpenNetlink() => Run(() => RtNetlink.Open(Label));
 

@@ -9,14 +9,16 @@ namespace Dataplane.Io.Netns;
 /// One pod's network plumbing, made by <see cref="Create"/> and undone by <see cref="Dispose"/>: a TAP whose
 /// fd the dataplane keeps, living in the pod's namespace as eth0 with the pod's MAC, MTU, addresses and
 /// default routes. Dispose removes exactly what Create made: the TAP always, the namespace only if Create
-/// created it.
+/// created it (or <see cref="PodNetworkSpec.NamespaceOwned"/>) and no process is inside. A persistent TAP is left
+/// in place by <see cref="Release"/>, for the next daemon to adopt.
 /// </summary>
 public sealed class PodNetwork : IDisposable
 {
     private bool _disposed;
 
-    private PodNetwork(PodNetworkSpec spec, NetworkNamespace ns, bool createdNamespace, TapDevice tap, int interfaceIndex, IPAddress? linkLocal)
+    private PodNetwork(PodNetworkSpec spec, NetworkNamespace ns, bool createdNamespace, TapDevice tap, int interfaceIndex, IPAddress? linkLocal, bool adopted)
     {
+        Adopted = adopted;
         Spec = spec;
         Namespace = ns;
         CreatedNamespace = createdNamespace;
@@ -32,6 +34,9 @@ public sealed class PodNetwork : IDisposable
 
     /// <summary>True if <see cref="Create"/> created the namespace, so <see cref="Dispose"/> deletes it.</summary>
     public bool CreatedNamespace { get; }
+
+    /// <summary>True if <see cref="Create"/> attached to the TAP an earlier daemon left (<see cref="PodNetworkSpec.Adopt"/>).</summary>
+    public bool Adopted { get; }
 
     /// <summary>The TAP; read and write the pod's frames on <see cref="TapDevice.Fd"/>.</summary>
     public TapDevice Tap { get; }
@@ -63,10 +68,12 @@ public sealed class PodNetwork : IDisposable
 
         NetworkNamespace? ns = null;
         bool createdNamespace = false;
+        bool adopted = false;
         TapDevice? tap = null;
         try
         {
             (ns, createdNamespace) = OpenOrCreateNamespace(spec);
+            createdNamespace |= spec.NamespaceOwned;
             // /dev/net/tun opened by a thread inside the namespace makes the device there (tun's socket takes the
             // opener's network namespace).
             // One visit (a thread of its own, about 1.7 ms) for both the TAP and the netlink socket that configures it.
@@ -74,6 +81,22 @@ public sealed class PodNetwork : IDisposable
             RtNetlink? opened = null;
             tap = ns.Run(() =>
             {
+                if (spec.Adopt && TryAttach(spec) is { } attached)
+                {
+                    adopted = true;
+                    try
+                    {
+                        opened = RtNetlink.Open(target.Label);
+                    }
+                    catch
+                    {
+                        attached.Dispose();
+                        throw;
+                    }
+
+                    return attached;
+                }
+
                 TapDevice created = TapDevice.Create(spec.InterfaceName, spec.Tap);
                 try
                 {
@@ -98,8 +121,14 @@ public sealed class PodNetwork : IDisposable
                 // Up before addresses and routes: a gateway route needs a running device to pass the kernel's
                 // nexthop check.
                 pod.SetLinkUp(index);
-                pod.AddAddress(index, spec.IPv4, spec.IPv4PrefixLength);
-                if (spec.IPv6 is not null)
+                // An adopted TAP keeps what it has (the pod's connections use it); only what is missing is added.
+                List<(IPAddress Address, int PrefixLength)> present = adopted ? pod.GetAddresses(index) : [];
+                if (!present.Contains((spec.IPv4, spec.IPv4PrefixLength)))
+                {
+                    pod.AddAddress(index, spec.IPv4, spec.IPv4PrefixLength);
+                }
+
+                if (spec.IPv6 is not null && !present.Contains((spec.IPv6, spec.IPv6PrefixLength)))
                 {
                     // IFA_F_NODAD: skip Duplicate Address Detection for this address. Otherwise it stays
                     // "tentative" for about a second (one DupAddrDetectTransmits round), during which the
@@ -109,26 +138,27 @@ public sealed class PodNetwork : IDisposable
                     pod.AddAddress(index, spec.IPv6, spec.IPv6PrefixLength, noDad: true);
                 }
 
-                pod.AddDefaultRoute(spec.GatewayV4, index, onLink: !InPrefix(spec.GatewayV4, spec.IPv4, spec.IPv4PrefixLength));
+                AddRoute(pod, adopted, () => pod.AddDefaultRoute(spec.GatewayV4, index, onLink: !InPrefix(spec.GatewayV4, spec.IPv4, spec.IPv4PrefixLength)));
                 if (spec.GatewayV6 is not null)
                 {
                     bool onLink = !spec.GatewayV6.IsIPv6LinkLocal && !InPrefix(spec.GatewayV6, spec.IPv6!, spec.IPv6PrefixLength);
-                    pod.AddDefaultRoute(spec.GatewayV6, index, onLink);
+                    AddRoute(pod, adopted, () => pod.AddDefaultRoute(spec.GatewayV6, index, onLink));
                 }
 
                 foreach ((IPAddress destination, int prefixLength, IPAddress? gateway) in spec.Routes)
                 {
-                    pod.AddRoute(destination, prefixLength, gateway, index, onLink: gateway is not null);
+                    AddRoute(pod, adopted, () => pod.AddRoute(destination, prefixLength, gateway, index, onLink: gateway is not null));
                 }
 
                 linkLocal = pod.GetAddresses(index).Select(static a => a.Address).FirstOrDefault(static a => a.IsIPv6LinkLocal);
             }
 
-            return new PodNetwork(spec, ns, createdNamespace, tap, index, linkLocal);
+            return new PodNetwork(spec, ns, createdNamespace, tap, index, linkLocal, adopted);
         }
         catch (Exception failure)
         {
-            List<Exception> undoFailures = Undo(tap, ns, createdNamespace);
+            // An adopted TAP is the pod's: a failed adoption lets it go as it was, never removes it.
+            List<Exception> undoFailures = adopted ? Release(tap, ns) : Undo(tap, ns, createdNamespace);
             if (undoFailures.Count == 0)
             {
                 ExceptionDispatchInfo.Throw(failure);
@@ -141,9 +171,9 @@ public sealed class PodNetwork : IDisposable
     }
 
     /// <summary>
-    /// Closes the TAP fd, which removes the device from the pod namespace (a non-persistent TAP lives exactly
-    /// as long as its fd), then deletes the namespace if <see cref="Create"/> created it. Every step is
-    /// attempted; if any failed, an <see cref="AggregateException"/> reports them afterwards.
+    /// Removes the TAP from the pod namespace (persistent or not), then deletes the namespace if it is ours
+    /// (<see cref="CreatedNamespace"/>) and no process is inside. Every step is attempted; if any failed, an
+    /// <see cref="AggregateException"/> reports them afterwards.
     /// </summary>
     public void Dispose()
     {
@@ -157,6 +187,25 @@ public sealed class PodNetwork : IDisposable
         if (failures.Count > 0)
         {
             throw new AggregateException($"tearing down pod network (namespace '{Namespace.Label}') failed", failures);
+        }
+    }
+
+    /// <summary>
+    /// Lets go of the TAP and the namespace without removing either (the daemon stops and a restart will adopt them):
+    /// a persistent TAP stays the pod's eth0 with its addresses and routes, queueing nothing while no one reads it.
+    /// </summary>
+    public void Release()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        List<Exception> failures = Release(Tap, Namespace);
+        if (failures.Count > 0)
+        {
+            throw new AggregateException($"releasing pod network (namespace '{Namespace.Label}') failed", failures);
         }
     }
 
@@ -223,7 +272,31 @@ public sealed class PodNetwork : IDisposable
         }
     }
 
-    private static List<Exception> Undo(TapDevice? tap, NetworkNamespace? ns, bool createdNamespace)
+    /// <summary>The TAP this spec names, when an earlier daemon left it in the calling thread's namespace; null when it is gone.</summary>
+    private static TapDevice? TryAttach(PodNetworkSpec spec)
+    {
+        using RtNetlink netlink = RtNetlink.Open();
+        if (netlink.TryGetLink(spec.InterfaceName) is not { Kind: "tun" })
+        {
+            return null;
+        }
+
+        return TapDevice.Attach(spec.InterfaceName, spec.Tap);
+    }
+
+    /// <summary>Adds a route; on an adopted TAP one that is there already (EEXIST) is fine.</summary>
+    private static void AddRoute(RtNetlink pod, bool adopted, Action add)
+    {
+        try
+        {
+            add();
+        }
+        catch (NetlinkException e) when (adopted && e.Errno == Errno.EEXIST)
+        {
+        }
+    }
+
+    private static List<Exception> Release(TapDevice? tap, NetworkNamespace? ns)
     {
         var failures = new List<Exception>();
         try
@@ -235,9 +308,25 @@ public sealed class PodNetwork : IDisposable
             failures.Add(e);
         }
 
+        ns?.Dispose();
+        return failures;
+    }
+
+    private static List<Exception> Undo(TapDevice? tap, NetworkNamespace? ns, bool createdNamespace)
+    {
+        var failures = new List<Exception>();
+        try
+        {
+            tap?.Remove();
+        }
+        catch (Exception e)
+        {
+            failures.Add(e);
+        }
+
         if (ns is not null)
         {
-            if (createdNamespace)
+            if (createdNamespace && ns.ProcessesInside().Count == 0)
             {
                 try
                 {

@@ -46,6 +46,15 @@ public sealed record PodNetworkSpec
     /// <summary>TAP options (virtio-net header, offloads).</summary>
     public TapOptions Tap { get; init; } = TapOptions.Default;
 
+    /// <summary>
+    /// An earlier daemon made this pod's TAP (its ownership record says so): attach to it if it is still there, and
+    /// put back whatever of its MAC, MTU, addresses and routes differs, instead of failing on the name.
+    /// </summary>
+    public bool Adopt { get; init; }
+
+    /// <summary>An earlier daemon created the namespace (its record says so): it is ours to delete, as if created now.</summary>
+    public bool NamespaceOwned { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> for anything the kernel would refuse later.</summary>
     public void Validate()
     {

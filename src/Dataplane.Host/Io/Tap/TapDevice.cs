@@ -2,10 +2,11 @@ namespace Dataplane.Io.Tap;
 
 /// <summary>
 /// A TAP device (IFF_TAP | IFF_NO_PI, optionally IFF_VNET_HDR) and its non-blocking, close-on-exec fd.
-/// The device is not persistent: it exists exactly as long as the fd, so <see cref="Dispose"/> removes it
-/// from whatever namespace it was moved to (the kernel unregisters a non-persistent tun/tap on the last
-/// close). IFF_TUN_EXCL makes creation fail with EBUSY rather than attach to an existing device, so the
-/// device we close is always one we made.
+/// Unless <see cref="TapOptions.Persistent"/>, the device exists exactly as long as the fd, so
+/// <see cref="Dispose"/> removes it from whatever namespace it was moved to (the kernel unregisters a
+/// non-persistent tun/tap on the last close). IFF_TUN_EXCL makes <see cref="Create"/> fail with EBUSY rather
+/// than attach to an existing device, so the device we close is always one we made; <see cref="Attach"/> is
+/// the deliberate way back to a persistent one.
 /// </summary>
 public sealed class TapDevice : IDisposable
 {
@@ -35,7 +36,16 @@ public sealed class TapDevice : IDisposable
     /// the device and the errno if the kernel refuses (EBUSY: a device of that name exists; EPERM: no
     /// CAP_NET_ADMIN).
     /// </summary>
-    public static unsafe TapDevice Create(string name, TapOptions? options = null)
+    public static TapDevice Create(string name, TapOptions? options = null) => Open(name, options, attach: false);
+
+    /// <summary>
+    /// Attaches to the existing persistent TAP <paramref name="name"/> in the calling thread's namespace (one an earlier
+    /// daemon made), with <paramref name="options"/> set again on the new fd. ENODEV-like failures name the device;
+    /// EBUSY means another process holds it (a daemon still running).
+    /// </summary>
+    public static TapDevice Attach(string name, TapOptions options) => Open(name, options, attach: true);
+
+    private static unsafe TapDevice Open(string name, TapOptions? options, bool attach)
     {
         options ??= TapOptions.Default;
         InterfaceName.Validate(name, nameof(name), allowTemplate: true);
@@ -70,18 +80,23 @@ public sealed class TapDevice : IDisposable
         {
             Interop.Libc.ifreq ifr = default;
             InterfaceName.CopyTo(name, ifr.ifr_name);
-            ifr.ifr_flags = (short)(Interop.Libc.IFF_TAP | Interop.Libc.IFF_NO_PI | Interop.Libc.IFF_TUN_EXCL
+            ifr.ifr_flags = (short)(Interop.Libc.IFF_TAP | Interop.Libc.IFF_NO_PI | (attach ? 0 : Interop.Libc.IFF_TUN_EXCL)
                 | (options.VnetHeader ? Interop.Libc.IFF_VNET_HDR : 0));
             if (Interop.Libc.ioctl(fd, Interop.Libc.TUNSETIFF, &ifr) < 0)
             {
                 int errno = Interop.Libc.GetLastErrno();
                 string hint = errno switch
                 {
-                    Errno.EBUSY => " (a device of that name already exists)",
+                    Errno.EBUSY => attach ? " (another process has it open)" : " (a device of that name already exists)",
                     Errno.EPERM => " (needs CAP_NET_ADMIN)",
                     _ => "",
                 };
-                throw new ErrnoException($"TUNSETIFF creating TAP '{name}' failed: {Errno.Describe(errno)}{hint}", errno);
+                throw new ErrnoException($"TUNSETIFF {(attach ? "attaching to" : "creating")} TAP '{name}' failed: {Errno.Describe(errno)}{hint}", errno);
+            }
+
+            if (!attach && options.Persistent && Interop.Libc.ioctl(fd, Interop.Libc.TUNSETPERSIST, (nuint)1) < 0)
+            {
+                throw ErrnoException.FromLastError($"TUNSETPERSIST on TAP '{name}'");
             }
 
             // The kernel writes the final name back (it differs from ours only for "%d" templates).
@@ -107,9 +122,25 @@ public sealed class TapDevice : IDisposable
         }
         catch
         {
-            fd.Dispose(); // removes the half-made device
+            if (!attach && options.Persistent)
+            {
+                _ = Interop.Libc.ioctl(fd, Interop.Libc.TUNSETPERSIST, (nuint)0);
+            }
+
+            fd.Dispose(); // removes the half-made device (an attached one stays as it was)
             throw;
         }
+    }
+
+    /// <summary>Removes the device even if it is persistent: persistence off, then the last close unregisters it.</summary>
+    public void Remove()
+    {
+        if (!Fd.IsClosed)
+        {
+            _ = Interop.Libc.ioctl(Fd, Interop.Libc.TUNSETPERSIST, (nuint)0);
+        }
+
+        Fd.Dispose();
     }
 
     /// <summary>
@@ -175,7 +206,7 @@ public sealed class TapDevice : IDisposable
         }
     }
 
-    /// <summary>Closes the fd, which removes the device (it is never persistent).</summary>
+    /// <summary>Closes the fd, which removes the device unless it is persistent (then it stays for the next attach).</summary>
     public void Dispose() => Fd.Dispose();
 
     public override string ToString() => $"tap {Name} ({Fd})";

@@ -44,4 +44,11 @@ public sealed record TapOptions
 
     /// <summary>TUNSETOFFLOAD flags; anything but <see cref="TapOffloads.None"/> needs <see cref="VnetHeader"/>.</summary>
     public TapOffloads Offloads { get; init; }
+
+    /// <summary>
+    /// TUNSETPERSIST: the device outlives the fd, so a daemon that stops or dies leaves the pod its eth0 (addresses,
+    /// routes, neighbours) and the next one attaches to it (<see cref="TapDevice.Attach"/>). Removed only by
+    /// <see cref="TapDevice.Remove"/>, or with its namespace.
+    /// </summary>
+    public bool Persistent { get; init; }
 }

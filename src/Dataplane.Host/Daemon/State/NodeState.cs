@@ -1,0 +1,46 @@
+using Dataplane.Model;
+using Microsoft.Extensions.Logging;
+
+namespace Dataplane.Daemon.State;
+
+/// <summary>
+/// What of a node outlives its daemon, in <see cref="NodeConfig.StateDirectoryPath"/> (0700, root's): conntrack's
+/// mapped entries (<see cref="ConntrackFile"/>) and the record of what the daemon made (<see cref="OwnershipRecord"/>).
+/// Opened once per start, before anything is made.
+/// </summary>
+public sealed class NodeState : IDisposable
+{
+    private NodeState(string directory, OwnershipRecord record, ConntrackFile conntrack)
+    {
+        Directory = directory;
+        Record = record;
+        Conntrack = conntrack;
+    }
+
+    public string Directory { get; }
+
+    public OwnershipRecord Record { get; }
+
+    public ConntrackFile Conntrack { get; }
+
+    /// <summary>
+    /// Creates the directory if needed, reads the record and maps conntrack (an earlier run's file when compatible; an
+    /// incompatible or corrupt one is discarded with a log line). Throws <see cref="IOException"/>,
+    /// <see cref="UnauthorizedAccessException"/> or <see cref="InvalidDataException"/> with the path in the message.
+    /// </summary>
+    public static NodeState Open(NodeConfig config, ILogger logger)
+    {
+        string directory = config.StateDirectoryPath;
+        System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        OwnershipRecord record = OwnershipRecord.Load(directory);
+        ConntrackFile conntrack = ConntrackFile.Open(directory, config.Conntrack.MaxEntries, config.Conntrack.Accounting, out string? discarded);
+        if (discarded is not null)
+        {
+            logger.LogWarning("conntrack: {Reason}: discarded, starting with no flows", discarded);
+        }
+
+        return new NodeState(directory, record, conntrack);
+    }
+
+    public void Dispose() => Conntrack.Dispose();
+}
