@@ -85,11 +85,12 @@ public sealed partial class NodeDataplane
 
     /// <summary>
     /// Takes over the flows an earlier run left in conntrack's memory (when it was given a restored one), once the
-    /// services are programmed and before any packet: each service flow is counted again for its backend.
+    /// services are programmed and before any packet: each service flow is counted again for its backend (leastconn) and
+    /// pins its client to it again (ClientIP affinity).
     /// </summary>
     public ConntrackRestore RestoreFlows(long now) => Conntrack.Restore(now, Timeouts.Longest, flow => Services.RestoreConnection(
         new ServiceKey(flow.Original.Destination, (L4Protocol)flow.Original.Protocol, flow.Original.DestinationPort),
-        new IpAddress(new Ip6Address(flow.NatHi, flow.NatLo)), flow.NatPort));
+        new IpAddress(new Ip6Address(flow.NatHi, flow.NatLo)), flow.NatPort, flow.Original.Source, now));
 
     /// <summary>Every port by id: the uplink and the pods; pods come and go through <see cref="PodController"/>.</summary>
     public PortTable Ports { get; }

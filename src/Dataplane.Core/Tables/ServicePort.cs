@@ -215,16 +215,34 @@ public sealed class ServicePort
 
     /// <summary>
     /// A flow an earlier run balanced to <paramref name="ip"/>:<paramref name="port"/> (restored from conntrack): counts
-    /// it as an open connection of that backend, as <see cref="TryPickBackend"/> would have, and returns the backend's
-    /// stable id now; -1 when no backend has that address any more. Control plane, before the workers start.
+    /// it as an open connection of that backend, as <see cref="TryPickBackend"/> would have, pins
+    /// <paramref name="client"/> to it again under ClientIP affinity (the affinity table itself is not kept across a
+    /// restart; a client with a live flow is what it would have said), and returns the backend's stable id now; -1
+    /// when no backend has that address any more. Control plane, before the workers start.
     /// </summary>
-    public int RestoreConnection(in IpAddress ip, ushort port)
+    public int RestoreConnection(in IpAddress ip, ushort port, in IpAddress client, long nowNanoseconds)
     {
         for (int i = 0; i < _backends.Length; i++)
         {
             if (_backends[i].Ip == ip && _backends[i].Port == port)
             {
                 Interlocked.Increment(ref _connections[i].Open);
+                if (_affinity is { } table)
+                {
+                    ulong key = AffinityTable.ClientKey(in client);
+                    uint now = AffinityTable.TimeUnits(nowNanoseconds);
+                    int slot = table.Find(key, out ulong value);
+                    if (slot < 0)
+                    {
+                        slot = table.FindFree(key, now, _affinityTimeoutUnits, out value);
+                    }
+
+                    if (slot >= 0)
+                    {
+                        table.TryStore(slot, key, value, AffinityTable.Pack(_backends[i].StableId, now));
+                    }
+                }
+
                 return _backends[i].StableId;
             }
         }

@@ -126,8 +126,8 @@ public sealed class ServiceTable
     }
 
     /// <summary>See <see cref="ServicePort.RestoreConnection"/>; -1 when the service port is gone too.</summary>
-    public int RestoreConnection(in ServiceKey key, in IpAddress backendIp, ushort backendPort)
-        => TryLookup(in key, out ServicePort? port) ? port.RestoreConnection(in backendIp, backendPort) : -1;
+    public int RestoreConnection(in ServiceKey key, in IpAddress backendIp, ushort backendPort, in IpAddress client, long nowNanoseconds)
+        => TryLookup(in key, out ServicePort? port) ? port.RestoreConnection(in backendIp, backendPort, in client, nowNanoseconds) : -1;
 
     /// <summary>Every published service port, in slot order (for <c>ctl services</c>; allocates; any thread).</summary>
     public IEnumerable<ServicePort> Ports

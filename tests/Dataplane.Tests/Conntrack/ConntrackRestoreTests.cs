@@ -93,3 +93,47 @@ public class ConntrackRestoreTests
         Assert.Equal([42], ended); // the gone backend's flow releases nothing
     }
 }
+
+/// <summary>
+/// <see cref="NodeDataplane.RestoreFlows"/>: a restarted node over the same conntrack memory counts each restored
+/// service flow for its backend again (leastconn) and pins its client to it again (ClientIP affinity).
+/// </summary>
+[Trait("Category", "unit")]
+public class NodeRestoreTests
+{
+    private const string AffineWeb = """
+          - name: web
+            clusterIP: 10.96.0.10
+            sessionAffinity: ClientIP
+            ports: [ { name: http, protocol: TCP, port: 80, targetPort: 8080 } ]
+            endpoints: [ { ip: 10.244.1.11 }, { ip: 10.244.2.12 } ]
+        """;
+
+    [Fact]
+    public void A_restored_service_flow_counts_for_its_backend_and_its_client_sticks_to_it()
+    {
+        Dataplane.Model.NodeConfig config = Nat.Config(AffineWeb);
+        ConntrackMemory memory = ConntrackMemory.Anonymous(config.Conntrack.MaxEntries, config.Conntrack.Accounting);
+        var before = new NodeDataplane(config, conntrackMemory: memory);
+        long now = Nat.T0;
+        var key = new Dataplane.Tables.ServiceKey(IpAddress.Parse("10.96.0.10").Bits, Dataplane.Model.L4Protocol.Tcp, 80);
+        IpAddress client = IpAddress.Parse("10.244.1.20");
+        FlowEntry flow = ConntrackTableTests.ServiceFlow("10.244.1.20", 40000, "10.96.0.10", 80, "10.244.2.12", 8080, now + (60 * Nat.Second));
+        flow.TcpState = TcpState.Established;
+        Assert.Equal(InsertResult.Inserted, before.Conntrack.FindOrInsert(in flow, now, true, out _, out _));
+
+        var after = new NodeDataplane(config, conntrackMemory: memory);
+        ConntrackRestore restore = after.RestoreFlows(now);
+
+        Assert.Equal(1, restore.Restored);
+        Assert.True(after.Services.TryLookup(in key, out Dataplane.Tables.ServicePort? port));
+        int remote = port.IndexOfStableId(port.Backends.ToArray().Single(b => b.Ip == IpAddress.Parse("10.244.2.12")).StableId);
+        Assert.Equal(1, port.OpenConnections(remote));
+        for (uint hash = 0; hash < 64; hash++)
+        {
+            // Whatever the new flow's hash, the client's affinity sends it where its restored flow went.
+            Assert.True(port.TryPickBackend(hash * 0x9E3779B9u, in client, now + Nat.Second, out Dataplane.Tables.Backend picked));
+            Assert.Equal(IpAddress.Parse("10.244.2.12"), picked.Ip);
+        }
+    }
+}
