@@ -54,6 +54,10 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         SourceRangeDenied,
         [Description("external traffic (externalTrafficPolicy: Local) to a service with no endpoint on this node")]
         NoLocalEndpoint,
+        [Description("new flow refused: its pod holds conntrack.perPod.maxEntries entries already")]
+        PodEntryLimit,
+        [Description("new flow refused: its pod opens more than conntrack.perPod.newFlowsPerSecond (after its burst)")]
+        PodRateLimit,
     }
 
     public enum Event
@@ -80,6 +84,8 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         ExternalFlows,
         [Description("new flows refused because every SNAT source port toward that destination is taken (answered with ICMP administratively prohibited)")]
         SnatPortsExhausted,
+        [Description("unanswered flows dropped from the full table to make room for a new one (nf_conntrack's early_drop)")]
+        EarlyDrop,
     }
 
     private const ushort TraceHit = 1;
@@ -93,13 +99,16 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
     private readonly FlowTranslator _translator;
     private readonly MasqueradePolicy _masquerade;
     private readonly Ip6Address[] _localAddresses;
+    private readonly PortTable? _ports;
 
     /// <summary>This worker's stripe of conntrack expiry: a few buckets per batch here, more when the worker is idle.</summary>
     public ConntrackSweeper Sweeper { get; }
 
     /// <param name="sweeper">This worker's stripe of the table to expire; by default the whole table (one worker).</param>
-    public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local, ConntrackSweeper? sweeper = null, MasqueradePolicy? masquerade = null)
+    /// <param name="ports">The node's ports: a new flow from a pod port is charged to that pod (<see cref="PodFlowLimits"/>); without them, to none.</param>
+    public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local, ConntrackSweeper? sweeper = null, MasqueradePolicy? masquerade = null, PortTable? ports = null)
     {
+        _ports = ports;
         _masquerade = masquerade ?? MasqueradePolicy.Off;
         _table = table;
         Sweeper = sweeper ?? new ConntrackSweeper(table);
@@ -427,12 +436,25 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
             flow.Expires = now + _timeouts.Datagram(key.Protocol, seenReply: false);
         }
 
+        // Flows a pod opens count toward its share; the uplink's and the node kernel's toward none (they carry many
+        // clients, whom early drop protects instead).
+        if (_ports?[meta.RxPort] is { Kind: PortKind.Pod })
+        {
+            flow.Owner = PodFlowLimits.OwnerOf(meta.RxPort);
+        }
+
         // Any flow may get a new source port when its reply tuple is taken (nf_nat does this for every flow):
         // e.g. client:p straight to a backend while client:p -> VIP -> that backend exists.
         InsertResult result = _table.FindOrInsert(in flow, now, allowPortRemap: true, out int entry, out bool reply);
         switch (result)
         {
             case InsertResult.Inserted:
+            case InsertResult.InsertedByEarlyDrop:
+                if (result == InsertResult.InsertedByEarlyDrop)
+                {
+                    Count(Event.EarlyDrop);
+                }
+
                 Count(Event.NewFlows);
                 if (service is not null)
                 {
@@ -470,6 +492,14 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
             case InsertResult.Full:
                 service?.ReleaseConnection(backend.StableId);
                 Drop<TTrace>(graph, p, Drop.TableFull);
+                return;
+            case InsertResult.PodEntryLimit:
+                service?.ReleaseConnection(backend.StableId);
+                Drop<TTrace>(graph, p, Drop.PodEntryLimit, meta.RxPort);
+                return;
+            case InsertResult.PodRateLimit:
+                service?.ReleaseConnection(backend.StableId);
+                Drop<TTrace>(graph, p, Drop.PodRateLimit, meta.RxPort);
                 return;
             default:
                 service?.ReleaseConnection(backend.StableId);
