@@ -19,6 +19,8 @@ namespace Dataplane.Nodes;
 /// <item>The first packet of a flow to a service VIP:port picks a backend (Maglev, affinity...), and its
 /// entry is inserted with find-or-insert, so two packets of one new UDP flow end on one entry. A TCP packet
 /// other than a SYN for a VIP with no entry is dropped: it must never reach a random new backend.</item>
+/// <item>Fairness: a new flow from a pod counts toward that pod's share of entries and new flows per second
+/// (<see cref="PodFlowLimits"/>), and a full table early-drops an unanswered flow for it (<see cref="EarlyDropPolicy"/>).</item>
 /// <item>Hairpin: a client that is its own backend is source-NATed to the gateway so the reply comes back here.</item>
 /// <item>External entrances (NodePort, external and load-balancer IPs) follow their <see cref="FrontendPolicy"/>:
 /// source ranges, local endpoints only, or the client source-NATed to the node (kube-proxy's KUBE-EXT chains).</item>
@@ -44,7 +46,7 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         MidstreamToService,
         [Description("fragment to a service VIP; the dataplane does not reassemble")]
         FragmentToService,
-        [Description("conntrack table full: new flow refused")]
+        [Description("conntrack table full, and no unanswered flow near the new one to early-drop: new flow refused")]
         TableFull,
         [Description("reply tuple taken by another flow and no free source port")]
         TupleClash,
