@@ -5,7 +5,9 @@ namespace Dataplane.Config;
 /// <summary>The optional <c>conntrack:</c> and <c>dataplane:</c> sections: numbers with ranges and defaults.</summary>
 internal sealed partial class NodeConfigParser
 {
-    private static readonly string[] s_conntrackKeys = ["maxEntries", "accounting", "timeouts"];
+    private static readonly string[] s_conntrackKeys = ["maxEntries", "accounting", "timeouts", "perPod"];
+
+    private static readonly string[] s_perPodKeys = ["maxEntries", "newFlowsPerSecond", "burst"];
 
     private static readonly string[] s_timeoutKeys =
     [
@@ -32,10 +34,11 @@ internal sealed partial class NodeConfigParser
         int maxEntries = m.Int("maxEntries", 1024, 64 << 20, defaults.MaxEntries);
         bool accounting = m.Bool("accounting", defaults.Accounting);
 
+        ConntrackPodLimits perPod = ReadPerPod(m, maxEntries);
         ConntrackTimeouts d = defaults.Timeouts;
         if (m.Mapping("timeouts", s_timeoutKeys) is not { } t)
         {
-            return new ConntrackConfig(maxEntries, d, accounting);
+            return new ConntrackConfig(maxEntries, d, accounting) { PerPod = perPod };
         }
 
         var timeouts = new ConntrackTimeouts(
@@ -50,7 +53,22 @@ internal sealed partial class NodeConfigParser
             Udp: Timeout(t, "udp", d.Udp),
             UdpStream: Timeout(t, "udpStream", d.UdpStream),
             Icmp: Timeout(t, "icmp", d.Icmp));
-        return new ConntrackConfig(maxEntries, timeouts, accounting);
+        return new ConntrackConfig(maxEntries, timeouts, accounting) { PerPod = perPod };
+    }
+
+    /// <summary><c>conntrack.perPod</c>: a pod's entries are at most the whole table (more could never be reached).</summary>
+    private static ConntrackPodLimits ReadPerPod(ConfigMapping conntrack, int tableEntries)
+    {
+        ConntrackPodLimits d = ConntrackPodLimits.Default;
+        if (conntrack.Mapping("perPod", s_perPodKeys) is not { } m)
+        {
+            return d;
+        }
+
+        return new ConntrackPodLimits(
+            MaxEntries: m.Int("maxEntries", 1, tableEntries, required: false),
+            NewFlowsPerSecond: m.Int("newFlowsPerSecond", 1, ConntrackPodLimits.MaxRate, d.NewFlowsPerSecond),
+            Burst: m.Int("burst", 1, ConntrackPodLimits.MaxRate, d.Burst));
     }
 
     private static int Timeout(ConfigMapping timeouts, string key, int defaultValue) => timeouts.Int(key, 1, MaxTimeoutSeconds, defaultValue);

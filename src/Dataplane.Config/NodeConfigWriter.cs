@@ -176,6 +176,15 @@ public static class NodeConfigWriter
         w.Append("conntrack:\n");
         Line(w, 1, "maxEntries", Int(config.Conntrack.MaxEntries));
         Line(w, 1, "accounting", config.Conntrack.Accounting ? "true" : "false");
+        ConntrackPodLimits perPod = config.Conntrack.PerPod;
+        w.Append("  perPod:\n");
+        if (perPod.MaxEntries is { } podEntries)
+        {
+            Line(w, 2, "maxEntries", Int(podEntries));
+        }
+
+        Line(w, 2, "newFlowsPerSecond", Int(perPod.NewFlowsPerSecond));
+        Line(w, 2, "burst", Int(perPod.Burst));
         w.Append("  timeouts:\n");
         Line(w, 2, "tcpEstablished", Int(t.TcpEstablished));
         Line(w, 2, "tcpSynSent", Int(t.TcpSynSent));

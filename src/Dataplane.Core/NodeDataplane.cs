@@ -58,7 +58,10 @@ public sealed partial class NodeDataplane
             node.Uplink?.Ip ?? Ip4Address.Any, node.Uplink?.IpV6 is { } up6 ? up6 : default(IpAddress), (ushort)external.SnatPortMin, (ushort)external.SnatPortMax,
             (ushort)external.NodePortMin, (ushort)external.NodePortMax);
         Masquerade = MasqueradeFor(config);
-        Conntrack = new ConntrackTable(config.Conntrack.MaxEntries, node.GatewayIp, node.GatewayIpV6 is { } g6 ? g6 : default(IpAddress), config.Conntrack.Accounting, snat, conntrackMemory)
+        ConntrackPodLimits perPod = config.Conntrack.PerPod;
+        var podLimits = new PodFlowLimits(Ports.Capacity, perPod.EntriesFor(config.Conntrack.MaxEntries), perPod.NewFlowsPerSecond, perPod.Burst);
+        Conntrack = new ConntrackTable(config.Conntrack.MaxEntries, node.GatewayIp, node.GatewayIpV6 is { } g6 ? g6 : default(IpAddress), config.Conntrack.Accounting, snat,
+            conntrackMemory, podLimits)
         {
             ServiceFlowEnded = flow => Services.ReleaseConnection(
                 new ServiceKey(flow.Original.Destination, (L4Protocol)flow.Original.Protocol, flow.Original.DestinationPort), flow.BackendId),

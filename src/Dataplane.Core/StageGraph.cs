@@ -21,7 +21,7 @@ public static class StageGraph
         .Stage(static c => new SourceGuard(c.Node.Ports))
         .Stage(static c => new Arp(c.Node.Ports, c.Node.Local, c.Node.Adjacencies, c.Node.MacTable, c.Node.Announced))
         .Stage(static c => new Ndp(c.Node.Ports, c.Node.Local, c.Node.Adjacencies, c.Node.Announced))
-        .Stage(static c => new Nodes.Conntrack(c.Node.Conntrack, c.Node.Services, c.Node.Timeouts, c.Node.Local, new ConntrackSweeper(c.Node.Conntrack, c.Worker, c.Workers), c.Node.Masquerade))
+        .Stage(static c => new Nodes.Conntrack(c.Node.Conntrack, c.Node.Services, c.Node.Timeouts, c.Node.Local, new ConntrackSweeper(c.Node.Conntrack, c.Worker, c.Workers), c.Node.Masquerade, c.Node.Ports))
         .Stage(static c => new Bridge(c.Node.Ports, c.Node.Local, c.Node.MacTable))
         .Stage(static c => new Ip4Lookup(c.Node.Ports, c.Node.Local, c.Node.Fib, c.Node.Adjacencies))
         .Stage(static c => new Ip6Lookup(c.Node.Ports, c.Node.Local, c.Node.Fib, c.Node.Adjacencies))

@@ -17,6 +17,15 @@ public enum InsertResult : byte
 
     /// <summary>The reply tuple is taken by another flow and no free source port could be found.</summary>
     Clash,
+
+    /// <summary>A new entry was created in the room of an unanswered flow dropped for it (<see cref="EarlyDropPolicy"/>).</summary>
+    InsertedByEarlyDrop,
+
+    /// <summary>The pod opening the flow holds its share of entries (<see cref="PodFlowLimits"/>): refused.</summary>
+    PodEntryLimit,
+
+    /// <summary>The pod opening the flow exceeded its new flows per second (<see cref="PodFlowLimits"/>): refused.</summary>
+    PodRateLimit,
 }
 
 /// <summary>
@@ -59,6 +68,7 @@ public sealed unsafe class ConntrackTable
     private readonly IpAddress _hairpin4;
     private readonly IpAddress _hairpin6;
     private readonly NodeSnat _nodeSnat;
+    private readonly PodFlowLimits? _podLimits;
 
     /// <summary>
     /// nf_conntrack_acct: per entry, <see cref="CountersPerEntry"/> longs (original packets, original bytes, reply
@@ -75,9 +85,11 @@ public sealed unsafe class ConntrackTable
     /// <param name="accounting">Count packets and bytes per flow and direction (<c>conntrack.accounting</c>): 32 more bytes per entry.</param>
     /// <param name="nodeSnat">The node's addresses and port range for <see cref="FlowFlags.SnatNode"/> flows; none by default.</param>
     /// <param name="memory">Where the entries live (<paramref name="maxEntries"/> and <paramref name="accounting"/> must match it); process memory by default.</param>
+    /// <param name="podLimits">Each pod's share of entries and new flows (<c>conntrack.perPod</c>); none by default.</param>
     public ConntrackTable(int maxEntries, IpAddress hairpinSource4, IpAddress hairpinSource6, bool accounting = false, NodeSnat? nodeSnat = null,
-        ConntrackMemory? memory = null)
+        ConntrackMemory? memory = null, PodFlowLimits? podLimits = null)
     {
+        _podLimits = podLimits;
         _nodeSnat = nodeSnat ?? NodeSnat.None;
         _memory = memory ?? ConntrackMemory.Anonymous(maxEntries, accounting);
         if (_memory.Capacity != maxEntries || _memory.Accounting != accounting)
@@ -112,6 +124,9 @@ public sealed unsafe class ConntrackTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public IpAddress SnatSource(FlowFlags flags, bool v4)
         => (flags & FlowFlags.SnatNode) != 0 ? (v4 ? _nodeSnat.V4 : _nodeSnat.V6) : (v4 ? _hairpin4 : _hairpin6);
+
+    /// <summary>Each pod's share of entries and new flows, or null when flows are not limited per pod.</summary>
+    public PodFlowLimits? PodLimits => _podLimits;
 
     /// <summary>Whether packets and bytes are counted per flow (<c>conntrack.accounting</c>).</summary>
     public bool Accounting => _counters != null;
@@ -220,7 +235,9 @@ public sealed unsafe class ConntrackTable
     /// unless a live entry for that tuple exists, in which case that one is returned: two packets of one new
     /// UDP flow processed together end on one entry, not two (the kernel's insert race, kubernetes#56903).
     /// When the reply tuple is taken and <paramref name="allowPortRemap"/>, a free source port is chosen and
-    /// the flow is source-port translated, as nf_nat's get_unique_tuple does.
+    /// the flow is source-port translated, as nf_nat's get_unique_tuple does. A flow charged to a pod
+    /// (<see cref="FlowEntry.Owner"/>) must fit that pod's <see cref="PodFlowLimits"/>; a full table makes room by
+    /// dropping an unanswered flow near the new tuple (<see cref="EarlyDropPolicy"/>) when there is one.
     /// </summary>
     public InsertResult FindOrInsert(in FlowEntry flow, long now, bool allowPortRemap, out int entry, out bool reply)
     {
@@ -239,10 +256,32 @@ public sealed unsafe class ConntrackTable
             }
 
             reply = false;
+            PodAdmission admission = _podLimits?.Admit(flow.Owner, now) ?? PodAdmission.Admitted;
+            if (admission == PodAdmission.TooManyEntries && SweepLocked(now, PodFlowLimits.SweepBucketsAtLimit) > 0)
+            {
+                admission = _podLimits!.Admit(flow.Owner, now);
+            }
+
+            switch (admission)
+            {
+                case PodAdmission.TooManyEntries:
+                    entry = -1;
+                    return InsertResult.PodEntryLimit;
+                case PodAdmission.TooManyNewFlows:
+                    entry = -1;
+                    return InsertResult.PodRateLimit;
+            }
+
+            bool earlyDropped = false;
             if (_freeCount == 0 && SweepLocked(now, 64) == 0)
             {
-                entry = -1;
-                return InsertResult.Full;
+                if (!EarlyDropLocked(hash))
+                {
+                    entry = -1;
+                    return InsertResult.Full;
+                }
+
+                earlyDropped = true;
             }
 
             FlowEntry candidate = flow;
@@ -260,6 +299,7 @@ public sealed unsafe class ConntrackTable
             StoreLoadFenceOnWeakMemory();
             candidate.Version = version;
             e = candidate;
+            _podLimits?.Charge(candidate.Owner);
             if (_counters != null)
             {
                 // Zeroed before the entry is published, so no packet of the new flow is counted and then wiped.
@@ -288,7 +328,7 @@ public sealed unsafe class ConntrackTable
                 Events.TryPublish(FlowEventKind.New, in e, _counters == null ? null : default(FlowCounters));
             }
 
-            return InsertResult.Inserted;
+            return earlyDropped ? InsertResult.InsertedByEarlyDrop : InsertResult.Inserted;
         }
     }
 
@@ -329,6 +369,7 @@ public sealed unsafe class ConntrackTable
                         }
                     }
 
+                    _podLimits?.Charge(e.Owner); // its pod's share counts it again (the port may be another pod's now: counts stay bounded)
                     restored++;
                     continue;
                 }
@@ -377,6 +418,45 @@ public sealed unsafe class ConntrackTable
             return false;
         }
 
+        return true;
+    }
+
+    /// <summary>
+    /// nf_conntrack's early_drop: removes the evictable flow nearest its expiry among the original-direction slots
+    /// of <see cref="EarlyDropPolicy.Buckets"/> buckets from <paramref name="hash"/>'s home bucket. False when none
+    /// of them may go (every flow there answered): the new flow is then refused.
+    /// </summary>
+    private bool EarlyDropLocked(ulong hash)
+    {
+        int victim = -1;
+        long soonest = long.MaxValue;
+        int bucket = (int)hash & _bucketMask;
+        for (int n = 0; n < EarlyDropPolicy.Buckets; n++)
+        {
+            int start = bucket * SlotsPerBucket;
+            for (int s = start + 1; s < start + SlotsPerBucket; s++)
+            {
+                ulong slot = _index[s];
+                if (slot != 0 && (slot & 1) == 0)
+                {
+                    ref FlowEntry e = ref _entries[EntryOf(slot)];
+                    if (EarlyDropPolicy.Evictable(in e) && EarlyDropPolicy.Prefer(in e, soonest))
+                    {
+                        victim = EntryOf(slot);
+                        soonest = e.Expires;
+                    }
+                }
+            }
+
+            bucket = (bucket + 1) & _bucketMask;
+        }
+
+        if (victim < 0)
+        {
+            return false;
+        }
+
+        RemoveLocked(victim);
         return true;
     }
 
@@ -745,6 +825,7 @@ public sealed unsafe class ConntrackTable
             Events.TryPublish(FlowEventKind.End, in e, Counters(entry));
         }
 
+        _podLimits?.Release(e.Owner);
         e.Expires = 0;
         _free[_freeCount++] = entry;
     }

@@ -34,7 +34,7 @@ public enum FlowFlags : byte
 }
 
 /// <summary>
-/// One tracked flow: its original tuple, the translation, the state and its deadline. 80 bytes; with its two
+/// One tracked flow: its original tuple, the translation, the state, its deadline and the pod it is charged to. 80 bytes; with its two
 /// 8-byte index slots at the table's load, about 112 bytes per flow (measured in ConntrackTableTests).
 /// </summary>
 [StructLayout(LayoutKind.Sequential, Pack = 8)]
@@ -63,4 +63,11 @@ public struct FlowEntry
     public TcpState TcpState;
 
     public FlowFlags Flags;
+
+    /// <summary>
+    /// The pod whose packet opened the flow (<see cref="PodFlowLimits.OwnerOf"/>: its port id plus one), so its
+    /// entry count drops when the flow ends; 0 for flows charged to no pod (the uplink, the node's kernel). Sits in
+    /// what was padding: the entry stays 80 bytes.
+    /// </summary>
+    public ushort Owner;
 }

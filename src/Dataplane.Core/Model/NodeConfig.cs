@@ -267,6 +267,26 @@ public sealed record EndpointConfig(IpAddress Ip, int Weight, bool Terminating, 
 public sealed record ConntrackConfig(int MaxEntries, ConntrackTimeouts Timeouts, bool Accounting = false)
 {
     public static ConntrackConfig Default { get; } = new(1 << 20, ConntrackTimeouts.Default);
+
+    /// <summary>Each pod's share of the table and of new flows (<c>conntrack.perPod</c>).</summary>
+    public ConntrackPodLimits PerPod { get; init; } = ConntrackPodLimits.Default;
+}
+
+/// <summary>
+/// The <c>conntrack.perPod</c> section: how much of conntrack one pod may use, so a pod flooding new flows cannot deny
+/// new connections to the others. <see cref="MaxEntries"/> null means a quarter of the table: it then takes four
+/// flooding pods to fill it, and early drop of unanswered flows still makes room after that. The rate's default is
+/// above what a whole node's kernel path was measured to open (26,000 connections/s through a ClusterIP,
+/// perf/results/2026-11-30-0120-sidebyside.md), so no real client of one pod meets it.
+/// </summary>
+public sealed record ConntrackPodLimits(int? MaxEntries, int NewFlowsPerSecond, int Burst)
+{
+    public const int MaxRate = 10_000_000;
+
+    public static ConntrackPodLimits Default { get; } = new(null, 30_000, 60_000);
+
+    /// <summary>The live entries one pod may hold in a table of <paramref name="tableEntries"/>.</summary>
+    public int EntriesFor(int tableEntries) => MaxEntries ?? Math.Max(1, tableEntries / 4);
 }
 
 /// <summary>Defaults follow nf_conntrack's (net/netfilter/nf_conntrack_proto_tcp.c), except tcpEstablished 86400 as kube-proxy sets it.</summary>

@@ -19,6 +19,8 @@ namespace Dataplane.Nodes;
 /// <item>The first packet of a flow to a service VIP:port picks a backend (Maglev, affinity...), and its
 /// entry is inserted with find-or-insert, so two packets of one new UDP flow end on one entry. A TCP packet
 /// other than a SYN for a VIP with no entry is dropped: it must never reach a random new backend.</item>
+/// <item>Fairness: a new flow from a pod counts toward that pod's share of entries and new flows per second
+/// (<see cref="PodFlowLimits"/>), and a full table early-drops an unanswered flow for it (<see cref="EarlyDropPolicy"/>).</item>
 /// <item>Hairpin: a client that is its own backend is source-NATed to the gateway so the reply comes back here.</item>
 /// <item>External entrances (NodePort, external and load-balancer IPs) follow their <see cref="FrontendPolicy"/>:
 /// source ranges, local endpoints only, or the client source-NATed to the node (kube-proxy's KUBE-EXT chains).</item>
@@ -44,7 +46,7 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         MidstreamToService,
         [Description("fragment to a service VIP; the dataplane does not reassemble")]
         FragmentToService,
-        [Description("conntrack table full: new flow refused")]
+        [Description("conntrack table full, and no unanswered flow near the new one to early-drop: new flow refused")]
         TableFull,
         [Description("reply tuple taken by another flow and no free source port")]
         TupleClash,
@@ -54,6 +56,10 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         SourceRangeDenied,
         [Description("external traffic (externalTrafficPolicy: Local) to a service with no endpoint on this node")]
         NoLocalEndpoint,
+        [Description("new flow refused: its pod holds conntrack.perPod.maxEntries entries already")]
+        PodEntryLimit,
+        [Description("new flow refused: its pod opens more than conntrack.perPod.newFlowsPerSecond (after its burst)")]
+        PodRateLimit,
     }
 
     public enum Event
@@ -80,6 +86,8 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
         ExternalFlows,
         [Description("new flows refused because every SNAT source port toward that destination is taken (answered with ICMP administratively prohibited)")]
         SnatPortsExhausted,
+        [Description("unanswered flows dropped from the full table to make room for a new one (nf_conntrack's early_drop)")]
+        EarlyDrop,
     }
 
     private const ushort TraceHit = 1;
@@ -93,13 +101,16 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
     private readonly FlowTranslator _translator;
     private readonly MasqueradePolicy _masquerade;
     private readonly Ip6Address[] _localAddresses;
+    private readonly PortTable? _ports;
 
     /// <summary>This worker's stripe of conntrack expiry: a few buckets per batch here, more when the worker is idle.</summary>
     public ConntrackSweeper Sweeper { get; }
 
     /// <param name="sweeper">This worker's stripe of the table to expire; by default the whole table (one worker).</param>
-    public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local, ConntrackSweeper? sweeper = null, MasqueradePolicy? masquerade = null)
+    /// <param name="ports">The node's ports: a new flow from a pod port is charged to that pod (<see cref="PodFlowLimits"/>); without them, to none.</param>
+    public Conntrack(ConntrackTable table, ServiceTable services, ConntrackTimeoutTable timeouts, LocalAddresses local, ConntrackSweeper? sweeper = null, MasqueradePolicy? masquerade = null, PortTable? ports = null)
     {
+        _ports = ports;
         _masquerade = masquerade ?? MasqueradePolicy.Off;
         _table = table;
         Sweeper = sweeper ?? new ConntrackSweeper(table);
@@ -427,12 +438,25 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
             flow.Expires = now + _timeouts.Datagram(key.Protocol, seenReply: false);
         }
 
+        // Flows a pod opens count toward its share; the uplink's and the node kernel's toward none (they carry many
+        // clients, whom early drop protects instead).
+        if (_ports?[meta.RxPort] is { Kind: PortKind.Pod })
+        {
+            flow.Owner = PodFlowLimits.OwnerOf(meta.RxPort);
+        }
+
         // Any flow may get a new source port when its reply tuple is taken (nf_nat does this for every flow):
         // e.g. client:p straight to a backend while client:p -> VIP -> that backend exists.
         InsertResult result = _table.FindOrInsert(in flow, now, allowPortRemap: true, out int entry, out bool reply);
         switch (result)
         {
             case InsertResult.Inserted:
+            case InsertResult.InsertedByEarlyDrop:
+                if (result == InsertResult.InsertedByEarlyDrop)
+                {
+                    Count(Event.EarlyDrop);
+                }
+
                 Count(Event.NewFlows);
                 if (service is not null)
                 {
@@ -470,6 +494,14 @@ public sealed class Conntrack : Node<Conntrack.Next, Conntrack.Drop, Conntrack.E
             case InsertResult.Full:
                 service?.ReleaseConnection(backend.StableId);
                 Drop<TTrace>(graph, p, Drop.TableFull);
+                return;
+            case InsertResult.PodEntryLimit:
+                service?.ReleaseConnection(backend.StableId);
+                Drop<TTrace>(graph, p, Drop.PodEntryLimit, meta.RxPort);
+                return;
+            case InsertResult.PodRateLimit:
+                service?.ReleaseConnection(backend.StableId);
+                Drop<TTrace>(graph, p, Drop.PodRateLimit, meta.RxPort);
                 return;
             default:
                 service?.ReleaseConnection(backend.StableId);

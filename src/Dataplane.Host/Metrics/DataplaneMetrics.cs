@@ -54,6 +54,8 @@ public sealed class DataplaneMetrics : IDisposable
         _meter.CreateObservableGauge("dataplane.conntrack.capacity", () => (long)_daemon.Dataplane.Conntrack.Capacity, null, "Flows the conntrack table holds (fixed; a full table refuses new flows).");
         _meter.CreateObservableCounter("dataplane.conntrack.inserts", () => StageCounter("conntrack", static s => s.Events, "new-flows"), null, "Flows inserted in the conntrack table.");
         _meter.CreateObservableCounter("dataplane.conntrack.table_full.drops", () => StageCounter("conntrack", static s => s.Drops, "table-full"), null, "New flows refused because the conntrack table was full.");
+        _meter.CreateObservableGauge("dataplane.conntrack.pod.entries", PodConntrackEntries, null,
+            "Live conntrack entries charged to each pod (conntrack.perPod.maxEntries caps them; pod-entry-limit drops count the refusals).");
         _meter.CreateObservableCounter("dataplane.flow_events.lost", () => _daemon.FlowEvents.Ring.Lost, null, "Flow events (ctl flows --follow) lost because the ring was full.");
 
         _meter.CreateObservableGauge("dataplane.services", () => (long)_daemon.Dataplane.Services.Count, null, "Service ports programmed.");
@@ -102,6 +104,17 @@ public sealed class DataplaneMetrics : IDisposable
     }
 
     public void Dispose() => _meter.Dispose();
+
+    private IEnumerable<Measurement<long>> PodConntrackEntries()
+    {
+        if (_daemon.Dataplane.Conntrack.PodLimits is not { } limits)
+        {
+            return [];
+        }
+
+        return _daemon.Dataplane.Ports.Current.Where(static p => p.Kind == PortKind.Pod)
+            .Select(p => new Measurement<long>(limits.Entries(PodFlowLimits.OwnerOf(p.Id)), new KeyValuePair<string, object?>("port", p.Name)));
+    }
 
     /// <summary>One consistent copy of the stage and port counters per scrape (the instruments are read one after another).</summary>
     private PipelineStats Stats()

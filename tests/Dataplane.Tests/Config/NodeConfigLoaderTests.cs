@@ -66,6 +66,7 @@ public sealed class NodeConfigLoaderTests
 
         Assert.Equal(1 << 20, config.Conntrack.MaxEntries);
         Assert.Equal(ConntrackTimeouts.Default with { TcpEstablished = 86400, Udp = 30 }, config.Conntrack.Timeouts);
+        Assert.Equal(new ConntrackPodLimits(262144, 30_000, 60_000), config.Conntrack.PerPod);
         Assert.Equal(DataplaneSettings.Default, config.Dataplane);
         Assert.Equal("/run/dataplane/node-a.sock", config.ControlSocketPath);
     }

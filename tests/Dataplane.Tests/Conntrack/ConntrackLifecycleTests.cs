@@ -277,21 +277,25 @@ public class ConntrackLifecycleTests
     [Fact]
     public void Table_full_refuses_new_flows_counted_while_established_flows_keep_flowing()
     {
-        var harness = Harness(LocalWeb, "{ maxEntries: 1024, timeouts: { udp: 5 } }", batchSize: 64);
+        // One pod may fill the whole table here (perPod), and answered flows are never early-dropped: so it is full.
+        var harness = Harness(LocalWeb, "{ maxEntries: 1024, timeouts: { udp: 5, udpStream: 5 }, perPod: { maxEntries: 1024 } }", batchSize: 64);
         Assert.Equal(1024, harness.Dataplane.Conntrack.Capacity);
 
         harness.Send("client", C("S"), T0);
         harness.Send("web-1", B("SA"), T0);
         harness.Send("client", C("A"), T0);
 
-        // 1023 more flows (client -> web-2, routed) fill the table.
+        // 1023 more flows (web-2 -> client, routed), each answered, fill the table.
         var fill = new List<(string, byte[], long)>();
+        var answers = new List<(string, byte[], long)>();
         for (int i = 0; i < 1023; i++)
         {
-            fill.Add(("client", Udp4(ClientMac, GatewayMac, ClientIp, Web2Ip, (ushort)(10000 + i), 9999), T0 + Second));
+            fill.Add(("web-2", Udp4(Web2Mac, GatewayMac, Web2Ip, ClientIp, (ushort)(10000 + i), 9999), T0 + Second));
+            answers.Add(("client", Udp4(ClientMac, Web2Mac, ClientIp, Web2Ip, 9999, (ushort)(10000 + i)), T0 + Second));
         }
 
         Assert.Equal(1023, harness.Send(fill).Count);
+        Assert.Equal(1023, harness.Send(answers).Count);
         Assert.Equal(1024, harness.Dataplane.Conntrack.Count);
 
         // New flows are refused, service or not, and counted.

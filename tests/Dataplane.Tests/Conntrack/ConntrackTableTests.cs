@@ -197,7 +197,11 @@ public class ConntrackTableTests(ITestOutputHelper output)
         ConntrackTable table = Table(Capacity);
         for (int i = 0; i < Capacity; i++)
         {
-            Insert(table, ServiceFlow($"10.2.{i / 256}.{i % 256}", 5000, "10.96.0.10", 80, "10.244.1.11", 8080, i == 0 ? T + 10_000 : T + 100));
+            // Established: answered flows are never early-dropped, so the table is really full.
+            FlowEntry flow = ServiceFlow($"10.2.{i / 256}.{i % 256}", 5000, "10.96.0.10", 80, "10.244.1.11", 8080, i == 0 ? T + 10_000 : T + 100);
+            flow.Flags |= FlowFlags.SeenReply;
+            flow.TcpState = TcpState.Established;
+            Insert(table, flow);
         }
 
         FlowEntry late = ServiceFlow("10.3.0.1", 5000, "10.96.0.10", 80, "10.244.1.11", 8080, T + 200);

@@ -48,6 +48,12 @@ public sealed record NodeOptions
     /// <summary>More keys of the `node:` section, as YAML lines indented by two spaces (e.g. "  masquerade: { enabled: false }").</summary>
     public IReadOnlyList<string> NodeExtra { get; init; } = [];
 
+    /// <summary>`conntrack: { maxEntries: N }`: the table's size.</summary>
+    public int ConntrackMaxEntries { get; init; } = 65536;
+
+    /// <summary>More keys of the `conntrack:` section, as YAML lines indented by two spaces (e.g. "  perPod: { burst: 10 }").</summary>
+    public IReadOnlyList<string> ConntrackExtra { get; init; } = [];
+
     /// <summary>Extra arguments for `dataplane run` (e.g. --metrics-address, --log-format json).</summary>
     public IReadOnlyList<string> RunArguments { get; init; } = [];
 

@@ -186,7 +186,12 @@ public sealed class NodeUnderTest : IDisposable
         }
 
         yaml.AppendLine("conntrack:");
-        yaml.AppendLine("  maxEntries: 65536");
+        yaml.AppendLine(CultureInvariant($"  maxEntries: {_options.ConntrackMaxEntries}"));
+        foreach (string line in _options.ConntrackExtra)
+        {
+            yaml.AppendLine(line);
+        }
+
         yaml.AppendLine("dataplane:");
         yaml.AppendLine($"  controlSocket: {SocketPath}");
         yaml.AppendLine($"  stateDirectory: {StateDirectory}");

@@ -116,7 +116,7 @@ public sealed class MetricsEndToEndTests : IClassFixture<MetricsEndToEndTests.No
         foreach (string family in (string[])[
             "dataplane_port_rx_packets_total", "dataplane_port_tx_bytes_total", "dataplane_port_rx_drops_total", "dataplane_drops_total",
             "dataplane_stage_packets_total", "dataplane_conntrack_entries", "dataplane_conntrack_capacity", "dataplane_conntrack_inserts_total",
-            "dataplane_conntrack_table_full_drops_total", "dataplane_services", "dataplane_service_backends", "dataplane_worker_busy_seconds_total",
+            "dataplane_conntrack_table_full_drops_total", "dataplane_conntrack_pod_entries", "dataplane_services", "dataplane_service_backends", "dataplane_worker_busy_seconds_total",
             "dataplane_worker_busy_ratio", "dataplane_worker_batches_total", "dataplane_worker_batch_packets_total", "dataplane_service_new_flows_total", "dataplane_build_info"])
         {
             Assert.Contains("\n" + family + "{", "\n" + text, StringComparison.Ordinal);

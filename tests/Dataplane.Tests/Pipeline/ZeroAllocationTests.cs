@@ -56,7 +56,7 @@ public sealed class ZeroAllocationTests(ITestOutputHelper output)
         Assert.Contains(conntrack, yaml);
         Assert.Contains(uplink, yaml);
         yaml = yaml.Replace(uplink, $"mac: {UplinkMac}, gateway: {RouterIp}, gatewayMac: {RouterMac} }}\n", StringComparison.Ordinal);
-        return NodeConfigLoader.Parse(yaml.Replace(conntrack, conntrack + (accounting ? "  accounting: true\n" : "") + "  timeouts: { udp: 1, udpStream: 1 }\n", StringComparison.Ordinal), "alloc.yaml").ThrowIfInvalid();
+        return NodeConfigLoader.Parse(yaml.Replace(conntrack, conntrack + (accounting ? "  accounting: true\n" : "") + "  timeouts: { udp: 1, udpStream: 1 }\n  perPod: { maxEntries: 4096 }\n", StringComparison.Ordinal), "alloc.yaml").ThrowIfInvalid();
     }
 
     private const string RouterIp = "192.168.77.1";
