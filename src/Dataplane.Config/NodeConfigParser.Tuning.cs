@@ -97,9 +97,15 @@ internal sealed partial class NodeConfigParser
             return $"'{path}' must be an absolute path";
         }
 
-        string expanded = NodeConfig.ExpandControlSocket(path, _nodeName ?? "");
-        return _nodeName is not null && System.Text.Encoding.UTF8.GetByteCount(expanded) > NameRules.MaxUnixSocketPath
+        if (_nodeName is null)
+        {
+            // {node} cannot be expanded; node.name has its own error.
+            return null;
+        }
+
+        string expanded = NodeConfig.ExpandControlSocket(path, _nodeName);
+        return System.Text.Encoding.UTF8.GetByteCount(expanded) > NameRules.MaxUnixSocketPath
             ? $"'{expanded}' is longer than {NameRules.MaxUnixSocketPath} bytes, the limit for a unix socket path"
-            : null;
+            : ControlSocketFile.Problem(expanded);
     }
 }

@@ -156,6 +156,12 @@ public sealed class NodeDaemon : IDisposable
     public static NodeDaemon Start(NodeConfig config, DaemonOptions options, ILoggerFactory loggers)
     {
         ILogger logger = loggers.CreateLogger("dataplane");
+        // Validation checked this too, but the file system may have changed since, and the default path has no key.
+        if (ControlSocketFile.Problem(config.ControlSocketPath) is { } socketProblem)
+        {
+            throw new DaemonStartException($"node {config.Node.Name}: dataplane.controlSocket: {socketProblem}");
+        }
+
         FileStream instanceLock = AcquireLock(config);
         var staticPods = new List<AttachedPod>();
         var devices = new List<PortDevice>();

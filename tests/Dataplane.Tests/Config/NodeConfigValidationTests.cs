@@ -94,6 +94,14 @@ public sealed class NodeConfigValidationTests
         { Node + "pods:\n  - { name: a, ip: 10.244.1.11, mac: 02:00:00:00:00:0b }\n  - { name: b, ip: 10.244.1.12, mac: 02:00:00:00:00:0B }  #!\n", "pods[1].mac", "duplicate of pods[0].mac" },
         { Node + "pods:\n  - { name: web, ip: 10.244.1.11, mac: 01:00:5e:00:00:01 }  #!\n", "pods[0].mac", "group (multicast)" },
         { Node + "pods:\n  - { name: web, ip: 10.244.1.11, mac: 02:00:00:00:00:0b, netns: 'a/b' }  #!\n", "pods[0].netns", "not a valid network namespace name" },
+        {
+            Node + "pods:\n  - { name: web, ip: 10.244.1.11, mac: 02:00:00:00:00:0b, netns: shared }\n  - { name: db, ip: 10.244.1.12, mac: 02:00:00:00:00:0c, netns: shared }  #!\n",
+            "pods[1].netns", "'shared' is also pods[0].netns: each pod needs a network namespace of its own"
+        },
+        {
+            Node + "pods:\n  - { name: web, ip: 10.244.1.11, mac: 02:00:00:00:00:0b }\n  - { name: db, ip: 10.244.1.12, mac: 02:00:00:00:00:0c, netns: node-a-web }  #!\n",
+            "pods[1].netns", "'node-a-web' is the namespace of the pod at pods[0].name"
+        },
     };
 
     public static TheoryData<string, string, string> RouteCases() => new()
