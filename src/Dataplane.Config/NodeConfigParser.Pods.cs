@@ -104,7 +104,15 @@ internal sealed partial class NodeConfigParser
         {
             if (netns is null && name is not null)
             {
-                defaults.TryAdd($"{_nodeName}-{name}", pod.PathOf("name"));
+                string byDefault = $"{_nodeName}-{name}";
+                if (NameRules.NetnsNameProblem(byDefault) is not null)
+                {
+                    // node.name (up to 253) and the pod's name (up to 63) may be valid alone and too long together.
+                    pod.Error("name", $"the pod's network namespace would be '{byDefault}' ({{node.name}}-{{name}}), longer than 255 characters: give the pod a netns");
+                    continue;
+                }
+
+                defaults.TryAdd(byDefault, pod.PathOf("name"));
             }
         }
 

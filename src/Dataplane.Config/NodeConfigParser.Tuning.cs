@@ -58,6 +58,12 @@ internal sealed partial class NodeConfigParser
     private DataplaneSettings ReadDataplane(ConfigMapping top)
     {
         DataplaneSettings d = DataplaneSettings.Default;
+        if (!top.Has("dataplane") && ControlSocketProblem(d.ControlSocket) is { } defaultProblem)
+        {
+            // The default path is the daemon's too (a long node.name, or a file already there), and would fail at start-up.
+            top.Error("dataplane", $"controlSocket defaults to {d.ControlSocket}: {defaultProblem}");
+        }
+
         if (top.Mapping("dataplane", s_dataplaneKeys) is not { } m)
         {
             return d;
