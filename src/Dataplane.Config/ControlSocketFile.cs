@@ -8,20 +8,28 @@ namespace Dataplane.Config;
 /// </summary>
 public static class ControlSocketFile
 {
-    /// <summary>Null when the daemon may bind <paramref name="path"/>; else the problem, naming the path.</summary>
+    /// <summary>Null when the node daemon may bind <paramref name="path"/> and take its instance lock next to it; else the problem, naming the path.</summary>
     public static string? Problem(string path)
     {
-        FileKind kind = FileKinds.Of(path);
-        if (kind is not (FileKind.Missing or FileKind.Socket))
+        if (SocketProblem(path) is { } problem)
         {
-            return $"'{path}' is {FileKinds.Describe(kind)}, not a socket; the daemon replaces only a socket a stopped daemon left there: move the file or choose another path";
+            return problem;
         }
 
         // The node's instance lock sits next to the socket (NodeDaemon.AcquireLock) and is opened as a file.
         FileKind lockKind = FileKinds.Of(path + ".lock");
-        if (lockKind is not (FileKind.Missing or FileKind.RegularFile))
+        return lockKind is FileKind.Missing or FileKind.RegularFile
+            ? null
+            : $"'{path}.lock', the node's instance lock, is {FileKinds.Describe(lockKind)}, not a regular file: move it away";
+    }
+
+    /// <summary>Null when a server (the daemon's control or metrics socket, the ingress controller's) may replace what is at <paramref name="path"/> with its socket.</summary>
+    public static string? SocketProblem(string path)
+    {
+        FileKind kind = FileKinds.Of(path);
+        if (kind is not (FileKind.Missing or FileKind.Socket))
         {
-            return $"'{path}.lock', the node's instance lock, is {FileKinds.Describe(lockKind)}, not a regular file: move it away";
+            return $"'{path}' is {FileKinds.Describe(kind)}, not a socket; only a socket a stopped server left there is replaced: move the file or choose another path";
         }
 
         for (string? dir = Path.GetDirectoryName(path); dir is not null; dir = Path.GetDirectoryName(dir))

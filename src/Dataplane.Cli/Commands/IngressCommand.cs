@@ -85,6 +85,12 @@ internal static class IngressCommand
                 return Fail(problem!);
             }
 
+            // The controller replaces a stale socket file at the path; a user's file there must be refused, not deleted.
+            if (Dataplane.Config.ControlSocketFile.SocketProblem(Path.GetFullPath(parse.GetValue(controlSocket)!)) is { } socketProblem)
+            {
+                return Fail($"--control-socket {socketProblem}");
+            }
+
             string className = parse.GetValue(ingressClass)!;
             if (className.Length == 0)
             {

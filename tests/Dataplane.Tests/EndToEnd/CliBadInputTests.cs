@@ -30,6 +30,7 @@ public sealed class CliBadInputTests : IDisposable
         File.Copy(Repository.PathOf("examples", "demo", "node.yaml"), Path.Combine(_dir, "node.yaml"));
         File.Copy(Repository.PathOf("examples", "demo", "client.pcap"), Path.Combine(_dir, "client.pcap"));
         File.WriteAllText(Path.Combine(_dir, "file"), "a regular file\n");
+        File.WriteAllText(Path.Combine(_dir, "objects.yaml"), "apiVersion: v1\nkind: List\nitems: []\n");
         Directory.CreateDirectory(Path.Combine(_dir, "dir"));
         foreach (string name in (string[])["unreadable.yaml", "unreadable.pcap"])
         {
@@ -75,6 +76,7 @@ public sealed class CliBadInputTests : IDisposable
         { "install-cni --mtu out of range", InstallCni("--bin-dir", "{dir}/dir", "--conf-dir", "{dir}/dir", "--mtu", "70000"), BadInput, "MTU 70000 is out of range" },
         { "install-cni --bin-dir under a regular file", InstallCni("--bin-dir", "{dir}/file/bin", "--conf-dir", "{dir}/dir"), Refused, "{dir}/file/bin" },
         { "ingress --objects a directory", ["ingress", "--http", "127.0.0.1:0", "--objects", "{dir}/dir"], BadInput, "dataplane ingress: {dir}/dir: is a directory" },
+        { "ingress --control-socket a regular file", ["ingress", "--http", "127.0.0.1:0", "--objects", "{dir}/objects.yaml", "--control-socket", "{dir}/file"], BadInput, "dataplane ingress: --control-socket '{dir}/file' is a regular file, not a socket" },
         { "ingress --http a port out of range", ["ingress", "--http", "127.0.0.1:99999", "--objects", "{dir}/node.yaml"], BadInput, "dataplane ingress: --http '127.0.0.1:99999'" },
         { "demo --offline --write under a regular file", ["demo", "--offline", "--no-trace", "-w", "{dir}/file/out"], Refused, "{dir}/file is not a directory" },
         { "demo an unknown option", ["demo", "--frobnicate"], BadInput, "dataplane demo: Unrecognized command or argument '--frobnicate'" },
@@ -178,6 +180,18 @@ public sealed class CliBadInputTests : IDisposable
         // The file itself is unchanged: AssertRefusedCleanly compared the whole directory.
         Assert.Contains($"dataplane.controlSocket: '{socket}' is a regular file, not a socket", result.StdErr, StringComparison.Ordinal);
         Assert.False(File.Exists(socket + ".lock"), "the daemon took the node's lock: it got past validation");
+    }
+
+    [RootFact]
+    public void Run_refuses_a_regular_file_where_the_metrics_socket_goes_and_leaves_it_alone()
+    {
+        // The daemon serves /metrics on node.http next to its control socket node.sock, replacing a stale socket there.
+        File.WriteAllText(Path.Combine(_dir, "node.http"), "not a socket\n");
+        string config = WriteConfig(pods: "[]", $"dataplane:\n  controlSocket: {_dir}/node.sock\n");
+        using var namespaces = new TestNamespaces();
+
+        AssertRefusedCleanly("run with a regular file at the metrics socket's path", Refused, $"'{_dir}/node.http' is a regular file, not a socket",
+            () => Cli("run", "-c", config, "--netns", namespaces.Add()));
     }
 
     [RootFact]
