@@ -1,4 +1,4 @@
 using Dataplane.Cli.Commands;
 
 System.CommandLine.ParseResult parse = DataplaneCli.Create().Parse(args);
-return IngressCommand.RefuseParseErrors(parse, Console.Error) ?? parse.Invoke();
+return ParseErrors.Refuse(parse, Console.Error) ?? parse.Invoke();

@@ -27,6 +27,12 @@ public static partial class NodeConfigLoader
             return Parse("{}", $"node {cluster.Name} (from the cluster)", [], cluster);
         }
 
+        // Reading a directory fails as "access denied", which sends the user looking at permissions.
+        if (Directory.Exists(path))
+        {
+            return ConfigResult.Failure([new ConfigError(path, 0, 0, "", "cannot read the config file: it is a directory; expected a YAML file such as examples/node.yaml")]);
+        }
+
         string text;
         try
         {

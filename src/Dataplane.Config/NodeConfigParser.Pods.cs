@@ -16,6 +16,7 @@ internal sealed partial class NodeConfigParser
         var ips = new Dictionary<Ip4Address, string>();
         var ip6s = new Dictionary<Ip6Address, string>();
         var macs = new Dictionary<MacAddress, string>();
+        var namespaces = new List<(ConfigMapping Pod, string? Name, string? Netns)>();
         foreach ((YamlNode item, string path) in top.Sequence("pods"))
         {
             if (_reader.Mapping(item, path, s_podKeys) is not { } m)
@@ -72,7 +73,10 @@ internal sealed partial class NodeConfigParser
             if (netns is not null && NameRules.NetnsNameProblem(netns) is { } netnsProblem)
             {
                 m.Error("netns", netnsProblem);
+                netns = null;
             }
+
+            namespaces.Add((m, name, netns));
 
             if (name is not null && ip is not null && mac is not null)
             {
@@ -80,7 +84,55 @@ internal sealed partial class NodeConfigParser
             }
         }
 
+        CheckNamespacesNotShared(namespaces);
         return pods;
+    }
+
+    /// <summary>
+    /// Each pod's eth0 is made in its own network namespace (<c>netns</c>, else <c>{node.name}-{name}</c>); two pods
+    /// naming one would fail half-way through start-up, the second attach finding the first's eth0.
+    /// </summary>
+    private void CheckNamespacesNotShared(List<(ConfigMapping Pod, string? Name, string? Netns)> namespaces)
+    {
+        if (_nodeName is null)
+        {
+            return;
+        }
+
+        var defaults = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((ConfigMapping pod, string? name, string? netns) in namespaces)
+        {
+            if (netns is null && name is not null)
+            {
+                string byDefault = $"{_nodeName}-{name}";
+                if (NameRules.NetnsNameProblem(byDefault) is not null)
+                {
+                    // node.name (up to 253) and the pod's name (up to 63) may be valid alone and too long together.
+                    pod.Error("name", $"the pod's network namespace would be '{byDefault}' ({{node.name}}-{{name}}), longer than 255 characters: give the pod a netns");
+                    continue;
+                }
+
+                defaults.TryAdd(byDefault, pod.PathOf("name"));
+            }
+        }
+
+        var given = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((ConfigMapping pod, _, string? netns) in namespaces)
+        {
+            if (netns is null)
+            {
+                continue;
+            }
+
+            if (!given.TryAdd(netns, pod.PathOf("netns")))
+            {
+                pod.Error("netns", $"'{netns}' is also {given[netns]}: each pod needs a network namespace of its own");
+            }
+            else if (defaults.TryGetValue(netns, out string? other))
+            {
+                pod.Error("netns", $"'{netns}' is the namespace of the pod at {other} (a pod without netns gets {{node.name}}-{{name}}): each pod needs a network namespace of its own");
+            }
+        }
     }
 
     private string? PodIpProblem(Ip4Address address)

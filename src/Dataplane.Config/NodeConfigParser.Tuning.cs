@@ -76,6 +76,12 @@ internal sealed partial class NodeConfigParser
     private DataplaneSettings ReadDataplane(ConfigMapping top)
     {
         DataplaneSettings d = DataplaneSettings.Default;
+        if (!top.Has("dataplane") && ControlSocketProblem(d.ControlSocket) is { } defaultProblem)
+        {
+            // The default path is the daemon's too (a long node.name, or a file already there), and would fail at start-up.
+            top.Error("dataplane", $"controlSocket defaults to {d.ControlSocket}: {defaultProblem}");
+        }
+
         if (top.Mapping("dataplane", s_dataplaneKeys) is not { } m)
         {
             return d;
@@ -122,9 +128,15 @@ internal sealed partial class NodeConfigParser
             return $"'{path}' must be an absolute path";
         }
 
-        string expanded = NodeConfig.ExpandControlSocket(path, _nodeName ?? "");
-        return _nodeName is not null && System.Text.Encoding.UTF8.GetByteCount(expanded) > NameRules.MaxUnixSocketPath
+        if (_nodeName is null)
+        {
+            // {node} cannot be expanded; node.name has its own error.
+            return null;
+        }
+
+        string expanded = NodeConfig.ExpandControlSocket(path, _nodeName);
+        return System.Text.Encoding.UTF8.GetByteCount(expanded) > NameRules.MaxUnixSocketPath
             ? $"'{expanded}' is longer than {NameRules.MaxUnixSocketPath} bytes, the limit for a unix socket path"
-            : null;
+            : ControlSocketFile.Problem(expanded);
     }
 }

@@ -202,7 +202,19 @@ internal static class CtlCommand
         apply.SetAction(async (parse, cancel) =>
         {
             FileInfo yaml = parse.GetValue(file)!;
-            return await SendAsync(parse, socket, config, json, new ControlRequest { Command = "service-apply", Yaml = await File.ReadAllTextAsync(yaml.FullName, cancel).ConfigureAwait(false) }, cancel).ConfigureAwait(false);
+            string text;
+            try
+            {
+                text = await File.ReadAllTextAsync(yaml.FullName, cancel).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // A directory fails as "access denied" too; say what it is.
+                Console.Error.WriteLine($"dataplane ctl service apply: {yaml.FullName}: {(Directory.Exists(yaml.FullName) ? "is a directory; expected a YAML file" : ex.Message)}");
+                return ConfigOption.ExitConfigError;
+            }
+
+            return await SendAsync(parse, socket, config, json, new ControlRequest { Command = "service-apply", Yaml = text }, cancel).ConfigureAwait(false);
         });
         var name = new Argument<string>("name") { Description = "The service to delete." };
         var delete = new Command("delete", "Delete a service and the flows it balanced.") { name };

@@ -92,11 +92,8 @@ internal static class DemoCommand
         }
         finally
         {
-            if (output is null)
-            {
-                // Keep only what the user asked to keep.
-                Directory.Delete(work, recursive: true);
-            }
+            // The extracted inputs are scratch either way; what the user asked to keep (--write) is outside it.
+            Directory.Delete(work, recursive: true);
         }
     }
 

@@ -85,6 +85,12 @@ internal static class IngressCommand
                 return Fail(problem!);
             }
 
+            // The controller replaces a stale socket file at the path; a user's file there must be refused, not deleted.
+            if (Dataplane.Config.ControlSocketFile.SocketProblem(Path.GetFullPath(parse.GetValue(controlSocket)!)) is { } socketProblem)
+            {
+                return Fail($"--control-socket {socketProblem}");
+            }
+
             string className = parse.GetValue(ingressClass)!;
             if (className.Length == 0)
             {
@@ -198,26 +204,6 @@ internal static class IngressCommand
 
         return 0;
     }
-
-    /// <summary>
-    /// The contract for `dataplane ingress` is one line and exit code 2 for any bad argument; System.CommandLine's own
-    /// parse errors (an unknown option, a missing value) print several lines with help and exit 1. So for this command
-    /// the first error is printed alone; null for other commands and for a clean parse.
-    /// </summary>
-    public static int? RefuseParseErrors(ParseResult parse, TextWriter error)
-    {
-        if (parse.Errors.Count == 0 || !IsIngress(parse.CommandResult.Command))
-        {
-            return null;
-        }
-
-        string name = parse.CommandResult.Command.Name == "status" ? $"{Name} status" : Name;
-        error.WriteLine($"{name}: {parse.Errors[0].Message.ReplaceLineEndings(" ")}");
-        return ExitBadInput;
-    }
-
-    private static bool IsIngress(Command command)
-        => command.Name == "ingress" || (command.Name == "status" && command.Parents.OfType<Command>().Any(static p => p.Name == "ingress"));
 
     private static Command Status()
     {

@@ -19,7 +19,7 @@ internal static class PodServerCommand
             Description = "NAME (in this namespace) or NAME@NETNS (in that network namespace, waited for up to a minute: the daemon makes pods' namespaces as it starts).",
             Arity = ArgumentArity.OneOrMore,
         };
-        var port = new Option<int>("--port") { Description = "The TCP port each server listens on.", DefaultValueFactory = _ => 8080 };
+        var port = new Option<int>("--port") { Description = "The TCP port each server listens on.", DefaultValueFactory = _ => 8080 }.Limit(1, 65535);
         var command = new Command("pod-server", "Answer each TCP connection with a name and the peer address seen (the demo's servers; HTTP to curl, a line to nc), until SIGTERM.")
         {
             servers, port,

@@ -37,14 +37,7 @@ internal static class ReplayCommand
         {
             Description = "Packets per vector (1-256). 1 processes strictly in timestamp order.",
             DefaultValueFactory = _ => 256,
-        };
-        batchSize.Validators.Add(r =>
-        {
-            if (r.GetValue(batchSize) is < 1 or > 256)
-            {
-                r.AddError("--batch-size must be 1..256");
-            }
-        });
+        }.Limit(1, 256);
 
         var objects = new Option<FileInfo?>("--objects")
         {

@@ -49,6 +49,9 @@ public static class ControlClient
         }
     }
 
+    /// <summary>Where daemons put their control sockets by default (dataplane.controlSocket).</summary>
+    private const string DefaultDirectory = "/run/dataplane";
+
     /// <summary>
     /// The socket to talk to: the one given, else the config's, else the only one under /run/dataplane
     /// (a node runs one daemon, so usually there is exactly one).
@@ -65,11 +68,21 @@ public static class ControlClient
             return controlSocketFromConfig;
         }
 
-        string[] found = Directory.Exists("/run/dataplane") ? Directory.GetFiles("/run/dataplane", "*.sock") : [];
+        string[] found;
+        try
+        {
+            found = Directory.Exists(DefaultDirectory) ? Directory.GetFiles(DefaultDirectory, "*.sock") : [];
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // The daemon makes the directory 0700: only root may look for sockets in it (or connect to them).
+            throw new IOException($"cannot look for a control socket in {DefaultDirectory}: permission denied; run `dataplane ctl` as root (or pass --socket)");
+        }
+
         return found.Length switch
         {
             1 => found[0],
-            0 => throw new IOException("no dataplane control socket under /run/dataplane; is `dataplane run` running? (or pass --socket / --config)"),
+            0 => throw new IOException($"no dataplane control socket under {DefaultDirectory}; is `dataplane run` running? (or pass --socket / --config)"),
             _ => throw new IOException($"several dataplanes are running ({string.Join(", ", found)}); pick one with --socket or --config"),
         };
     }
@@ -81,6 +94,11 @@ public static class ControlClient
         try
         {
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel).ConfigureAwait(false);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AccessDenied)
+        {
+            socket.Dispose();
+            throw new IOException($"cannot connect to {socketPath}: permission denied; run `dataplane ctl` as root", ex);
         }
         catch (SocketException ex)
         {

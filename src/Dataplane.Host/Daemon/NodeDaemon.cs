@@ -162,6 +162,14 @@ public sealed class NodeDaemon : IDisposable
     public static NodeDaemon Start(NodeConfig config, DaemonOptions options, ILoggerFactory loggers)
     {
         ILogger logger = loggers.CreateLogger("dataplane");
+        // Validation checked the control socket too, but the file system may have changed since; the metrics socket
+        // next to it is replaced at start-up as well, so a file there must not be a user's.
+        string? metricsSocket = MetricsServer.UnixSocketFor(config.ControlSocketPath);
+        if ((ControlSocketFile.Problem(config.ControlSocketPath) ?? (metricsSocket is null ? null : ControlSocketFile.SocketProblem(metricsSocket))) is { } socketProblem)
+        {
+            throw new DaemonStartException($"node {config.Node.Name}: dataplane.controlSocket: {socketProblem}");
+        }
+
         FileStream instanceLock = AcquireLock(config);
         var staticPods = new List<AttachedPod>();
         var devices = new List<PortDevice>();

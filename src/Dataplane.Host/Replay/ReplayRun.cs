@@ -86,44 +86,71 @@ public static class ReplayRun
             return null;
         }
 
-        Directory.CreateDirectory(outDirectory);
+        if (!ReplayOutputDirectory.TryCreate(outDirectory, out ReplayOutputDirectory? output, out error))
+        {
+            foreach (ReplayFile opened in files)
+            {
+                opened.Source.Dispose();
+            }
+
+            return null;
+        }
+
         PortMacs[] macs = [.. engine.Dataplane.Ports.Select(p => p.Kind == PortKind.Uplink
             ? new PortMacs(SyntheticUplinkPeer, p.Mac)
             : new PortMacs(p.Mac, config.Node.Mac))];
         using var source = new PcapReplaySource(files, macs);
-        using var writers = new PcapPortWriters(outDirectory, engine.Dataplane.Ports.Current);
-        var sink = new PcapPortWriters.Sink(writers);
-        if (trace is not null)
+        try
         {
-            engine.Graph.Tracer.Arm(int.MaxValue);
+            var writers = new PcapPortWriters(output, engine.Dataplane.Ports.Current);
+            try
+            {
+                var sink = new PcapPortWriters.Sink(writers);
+                if (trace is not null)
+                {
+                    engine.Graph.Tracer.Arm(int.MaxValue);
+                }
+
+                engine.Run(source, ref sink, trace is null ? null : graph =>
+                {
+                    trace.Write(TraceFormatter.Format(graph, engine.Dataplane.Ports));
+                    graph.Tracer.Clear();
+                });
+            }
+            finally
+            {
+                // Closing flushes: a full file system fails here, before a summary claims the outputs are whole.
+                writers.Dispose();
+            }
+
+            if (source.Failure is { } failure)
+            {
+                output.Discard();
+                error = failure.ToString();
+                return null;
+            }
+
+            var summary = new ReplaySummary(
+                config.Node.Name,
+                inputs.Select((input, i) => new ReplayInputSummary(input.Port, input.Path, files[i].Source.RecordsRead)).ToList(),
+                engine.FramesRead,
+                engine.FramesTooLarge,
+                writers.Written.Select(static w => new ReplayOutputSummary(w.Port, w.Path, w.Packets)).ToList(),
+                engine.Stats())
+            {
+                Repaired = files.Aggregate(default(PcapRepairs), static (sum, f) => sum + f.Source.Repairs),
+                Skipped = new ReplaySkipped(source.SkippedUnmapped, source.SkippedNotEthernet),
+            };
+            File.WriteAllText(output.File("summary.json"), JsonSerializer.Serialize(summary, JsonOptions));
+            error = null;
+            return summary;
         }
-
-        engine.Run(source, ref sink, trace is null ? null : graph =>
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            trace.Write(TraceFormatter.Format(graph, engine.Dataplane.Ports));
-            graph.Tracer.Clear();
-        });
-
-        if (source.Failure is { } failure)
-        {
-            error = failure.ToString();
+            output.Discard();
+            error = $"{outDirectory}: cannot write the replay's output: {e.Message}";
             return null;
         }
-
-        var summary = new ReplaySummary(
-            config.Node.Name,
-            inputs.Select((input, i) => new ReplayInputSummary(input.Port, input.Path, files[i].Source.RecordsRead)).ToList(),
-            engine.FramesRead,
-            engine.FramesTooLarge,
-            writers.Written.Select(static w => new ReplayOutputSummary(w.Port, w.Path, w.Packets)).ToList(),
-            engine.Stats())
-        {
-            Repaired = files.Aggregate(default(PcapRepairs), static (sum, f) => sum + f.Source.Repairs),
-            Skipped = new ReplaySkipped(source.SkippedUnmapped, source.SkippedNotEthernet),
-        };
-        File.WriteAllText(Path.Combine(outDirectory, "summary.json"), JsonSerializer.Serialize(summary, JsonOptions));
-        error = null;
-        return summary;
     }
 
     /// <summary>The human report: per-port counts, outputs, and every non-zero drop reason.</summary>

@@ -94,6 +94,18 @@ public sealed class NodeConfigValidationTests
         { Node + "pods:\n  - { name: a, ip: 10.244.1.11, mac: 02:00:00:00:00:0b }\n  - { name: b, ip: 10.244.1.12, mac: 02:00:00:00:00:0B }  #!\n", "pods[1].mac", "duplicate of pods[0].mac" },
         { Node + "pods:\n  - { name: web, ip: 10.244.1.11, mac: 01:00:5e:00:00:01 }  #!\n", "pods[0].mac", "group (multicast)" },
         { Node + "pods:\n  - { name: web, ip: 10.244.1.11, mac: 02:00:00:00:00:0b, netns: 'a/b' }  #!\n", "pods[0].netns", "not a valid network namespace name" },
+        {
+            Node + "pods:\n  - { name: web, ip: 10.244.1.11, mac: 02:00:00:00:00:0b, netns: shared }\n  - { name: db, ip: 10.244.1.12, mac: 02:00:00:00:00:0c, netns: shared }  #!\n",
+            "pods[1].netns", "'shared' is also pods[0].netns: each pod needs a network namespace of its own"
+        },
+        {
+            Node + "pods:\n  - { name: web, ip: 10.244.1.11, mac: 02:00:00:00:00:0b }\n  - { name: db, ip: 10.244.1.12, mac: 02:00:00:00:00:0c, netns: node-a-web }  #!\n",
+            "pods[1].netns", "'node-a-web' is the namespace of the pod at pods[0].name"
+        },
+        {
+            Nd(name: LongNodeName) + "dataplane: { controlSocket: /run/dp.sock }\npods:\n  - { name: web, ip: 10.244.1.11, mac: 02:00:00:00:00:0b }\n  - { name: web-1, ip: 10.244.1.12, mac: 02:00:00:00:00:0c }  #!\n",
+            "pods[1].name", "longer than 255 characters: give the pod a netns"
+        },
     };
 
     public static TheoryData<string, string, string> RouteCases() => new()
@@ -213,6 +225,7 @@ public sealed class NodeConfigValidationTests
         { Node + "dataplane:\n  io: epoll  #!\n", "dataplane.io", "'epoll' is not one of syscalls, uring" },
         { Node + "dataplane:\n  macAgingSeconds: -1  #!\n", "dataplane.macAgingSeconds", "-1 is out of range" },
         { Node + "dataplane:\n  controlSocket: run/dp.sock  #!\n", "dataplane.controlSocket", "must be an absolute path" },
+        { Nd(name: LongNodeName).Replace("node:\n", "node:  #!\n", StringComparison.Ordinal), "dataplane", "controlSocket defaults to /run/dataplane/{node}.sock: '/run/dataplane/nnn" },
         { Node + "dataplane:\n  controlSocket: /run/" + new string('d', 100) + "/{node}.sock  #!\n", "dataplane.controlSocket", "longer than 107 bytes" },
     };
 
@@ -230,6 +243,9 @@ public sealed class NodeConfigValidationTests
     };
 
     /// <summary>A node section with one field swapped; <paramref name="uplink"/> null drops the uplink.</summary>
+    /// <summary>A valid node.name of 251 characters: with a pod's name or the control socket's directory, too long.</summary>
+    private static readonly string LongNodeName = string.Join('.', Enumerable.Repeat(new string('n', 62), 4));
+
     private static string Nd(
         string name = "node-a",
         string podCidr = "10.244.1.0/24",

@@ -176,7 +176,7 @@ public class IngressProxyTests(IngressProxyFixture fixture) : IClassFixture<Ingr
         var output = new StringWriter();
         var error = new StringWriter();
         ParseResult parse = DataplaneCli.Create().Parse(args);
-        int code = IngressCommand.RefuseParseErrors(parse, error) ?? await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        int code = ParseErrors.Refuse(parse, error) ?? await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
         return (code, output.ToString(), error.ToString());
     }
 

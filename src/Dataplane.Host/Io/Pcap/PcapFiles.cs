@@ -24,6 +24,14 @@ public static class PcapFiles
         [NotNullWhen(false)] out PcapFileError? error)
     {
         source = null;
+        // Opening a directory fails as "access denied" (EISDIR surfaces as UnauthorizedAccessException), which sends
+        // the user looking at permissions; say what it is instead.
+        if (Directory.Exists(path))
+        {
+            error = new PcapFileError(path, "is a directory; expected a pcap or pcapng file");
+            return false;
+        }
+
         uint magic;
         try
         {
