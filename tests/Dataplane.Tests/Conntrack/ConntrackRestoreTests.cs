@@ -15,6 +15,14 @@ public class ConntrackRestoreTests
 
     private static ConntrackTable Table(ConntrackMemory memory) => new(memory.Capacity, ConntrackTableTests.Gateway4, ConntrackTableTests.Gateway6, memory.Accounting, memory: memory);
 
+    /// <summary>An established, answered flow: never early-dropped, so a full table refuses rather than evicts.</summary>
+    private static FlowEntry Answered(FlowEntry flow)
+    {
+        flow.TcpState = TcpState.Established;
+        flow.Flags |= FlowFlags.SeenReply;
+        return flow;
+    }
+
     private static FlowKey Key(string src, ushort sport, string dst, ushort dport) => new(IpAddress.Parse(src), IpAddress.Parse(dst), sport, dport, IpProtocol.Tcp);
 
     [Fact]
@@ -24,7 +32,7 @@ public class ConntrackRestoreTests
         ConntrackTable before = Table(memory);
         for (ushort port = 40000; port < 40010; port++)
         {
-            FlowEntry flow = ConntrackTableTests.ServiceFlow("10.244.1.20", port, "10.96.0.10", 80, "10.244.2.12", 8080, T + 1_000_000_000);
+            FlowEntry flow = Answered(ConntrackTableTests.ServiceFlow("10.244.1.20", port, "10.96.0.10", 80, "10.244.2.12", 8080, T + 1_000_000_000));
             Assert.Equal(InsertResult.Inserted, before.FindOrInsert(in flow, T, allowPortRemap: true, out _, out _));
         }
 
@@ -53,7 +61,7 @@ public class ConntrackRestoreTests
         int added = 0;
         for (ushort port = 50000; added < 300; port++, added++)
         {
-            FlowEntry flow = ConntrackTableTests.ServiceFlow("10.244.1.30", port, "10.96.0.10", 80, "10.244.2.12", 8080, T + 1_000_000_000);
+            FlowEntry flow = Answered(ConntrackTableTests.ServiceFlow("10.244.1.30", port, "10.96.0.10", 80, "10.244.2.12", 8080, T + 1_000_000_000));
             if (after.FindOrInsert(in flow, T, allowPortRemap: true, out _, out _) == InsertResult.Full)
             {
                 break;

@@ -135,7 +135,7 @@ public sealed class GraphDefinitionTests
             }
         }
 
-        Assert.Matches(@"(?m)^conntrack\s+bridge \[0\]\s+source-guard\s+8\s+11$", text);
+        Assert.Matches(@"(?m)^conntrack\s+bridge \[0\]\s+source-guard\s+10\s+12$", text);
         Assert.Matches(@"(?m)^\s+icmp-error \[1\]\s*$", text);
     }
 
