@@ -58,7 +58,7 @@ public sealed class NodeDaemon : IDisposable
 
         Pods = new PodAttacher(this, dataplane, devices, _workers, staticPods, loggers.CreateLogger("dataplane.pods"));
 
-        _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
+        _control = new ControlServer(config.ControlSocketPath, config.Dataplane, this, loggers.CreateLogger("dataplane.control"));
         FlowEvents = new FlowEventFeed(dataplane.Conntrack.Events);
         Metrics = new DataplaneMetrics(this);
         HealthChecks = new HealthCheckNodePorts(options.Netns, dataplane.Services.Node, loggers);
@@ -99,6 +99,9 @@ public sealed class NodeDaemon : IDisposable
     public CaptureSession?[] Captures { get; }
 
     public string ControlSocketPath => _control.Path;
+
+    /// <summary>The control socket's connections: open, refused, closed idle (for /metrics).</summary>
+    internal ControlAdmission ControlConnections => _control.Admission;
 
     /// <summary>Conntrack entry creations and removals, for `ctl flows --follow`.</summary>
     public FlowEventFeed FlowEvents { get; }
@@ -206,6 +209,7 @@ public sealed class NodeDaemon : IDisposable
             var daemon = new NodeDaemon(config, options, dataplane, instanceLock, byId, staticPods, loggers) { _hostPort = hostPort };
             try
             {
+                OpenFileLimit.RaiseToHard(logger);
                 daemon._control.Start();
             }
             catch
