@@ -121,6 +121,12 @@ public static class ControlClient
             await stream.WriteAsync("\n"u8.ToArray(), cancel).ConfigureAwait(false);
             return stream;
         }
+        catch (IOException)
+        {
+            // The daemon refused the connection (busy, or not our user) and closed it before the request went out:
+            // its one-line reason is still there to read, and the caller reads it as the answer.
+            return stream;
+        }
         catch
         {
             await stream.DisposeAsync().ConfigureAwait(false);
