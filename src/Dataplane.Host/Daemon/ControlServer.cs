@@ -108,7 +108,7 @@ public sealed class ControlServer : IDisposable
             {
                 return;
             }
-            catch (Exception ex) when (ex is SocketException or IOException or OutOfMemoryException)
+            catch (Exception ex) when (ex is SocketException or IOException)
             {
                 Admission.CountAcceptError();
                 if (failuresInBurst++ == 0)
