@@ -41,7 +41,7 @@ internal sealed class ControlAdmission
     /// <summary>Connections refused because their peer is neither root nor in the control group.</summary>
     public long RefusedPeer => Interlocked.Read(ref _refusedPeer);
 
-    /// <summary>Connections refused because the daemon, or their process, already held as many as allowed.</summary>
+    /// <summary>Connections refused because the daemon, or their process, already held as many as allowed, or the daemon was low on file descriptors.</summary>
     public long RefusedLimit => Interlocked.Read(ref _refusedLimit);
 
     /// <summary>Connections closed because no complete request came within the idle timeout.</summary>
@@ -101,6 +101,9 @@ internal sealed class ControlAdmission
             }
         }
     }
+
+    /// <summary>A connection refused because the daemon was close to its open-file limit.</summary>
+    public void CountLowDescriptors() => Interlocked.Increment(ref _refusedLimit);
 
     public void CountIdleClose() => Interlocked.Increment(ref _closedIdle);
 

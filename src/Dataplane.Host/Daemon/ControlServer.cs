@@ -30,6 +30,13 @@ public sealed class ControlServer : IDisposable
     /// <summary>One line per answer, so no indentation; made once (options are costly to build).</summary>
     private static readonly JsonSerializerOptions s_wire = ReplayRun.JsonOptions.WithoutIndent();
 
+    /// <summary>
+    /// File descriptors kept free for the rest of the daemon: a connection whose descriptor is numbered this close to
+    /// the limit is refused at once. The runtime itself aborts ("Out of memory.") when it needs a descriptor and none
+    /// is left, so the control socket must never take the last ones (reproduced with prlimit, issue 12).
+    /// </summary>
+    private const int ReservedDescriptors = 32;
+
     private readonly NodeDaemon _daemon;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
@@ -153,6 +160,15 @@ public sealed class ControlServer : IDisposable
             catch (SocketException ex)
             {
                 _logger.LogDebug(ex, "control client gone before its credentials were read");
+                return;
+            }
+
+            // A new descriptor takes the lowest free number, so one numbered near the limit means few are left.
+            long descriptor = client.Handle.ToInt64();
+            if (OpenFileLimit.Current() is { } limit && (ulong)descriptor + ReservedDescriptors >= limit)
+            {
+                Admission.CountLowDescriptors();
+                Refuse(client, $"busy: the daemon is low on file descriptors (this connection's is number {descriptor}, the limit is {limit}); try again");
                 return;
             }
 

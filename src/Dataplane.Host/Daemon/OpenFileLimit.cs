@@ -9,6 +9,13 @@ namespace Dataplane.Daemon;
 /// </summary>
 internal static class OpenFileLimit
 {
+    /// <summary>The soft limit now (a limit another process lowered with prlimit included), or null if unknown.</summary>
+    public static unsafe ulong? Current()
+    {
+        Interop.Libc.rlimit limit;
+        return Interop.Libc.getrlimit(Interop.Libc.RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : null;
+    }
+
     public static unsafe void RaiseToHard(ILogger logger)
     {
         Interop.Libc.rlimit limit;
