@@ -15,7 +15,8 @@ internal sealed partial class NodeConfigParser
     ];
 
     private static readonly string[] s_dataplaneKeys =
-        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads", "busyPollMicroseconds", "io", "metricsAddress", "maxPods", "stateDirectory"];
+        ["batchSize", "workers", "macTableCapacity", "macAgingSeconds", "icmpErrorsPerSecond", "icmpErrorBurst", "controlSocket", "offloads", "busyPollMicroseconds", "io", "metricsAddress", "maxPods",
+        "stateDirectory", "controlGroup", "controlMaxConnections", "controlIdleTimeoutSeconds", "controlRequestTimeoutSeconds"];
 
     private static readonly (string, WorkerIo)[] s_workerIo = [("syscalls", WorkerIo.Syscalls), ("uring", WorkerIo.Uring)];
 
@@ -105,6 +106,12 @@ internal sealed partial class NodeConfigParser
             m.Error("metricsAddress", metricsProblem);
         }
 
+        string? controlGroup = m.String("controlGroup");
+        if (controlGroup is not null && ControlGroupProblem(controlGroup) is { } groupProblem)
+        {
+            m.Error("controlGroup", groupProblem);
+        }
+
         return new DataplaneSettings(
             BatchSize: m.Int("batchSize", 1, 256, d.BatchSize),
             Workers: m.Int("workers", 1, 64, d.Workers),
@@ -118,8 +125,21 @@ internal sealed partial class NodeConfigParser
             Io: m.Choice("io", s_workerIo, d.Io),
             MetricsAddress: metricsAddress,
             MaxPods: m.Int("maxPods", 1, NodeRules.MaxPodsAndNextHops, d.MaxPods),
-            StateDirectory: stateDirectory);
+            StateDirectory: stateDirectory,
+            ControlGroup: controlGroup,
+            ControlMaxConnections: m.Int("controlMaxConnections", 1, 4096, d.ControlMaxConnections),
+            ControlIdleTimeoutSeconds: m.Int("controlIdleTimeoutSeconds", 1, 3600, d.ControlIdleTimeoutSeconds),
+            ControlRequestTimeoutSeconds: m.Int("controlRequestTimeoutSeconds", 1, 86400, d.ControlRequestTimeoutSeconds));
     }
+
+    /// <summary>
+    /// A group name as groupadd takes it (letters, digits, '_', '-', '.', not starting with '-'), or a gid. Whether
+    /// the group exists is the daemon's check at start: the config may be read on another machine (replay, lint).
+    /// </summary>
+    private static string? ControlGroupProblem(string group) =>
+        group.Length is 0 or > 32 || group[0] == '-' || !group.All(static c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.')
+            ? $"'{group}' is not a group name or gid (letters, digits, '_', '-', '.'; at most 32)"
+            : null;
 
     private string? ControlSocketProblem(string path)
     {

@@ -212,6 +212,14 @@ public static class NodeConfigWriter
         Line(w, 1, "io", d.Io == WorkerIo.Uring ? "uring" : "syscalls");
         Line(w, 1, "maxPods", Int(d.MaxPods));
         Line(w, 1, "stateDirectory", Text(d.StateDirectory));
+        if (d.ControlGroup is not null)
+        {
+            Line(w, 1, "controlGroup", Text(d.ControlGroup));
+        }
+
+        Line(w, 1, "controlMaxConnections", Int(d.ControlMaxConnections));
+        Line(w, 1, "controlIdleTimeoutSeconds", Int(d.ControlIdleTimeoutSeconds));
+        Line(w, 1, "controlRequestTimeoutSeconds", Int(d.ControlRequestTimeoutSeconds));
         if (d.MetricsAddress is not null)
         {
             Line(w, 1, "metricsAddress", Text(d.MetricsAddress));

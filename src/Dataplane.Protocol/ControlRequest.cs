@@ -21,6 +21,12 @@ public sealed record ControlRequest
     /// <summary>conntrack: most flows listed; trace and capture: packets.</summary>
     public int? Count { get; init; }
 
+    /// <summary>
+    /// conntrack and flows: list from this cursor on (the <c>next</c> of the previous page), so a large table is read
+    /// in pages rather than copied whole.
+    /// </summary>
+    public int? After { get; init; }
+
     /// <summary>trace and capture: how long to wait at most.</summary>
     public double? Seconds { get; init; }
 

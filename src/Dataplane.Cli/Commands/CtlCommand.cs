@@ -55,6 +55,13 @@ internal static class CtlCommand
         var follow = new Option<bool>("--follow", "-f") { Description = "Print flow start and end events as they happen (like conntrack -E), until Ctrl-C." };
         var count = new Option<int?>("--count") { Description = "With --follow: stop after this many events." };
         var command = new Command("flows", "Tracked flows with their NAT; with --follow, their start and end as they happen.") { follow, count };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(count) is { } n && n < 1)
+            {
+                r.AddError($"--count {n} is out of range: it must be at least 1");
+            }
+        });
         command.SetAction((parse, cancel) => parse.GetValue(follow)
             ? FollowAsync(parse, socket, config, json, parse.GetValue(count), cancel)
             : SendAsync(parse, socket, config, json, new ControlRequest { Command = "flows", Count = 1000 }, cancel));
@@ -66,11 +73,12 @@ internal static class CtlCommand
         var ip = new Option<string?>("--ip") { Description = "Only flows with this address (client, VIP or backend)." };
         var port = new Option<int?>("--port") { Description = "Only flows with this port on either side." };
         var flush = new Option<bool>("--flush") { Description = "Remove the matching flows." };
-        var limit = new Option<int>("--limit") { Description = "Most flows to list.", DefaultValueFactory = _ => 100 };
-        var command = new Command("conntrack", "List (or flush) tracked flows, optionally filtered.") { ip, port, flush, limit, s_watch };
+        var limit = new Option<int>("--limit") { Description = $"Most flows to list (1-{ControlArgumentRanges.MaxListedFlows}); the answer's next cursor continues with --after.", DefaultValueFactory = _ => 100 };
+        var after = new Option<int?>("--after") { Description = "List from this cursor on: the 'next' a previous listing printed (pages through a large table)." };
+        var command = new Command("conntrack", "List (or flush) tracked flows, optionally filtered, a page at a time.") { ip, port, flush, limit, after, s_watch };
         command.SetAction((parse, cancel) => SendAsync(parse, socket, config, json, new ControlRequest
         {
-            Command = "conntrack", Ip = parse.GetValue(ip), Port = parse.GetValue(port), Flush = parse.GetValue(flush), Count = parse.GetValue(limit),
+            Command = "conntrack", Ip = parse.GetValue(ip), Port = parse.GetValue(port), Flush = parse.GetValue(flush), Count = parse.GetValue(limit), After = parse.GetValue(after),
         }, cancel));
         return command;
     }
@@ -125,6 +133,11 @@ internal static class CtlCommand
     /// <summary>`ctl capture`: the daemon streams the capture; it goes to stdout ('-') or the file, and the summary to stderr or stdout.</summary>
     private static async Task<int> CaptureAsync(ParseResult parse, Option<string?> socket, Option<FileInfo?> config, Option<bool> json, string target, ControlRequest request, CancellationToken cancel)
     {
+        if (BadArgument(request))
+        {
+            return ExitBadArgument;
+        }
+
         bool toStdout = target == "-";
         TextWriter report = toStdout ? Console.Error : Console.Out;
         try
@@ -278,6 +291,11 @@ internal static class CtlCommand
 
     private static async Task<int> SendAsync(ParseResult parse, Option<string?> socket, Option<FileInfo?> config, Option<bool> json, ControlRequest request, CancellationToken cancel)
     {
+        if (BadArgument(request))
+        {
+            return ExitBadArgument;
+        }
+
         try
         {
             if (SocketPath(parse, socket, config) is not { } path)
@@ -377,6 +395,21 @@ internal static class CtlCommand
             Console.Error.WriteLine($"dataplane ctl: {ex.Message}");
             return 1;
         }
+    }
+
+    /// <summary>A number out of range (NaN, 1e300, -1...), as the daemon would refuse it: exit 2, like every bad input.</summary>
+    private const int ExitBadArgument = 2;
+
+    /// <summary>Checks the request's numbers before sending, so NaN or infinity never reaches the JSON writer; prints the problem.</summary>
+    private static bool BadArgument(ControlRequest request)
+    {
+        if (ControlArgumentRanges.Problem(request) is not { } problem)
+        {
+            return false;
+        }
+
+        Console.Error.WriteLine($"dataplane ctl {request.Command}: {problem}");
+        return true;
     }
 
     private static CtlFormat? Format(ParseResult parse, Option<bool> json) => parse.GetValue(s_output) ?? (parse.GetValue(json) ? CtlFormat.Json : null);

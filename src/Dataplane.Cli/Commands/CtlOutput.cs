@@ -128,6 +128,11 @@ internal static class CtlOutput
                     output.WriteLine($"  {FlowLine(f, wide)}  expires in {f.GetProperty("expiresInSeconds").GetDouble()}s");
                 }
 
+                if (result.TryGetProperty("next", out JsonElement next) && next.ValueKind == JsonValueKind.Number)
+                {
+                    output.WriteLine($"more flows: continue with --after {next.GetInt32()}");
+                }
+
                 break;
             case "flows":
                 foreach (JsonElement f in result.EnumerateArray())

@@ -338,7 +338,11 @@ public sealed record DataplaneSettings(
     WorkerIo Io = WorkerIo.Syscalls,
     string? MetricsAddress = null,
     int MaxPods = DataplaneSettings.DefaultMaxPods,
-    string StateDirectory = DataplaneSettings.DefaultStateDirectory)
+    string StateDirectory = DataplaneSettings.DefaultStateDirectory,
+    string? ControlGroup = null,
+    int ControlMaxConnections = DataplaneSettings.DefaultControlMaxConnections,
+    int ControlIdleTimeoutSeconds = DataplaneSettings.DefaultControlIdleTimeoutSeconds,
+    int ControlRequestTimeoutSeconds = DataplaneSettings.DefaultControlRequestTimeoutSeconds)
 {
     /// <summary>
     /// What must outlive the process lives here (<c>{node}</c> becomes the node's name): conntrack's mapped file and
@@ -351,6 +355,21 @@ public sealed record DataplaneSettings(
     public const int DefaultMaxPods = 256;
 
     /// <summary>
+    /// Room for a runtime's burst of CNI ADDs, a few `ctl --watch` and `flows --follow` at once; each connection is
+    /// one file descriptor and a small task, so the cap is what keeps a flood of them from exhausting the daemon.
+    /// </summary>
+    public const int DefaultControlMaxConnections = 64;
+
+    /// <summary>`ctl` and the CNI plugin send their request as soon as they connect; 10 s is ample even under load.</summary>
+    public const int DefaultControlIdleTimeoutSeconds = 10;
+
+    /// <summary>
+    /// A request's answer is built and written within this (beyond the seconds a trace waits): a slow command or a
+    /// client that stops reading gives its connection back rather than holding it.
+    /// </summary>
+    public const int DefaultControlRequestTimeoutSeconds = 60;
+
+    /// <summary>
     /// Offloads on: TAPs and the uplink carry virtio-net headers, so TCP moves as 64 KiB segments with partial checksums.
     /// BusyPollMicroseconds: after traffic, a worker polls its fds this long before sleeping in epoll_wait (Linux's
     /// net.core.busy_poll idea), so a request/response exchange does not pay a thread wake-up each way; 0 turns it off.
@@ -360,6 +379,13 @@ public sealed record DataplaneSettings(
     /// number of static pods.
     /// MetricsAddress: IP:PORT where /metrics, /healthz and /readyz are served over HTTP; null (the default) serves
     /// them only through the control socket (`ctl metrics`).
+    /// ControlGroup: a group (name or gid) whose members may use the control socket besides root; null (the default)
+    /// is root only. The socket file is 0660 with that group, else 0600; every connection's peer is checked too
+    /// (SO_PEERCRED), so a loosened file mode does not let others in.
+    /// ControlMaxConnections: control connections open at once; one more is refused at once with a short error.
+    /// ControlIdleTimeoutSeconds: a connection that has not sent a complete request by then is closed (streams that
+    /// have started, `flows --follow` and `capture`, are not idle).
+    /// ControlRequestTimeoutSeconds: how long a request's answer may take, beyond the seconds a trace asks to wait.
     /// </summary>
     public static DataplaneSettings Default { get; } = new(
         BatchSize: 256, Workers: 1, MacTableCapacity: 4096, MacAgingSeconds: 300, IcmpErrorsPerSecond: 1000, IcmpErrorBurst: 50,

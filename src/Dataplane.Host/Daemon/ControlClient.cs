@@ -87,24 +87,49 @@ public static class ControlClient
         };
     }
 
+    /// <summary>How long a connect retries while the daemon's accept queue is full (a burst of clients).</summary>
+    private static readonly TimeSpan s_fullQueuePatience = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Connects, retrying while the listen queue is full: a Unix socket's non-blocking connect fails with EAGAIN
+    /// then, rather than waiting (a burst of CNI ADDs, or a flood of connections the daemon is turning away).
+    /// </summary>
+    private static async Task<Socket> ConnectAsync(string socketPath, CancellationToken cancel)
+    {
+        DateTime giveUp = DateTime.UtcNow + s_fullQueuePatience;
+        TimeSpan pause = TimeSpan.FromMilliseconds(5);
+        while (true)
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel).ConfigureAwait(false);
+                return socket;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.TryAgain && DateTime.UtcNow < giveUp)
+            {
+                socket.Dispose();
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AccessDenied)
+            {
+                socket.Dispose();
+                throw new IOException($"cannot connect to {socketPath}: permission denied; run `dataplane ctl` as root", ex);
+            }
+            catch (SocketException ex)
+            {
+                socket.Dispose();
+                throw new IOException($"no dataplane is listening on {socketPath} ({ex.Message})", ex);
+            }
+
+            await Task.Delay(pause, cancel).ConfigureAwait(false);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
+        }
+    }
+
     /// <summary>Connects to the daemon and sends one request line; the answer is read from the stream, which owns the socket.</summary>
     private static async Task<NetworkStream> ConnectAndSendAsync(string socketPath, ControlRequest request, CancellationToken cancel)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel).ConfigureAwait(false);
-        }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AccessDenied)
-        {
-            socket.Dispose();
-            throw new IOException($"cannot connect to {socketPath}: permission denied; run `dataplane ctl` as root", ex);
-        }
-        catch (SocketException ex)
-        {
-            socket.Dispose();
-            throw new IOException($"no dataplane is listening on {socketPath} ({ex.Message})", ex);
-        }
+        Socket socket = await ConnectAsync(socketPath, cancel).ConfigureAwait(false);
 
         var stream = new NetworkStream(socket, ownsSocket: true);
         try
@@ -112,6 +137,12 @@ public static class ControlClient
             byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, ReplayRun.JsonOptions.WithoutIndent());
             await stream.WriteAsync(line, cancel).ConfigureAwait(false);
             await stream.WriteAsync("\n"u8.ToArray(), cancel).ConfigureAwait(false);
+            return stream;
+        }
+        catch (IOException)
+        {
+            // The daemon refused the connection (busy, or not our user) and closed it before the request went out:
+            // its one-line reason is still there to read, and the caller reads it as the answer.
             return stream;
         }
         catch

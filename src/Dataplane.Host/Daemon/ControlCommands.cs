@@ -16,8 +16,8 @@ internal static class ControlCommands
         "ports" => daemon.Stats().Ports,
         "stats" => daemon.Stats(),
         "services" => Services(daemon),
-        "conntrack" => Conntrack(daemon, request),
-        "flows" => Conntrack(daemon, request).Flows,
+        "conntrack" => ConntrackListing.List(daemon.Dataplane.Conntrack, request, PipelineClock.Now()),
+        "flows" => ConntrackListing.List(daemon.Dataplane.Conntrack, request, PipelineClock.Now()).Flows,
         "metrics" => await HttpAsync(daemon, "/metrics", cancel).ConfigureAwait(false),
         "health" => new HealthResult(await HttpAsync(daemon, "/healthz", cancel).ConfigureAwait(false), await HttpAsync(daemon, "/readyz", cancel).ConfigureAwait(false)),
         "trace" => await TraceAsync(daemon, request, cancel).ConfigureAwait(false),
@@ -87,37 +87,8 @@ internal static class ControlCommands
         string? Backend, int? BackendPort, string? Snat, string State, double ExpiresInSeconds, bool SeenReply,
         long? OriginalPackets = null, long? OriginalBytes = null, long? ReplyPackets = null, long? ReplyBytes = null);
 
-    public sealed record ConntrackResult(int Total, int Matched, int Removed, IReadOnlyList<FlowInfo> Flows);
-
-    private static ConntrackResult Conntrack(NodeDaemon daemon, ControlRequest request)
-    {
-        ConntrackTable table = daemon.Dataplane.Conntrack;
-        // Expiry times are on the pipeline clock; only their distance from now is shown.
-        long now = PipelineClock.Now();
-        IpAddress? ip = request.Ip is null ? null : IpAddress.TryParse(request.Ip, out IpAddress parsed) ? parsed : throw new ArgumentException($"'{request.Ip}' is not an IP address");
-        bool Matches(in FlowEntry e)
-        {
-            IpAddress backend = new(new Ip6Address(e.NatHi, e.NatLo));
-            bool ipOk = ip is not { } a || e.Original.Source == a || e.Original.Destination == a || backend == a;
-            bool portOk = request.Port is not { } p || e.Original.SourcePort == p || e.Original.DestinationPort == p || e.NatPort == p;
-            return ipOk && portOk;
-        }
-
-        List<(int Index, FlowEntry Entry)> live = table.Snapshot(now);
-        var matched = live.Where(f => Matches(f.Entry)).ToList();
-        if (request.Flush)
-        {
-            int removed = table.RemoveWhere(e => Matches(e));
-            return new ConntrackResult(live.Count, matched.Count, removed, []);
-        }
-
-        int limit = request.Count ?? 100;
-        var flows = matched.Take(limit).Select(f => Describe(f.Entry, now, table.Counters(f.Index))).ToList();
-        return new ConntrackResult(live.Count, matched.Count, 0, flows);
-    }
-
-    /// <param name="counters">Read after the snapshot, so a flow that ended meanwhile may show its successor's first packets.</param>
-    private static FlowInfo Describe(in FlowEntry e, long now, FlowCounters? counters)
+    /// <param name="counters">Read after the entry, so a flow that ended meanwhile may show its successor's first packets.</param>
+    internal static FlowInfo Describe(in FlowEntry e, long now, FlowCounters? counters)
     {
         bool dnat = (e.Flags & FlowFlags.Dnat) != 0;
         string protocol = FlowKey.ProtocolName(e.Original.Protocol);
@@ -166,7 +137,8 @@ internal static class ControlCommands
     /// <summary>Arms every worker's tracer for the next packets (matching the filter) and returns their paths once traced (or at the deadline).</summary>
     private static async Task<TraceResult> TraceAsync(NodeDaemon daemon, ControlRequest request, CancellationToken cancel)
     {
-        int count = Math.Clamp(request.Count ?? 10, 1, 1000);
+        // In range: the control server checked it (ControlArgumentRanges).
+        int count = request.Count ?? 10;
         TimeSpan wait = TimeSpan.FromSeconds(request.Seconds ?? 10);
         // Not disposed here: a worker that read the tracer's state just before Disarm may still be matching with it.
         // The BpfProgram is a SafeHandle, so libpcap's program is freed once nothing references it.

@@ -64,7 +64,7 @@ public sealed class NodeDaemon : IDisposable
 
         Pods = new PodAttacher(this, dataplane, devices, _workers, staticPods, owned, loggers.CreateLogger("dataplane.pods"));
 
-        _control = new ControlServer(config.ControlSocketPath, this, loggers.CreateLogger("dataplane.control"));
+        _control = new ControlServer(config.ControlSocketPath, config.Dataplane, this, loggers.CreateLogger("dataplane.control"));
         FlowEvents = new FlowEventFeed(dataplane.Conntrack.Events);
         Metrics = new DataplaneMetrics(this);
         HealthChecks = new HealthCheckNodePorts(options.Netns, dataplane.Services.Node, loggers);
@@ -105,6 +105,9 @@ public sealed class NodeDaemon : IDisposable
     public CaptureSession?[] Captures { get; }
 
     public string ControlSocketPath => _control.Path;
+
+    /// <summary>The control socket's connections: open, refused, closed idle (for /metrics).</summary>
+    internal ControlAdmission ControlConnections => _control.Admission;
 
     /// <summary>Conntrack entry creations and removals, for `ctl flows --follow`.</summary>
     public FlowEventFeed FlowEvents { get; }
@@ -230,6 +233,7 @@ public sealed class NodeDaemon : IDisposable
             var daemon = new NodeDaemon(config, options, dataplane, instanceLock, state, owned, byId, staticPods, loggers) { _hostPort = hostPort };
             try
             {
+                OpenFileLimit.RaiseToHard(logger);
                 daemon._control.Start();
             }
             catch

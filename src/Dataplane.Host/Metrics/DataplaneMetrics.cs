@@ -58,6 +58,10 @@ public sealed class DataplaneMetrics : IDisposable
             "Live conntrack entries charged to each pod (conntrack.perPod.maxEntries caps them; pod-entry-limit drops count the refusals).");
         _meter.CreateObservableCounter("dataplane.flow_events.lost", () => _daemon.FlowEvents.Ring.Lost, null, "Flow events (ctl flows --follow) lost because the ring was full.");
 
+        _meter.CreateObservableGauge("dataplane.control.connections", () => (long)_daemon.ControlConnections.Open, null, "Control socket connections open now (dataplane.controlMaxConnections at most).");
+        _meter.CreateObservableCounter("dataplane.control.refused", ControlRefused, null, "Control socket connections refused: peer (not root or the control group), limit (too many open), idle (no request in time).");
+        _meter.CreateObservableCounter("dataplane.control.accept_errors", () => _daemon.ControlConnections.AcceptErrors, null, "accept() failures on the control socket (EMFILE, ENFILE), each survived with a back-off.");
+
         _meter.CreateObservableGauge("dataplane.services", () => (long)_daemon.Dataplane.Services.Count, null, "Service ports programmed.");
         _meter.CreateObservableGauge("dataplane.service.backends", ServiceBackends, null, "Backends of each service port (terminating ones included).");
         _meter.CreateObservableCounter("dataplane.service.new_flows", () => ServiceCounter(static c => c.NewFlows), null, "New flows balanced by each service port.");
@@ -210,6 +214,14 @@ public sealed class DataplaneMetrics : IDisposable
                 new("service", port.ServiceName), new("port", port.PortName ?? port.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 new("protocol", port.Protocol.ToString().ToLowerInvariant()));
         }
+    }
+
+    private IEnumerable<Measurement<long>> ControlRefused()
+    {
+        ControlAdmission admission = _daemon.ControlConnections;
+        yield return new Measurement<long>(admission.RefusedPeer, new KeyValuePair<string, object?>("reason", "peer"));
+        yield return new Measurement<long>(admission.RefusedLimit, new KeyValuePair<string, object?>("reason", "limit"));
+        yield return new Measurement<long>(admission.ClosedIdle, new KeyValuePair<string, object?>("reason", "idle"));
     }
 
     private IEnumerable<Measurement<long>> ServiceCounter(Func<ServicePortCounters, long> value)

@@ -54,6 +54,9 @@ public sealed record NodeOptions
     /// <summary>More keys of the `conntrack:` section, as YAML lines indented by two spaces (e.g. "  perPod: { burst: 10 }").</summary>
     public IReadOnlyList<string> ConntrackExtra { get; init; } = [];
 
+    /// <summary>More keys of the `dataplane:` section, as YAML lines indented by two spaces (e.g. "  controlIdleTimeoutSeconds: 1").</summary>
+    public IReadOnlyList<string> DataplaneExtra { get; init; } = [];
+
     /// <summary>Extra arguments for `dataplane run` (e.g. --metrics-address, --log-format json).</summary>
     public IReadOnlyList<string> RunArguments { get; init; } = [];
 

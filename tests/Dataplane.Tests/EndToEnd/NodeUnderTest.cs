@@ -201,6 +201,12 @@ public sealed class NodeUnderTest : IDisposable
         {
             yaml.AppendLine($"  io: {_options.Io}");
         }
+
+        foreach (string line in _options.DataplaneExtra)
+        {
+            yaml.AppendLine(line);
+        }
+
         File.WriteAllText(ConfigPath, yaml.ToString());
     }
 

@@ -20,6 +20,7 @@ internal static partial class Interop
 
         internal const int SOL_SOCKET = 1;
         internal const int SO_SNDBUF = 7;
+        internal const int SO_PEERCRED = 17;
         internal const int SO_RCVBUF = 8;
         internal const int SO_RCVTIMEO = 20;         // SO_RCVTIMEO_OLD: struct timeval with 64-bit fields on LP64
         internal const int SO_SNDTIMEO = 21;
@@ -32,6 +33,14 @@ internal static partial class Interop
         internal const int MSG_PEEK = 0x2;
         internal const int MSG_TRUNC = 0x20;
         internal const int MSG_DONTWAIT = 0x40;
+
+        // struct ucred (SO_PEERCRED): the peer's pid, uid and gid as of connect(); 12 bytes.
+        internal struct ucred
+        {
+            public int pid;
+            public uint uid;
+            public uint gid;
+        }
 
         // struct timeval on LP64 (x86_64, arm64): 16 bytes.
         internal struct timeval
