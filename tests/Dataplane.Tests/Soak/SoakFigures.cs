@@ -51,6 +51,9 @@ public sealed class SoakFigures
     /// <summary>Flows that should have worked and did not (connect, greeting, echo or UDP answer), with why.</summary>
     public List<string> FlowFailures { get; } = [];
 
+    /// <summary>Frames the workers could not read (`ctl status`'s readErrors, end of run).</summary>
+    public long ReadErrors { get; set; }
+
     /// <summary>Frames the daemon could not write to a port, summed over ports (end of run).</summary>
     public long TxErrors { get; set; }
 
@@ -71,7 +74,7 @@ public sealed class SoakFigures
         Line(text, $"services changed: {ServicesChanged}");
         Line(text, $"flows opened: {TcpFlowsOpened} tcp, {UdpFlowsOpened} udp; failed {FlowFailures.Count}");
         Line(text, $"floods: {Floods}, {FloodPackets} packets");
-        Line(text, $"errors: tx {TxErrors}, error log lines {ErrorLogLines.Count}");
+        Line(text, $"errors: read {ReadErrors}, tx {TxErrors}, error log lines {ErrorLogLines.Count}");
         Line(text, $"drops: {(Drops.Count == 0 ? "none" : string.Join(", ", Drops.Select(d => $"{d.Key} {d.Value}")))}");
         foreach (string failure in FlowFailures.Take(10))
         {

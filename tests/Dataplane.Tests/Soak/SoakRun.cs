@@ -141,6 +141,7 @@ public sealed class SoakRun : IDisposable
         Figures.RssEnd = ProcessProbe.ResidentBytes(Node.Pid);
         Figures.RssPeak = Math.Max(Figures.RssPeak, Figures.RssEnd);
 
+        Figures.ReadErrors = Node.CtlJson("status").GetProperty("readErrors").GetInt64();
         JsonElement stats = Node.CtlJson("stats");
         Figures.TxErrors = stats.GetProperty("ports").EnumerateArray().Sum(p => p.GetProperty("txErrors").GetInt64());
         foreach (JsonElement stage in stats.GetProperty("stages").EnumerateArray())

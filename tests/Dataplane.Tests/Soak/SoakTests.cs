@@ -40,6 +40,8 @@ public sealed class SoakTests(ITestOutputHelper output)
             IReadOnlyList<string> pods = soak.ListedPods();
             IReadOnlyList<string> links = TestNamespaces.LinkNames(soak.Node.Namespace);
             IReadOnlyList<string> namespaces = TestNamespaces.ListNamespaces();
+            Dictionary<string, string> podLinks = SoakRun.StaticPods.ToDictionary(p => p,
+                p => string.Join(",", TestNamespaces.LinkNames(soak.Node.Pod(p).Netns).Order(StringComparer.Ordinal)));
             soak.Settle();
             Report(figures);
 
@@ -47,12 +49,14 @@ public sealed class SoakTests(ITestOutputHelper output)
             Assert.Equal(figures.PodsAdded, figures.PodsRemoved);
             Assert.Equal(SoakRun.StaticPods.Order(StringComparer.Ordinal), pods.Order(StringComparer.Ordinal));
             Assert.Equal(soak.BaseLinks.Order(StringComparer.Ordinal), links.Order(StringComparer.Ordinal));
+            Assert.All(podLinks, p => Assert.True(p.Value == "eth0,lo", $"pod {p.Key} has links {p.Value}"));
             Assert.Empty(soak.ChurnNamespaces.Intersect(namespaces));
             Assert.True(figures.ConntrackEnd <= figures.ConntrackBase, $"conntrack did not come back to its base {figures.ConntrackBase}: {figures.ConntrackEnd} entries");
             Assert.True(figures.FdEnd <= figures.FdBase, $"the daemon holds {figures.FdEnd} descriptors, {figures.FdBase} after warm-up");
             Assert.True(figures.RssEnd - figures.RssBase < RssGrowthBound,
                 $"RSS grew by {(figures.RssEnd - figures.RssBase) >> 20} MiB (bound {RssGrowthBound >> 20} MiB)");
             Assert.Empty(figures.FlowFailures);
+            Assert.Equal(0, figures.ReadErrors);
             Assert.Equal(0, figures.TxErrors);
             Assert.DoesNotContain(figures.Drops.Keys, d => !IsExplained(d));
             Assert.Empty(figures.ErrorLogLines);
