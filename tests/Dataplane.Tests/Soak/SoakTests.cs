@@ -22,10 +22,11 @@ public sealed class SoakTests(ITestOutputHelper output)
     private const long RssGrowthBound = 64L << 20;
 
     /// <summary>
-    /// Drops the churn explains: a flood may meet a full table (or a per-pod limit, see <see cref="IsExplained"/>), and
+    /// Drops the churn explains: a flood may meet a full table or its pod's conntrack share (conntrack.perPod), and
     /// every new pod's kernel solicits a router the node does not advertise. Anything else is a forwarding error.
     /// </summary>
-    private static readonly string[] s_explainedDrops = ["conntrack/table-full", "ndp/router-solicitation-ignored"];
+    private static readonly string[] s_explainedDrops =
+        ["conntrack/table-full", "conntrack/pod-entry-limit", "conntrack/pod-rate-limit", "ndp/router-solicitation-ignored"];
 
     [RootFact]
     public async Task Churn_leaves_the_daemon_alive_bounded_and_back_to_its_base()
@@ -69,10 +70,7 @@ public sealed class SoakTests(ITestOutputHelper output)
         }
     }
 
-    private static bool IsExplained(string drop) =>
-        s_explainedDrops.Contains(drop, StringComparer.Ordinal)
-        // Per-pod conntrack limits (issue 12, item 4) count their refusals under conntrack as "...limit...".
-        || (drop.StartsWith("conntrack/", StringComparison.Ordinal) && drop.Contains("limit", StringComparison.Ordinal));
+    private static bool IsExplained(string drop) => s_explainedDrops.Contains(drop, StringComparer.Ordinal);
 
     /// <summary>Prints the figures to the test output and, for scripts/soak.sh, to DATAPLANE_SOAK_FIGURES if set.</summary>
     private void Report(SoakFigures figures)
