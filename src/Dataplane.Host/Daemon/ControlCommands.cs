@@ -34,9 +34,10 @@ internal static class ControlCommands
     };
 
     /// <summary><see cref="Io"/>: what the workers use ("uring" or "syscalls"), which is "syscalls" after a fallback from a configured uring.</summary>
+    /// <param name="ReadErrors">Frames the workers could not read (I/O errors other than EAGAIN), summed: 0 on a healthy node.</param>
     /// <param name="Cluster">What the node follows in a cluster (the API server or an objects file), and how that is going; null without one.</param>
     public sealed record StatusResult(string Node, int Pid, double UptimeSeconds, int Workers, int Ports, int Pods, bool Offloads, string Io,
-        int ConntrackEntries, int ConntrackCapacity, int ServicePorts, long Packets, long Drops, ClusterStatus? Cluster);
+        int ConntrackEntries, int ConntrackCapacity, int ServicePorts, long Packets, long Drops, long ReadErrors, ClusterStatus? Cluster);
 
     private static StatusResult Status(NodeDaemon daemon)
     {
@@ -45,7 +46,7 @@ internal static class ControlCommands
             daemon.Workers.Count, daemon.Dataplane.Ports.Count, daemon.Config.Pods.Count, daemon.Config.Dataplane.Offloads,
             daemon.Workers.All(static w => w.Io == Model.WorkerIo.Uring) ? "uring" : "syscalls",
             daemon.Dataplane.Conntrack.Count, daemon.Dataplane.Conntrack.Capacity, daemon.Dataplane.Services.Count, stats.Packets, stats.Drops,
-            daemon.Cluster?.Status());
+            daemon.Workers.Sum(static w => w.ReadErrors), daemon.Cluster?.Status());
     }
 
     public sealed record BackendInfo(string Ip, int Port, int Weight, bool Terminating, int OpenConnections);
