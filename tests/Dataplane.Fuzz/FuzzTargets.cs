@@ -7,7 +7,12 @@ public static class FuzzTargets
 {
     public static IReadOnlyList<FuzzTarget> All { get; } =
     [
-        new("pipeline", "frames on any ports through the whole graph: no exception, every frame forwarded or counted as a drop", PipelineTarget.Run),
+        new("pipeline", "frames on any ports through the whole graph: no exception, every frame forwarded or counted as a drop", PipelineTarget.Run,
+            static () =>
+            {
+                var runner = new PipelineRunner(reuse: true);
+                return input => runner.Run(input);
+            }),
         new("frames", "each header parser on the bytes at every layer offset: no exception, parsed fields inside the input", FrameParsersTarget.Run),
         new("pcap", "a capture file (pcap or pcapng) read to its end as replay reads it: no exception, every record within bounds", PcapTarget.Run),
         new("config", "node.yaml text through the config loader: errors as values, never an exception", ConfigTarget.Run),

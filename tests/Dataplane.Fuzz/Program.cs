@@ -16,11 +16,14 @@ if (args.Length == 0 || FuzzTargets.Find(args[0]) is not { } target)
 
 if (args.Length == 1)
 {
+    // Made inside the loop: instrumented code may only run once SharpFuzz has mapped afl's coverage memory.
+    Action<byte[]>? run = null;
     Fuzzer.Run(stream =>
     {
         using var input = new MemoryStream();
         stream.CopyTo(input);
-        target.Run(input.ToArray());
+        run ??= target.MakeFuzzLoop?.Invoke() ?? target.Run;
+        run(input.ToArray());
     });
     return 0;
 }
