@@ -10,7 +10,7 @@ namespace Dataplane.Fuzz.Targets;
 
 /// <summary>
 /// A control-socket request as the daemon reads it (ControlServer: the first line, JSON with replay's options) and
-/// as the CNI plugin's source-generated context reads the same records, then the parsers the commands run on the
+/// through the source-generated context the CNI plugin writes requests with, then the parsers the commands run on the
 /// request's text before touching the daemon's state: the conntrack filter's address, service-apply's YAML
 /// (validated against a node, as `ctl service apply` is) and a trace or capture filter (compiled by libpcap).
 /// Malformed JSON must come out as a <see cref="JsonException"/>, which the server answers as an error; any other

@@ -14,7 +14,7 @@ public sealed partial class FuzzSmokeTests
     public void Afl_runs_the_pipeline_and_pcap_targets_without_a_crash()
     {
         // The fuzz project as this test run built it (tests/Dataplane.Tests/bin/CONFIG/net10.0 -> tests/Dataplane.Fuzz/bin/CONFIG/net10.0).
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+        string configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
         string build = Repository.PathOf("tests", "Dataplane.Fuzz", "bin", configuration, "net10.0");
         foreach (string target in new[] { "pipeline", "pcap" })
         {
