@@ -16,11 +16,12 @@
 #   busybox-static        the one binary of the offline image those containers run
 #   clang, zlib1g-dev     NativeAOT publishing of the CNI plugin (dotnet publish src/Dataplane.Cni)
 #   docker-compose        checks docker-compose.yml (`docker-compose config`, ComposeTests); needs no Docker engine
+#   afl++                 scripts/fuzz.sh and the fuzz smoke test (with the SharpFuzz.CommandLine .NET tool, installed last)
 # and checks for the .NET 10 SDK.
 set -euo pipefail
 
 packages=(libpcap0.8 nftables iproute2 iputils-ping iperf3 netcat-openbsd curl openssl tshark tcpdump iptables netsniff-ng sockperf gcc make libc6-dev liburing-dev procps prometheus
-  golang-go golang-github-appc-cni-dev containernetworking-plugins podman runc conmon busybox-static clang zlib1g-dev docker-compose)
+  golang-go golang-github-appc-cni-dev containernetworking-plugins podman runc conmon busybox-static clang zlib1g-dev docker-compose afl++)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,4 +49,10 @@ fi
 if ! command -v dotnet >/dev/null || ! dotnet --list-sdks | grep -q '^10\.'; then
   echo "setup: the .NET 10 SDK is required (https://learn.microsoft.com/dotnet/core/install/linux-debian)" >&2
   exit 1
+fi
+
+# The instrumenter scripts/fuzz.sh runs on the dataplane's assemblies before afl-fuzz (a global tool: ~/.dotnet/tools).
+if [[ ! -x "$HOME/.dotnet/tools/sharpfuzz" ]]; then
+  echo "setup: installing the SharpFuzz.CommandLine tool"
+  dotnet tool install --global SharpFuzz.CommandLine --version 2.3.0 >/dev/null
 fi

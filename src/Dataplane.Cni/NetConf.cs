@@ -66,7 +66,9 @@ internal sealed record NetConf
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(text);
+            // A key given twice would be read as its last value here but fail TextWithVersion's rewrite later (found by
+            // scripts/fuzz.sh cni: tests/Dataplane.Fuzz/corpus/cni/crash-duplicate-key): refused up front instead.
+            root = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {

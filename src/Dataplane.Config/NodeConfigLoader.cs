@@ -59,13 +59,19 @@ public static partial class NodeConfigLoader
         ArgumentNullException.ThrowIfNull(yamlText);
         ArgumentNullException.ThrowIfNull(node);
         var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(yamlText));
         try
         {
-            stream.Load(new StringReader(yamlText));
+            stream.Load(new Parser(scanner));
         }
         catch (YamlException e)
         {
             return ConfigResult.Failure([new ConfigError(sourceName, (int)e.Start.Line, (int)e.Start.Column, "", $"YAML syntax error: {SyntaxProblem(e)}")]);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException)
+        {
+            // As in Parse (found by scripts/fuzz.sh control: tests/Dataplane.Fuzz/corpus/control/crash-*).
+            return ConfigResult.Failure([new ConfigError(sourceName, (int)scanner.CurrentPosition.Line, (int)scanner.CurrentPosition.Column, "", ParserStuck)]);
         }
 
         if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root
@@ -107,7 +113,7 @@ public static partial class NodeConfigLoader
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException)
         {
             // YamlDotNet 16.3's scanner can fail this way on an unclosed flow collection ("name: [a, b" then more keys).
-            reader.Error(scanner.CurrentPosition, "", "YAML syntax error: the parser could not continue here (an unclosed '[', '{' or quote above is the usual cause)");
+            reader.Error(scanner.CurrentPosition, "", ParserStuck);
             return ConfigResult.Failure(reader.SortedErrors());
         }
 
@@ -127,6 +133,8 @@ public static partial class NodeConfigLoader
             ? ConfigResult.Success(config with { Source = sourceName })
             : ConfigResult.Failure(reader.SortedErrors());
     }
+
+    private const string ParserStuck = "YAML syntax error: the parser could not continue here (an unclosed '[', '{' or quote above is the usual cause)";
 
     /// <summary>YamlException messages start with "(Line: 3, Col: 5, Idx: 20) - (Line: ...): "; the error carries the mark already.</summary>
     private static string SyntaxProblem(YamlException e) => MarkPrefix().Replace(e.Message, "");
