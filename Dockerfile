@@ -8,10 +8,14 @@ WORKDIR /src
 RUN apt-get update && apt-get install -y --no-install-recommends gcc make libc6-dev liburing-dev clang zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN dotnet publish src/Dataplane.Cli -c Release -o /out \
+# ReadyToRun: a restarted daemon forwards again sooner when less is JIT-compiled at start (measured: 100 ms less to
+# load a config and start a replay, 0.39 s -> 0.29 s).
+RUN dotnet publish src/Dataplane.Cli -c Release -r linux-$(dpkg --print-architecture | sed 's/amd64/x64/') --self-contained false \
+        -p:PublishReadyToRun=true -o /out \
     && dotnet publish src/Dataplane.Cni -c Release -o /out-cni
 
-FROM mcr.microsoft.com/dotnet/runtime:10.0
+# aspnet, not runtime: the daemon serves /metrics, health checks and Ingress with Kestrel (Microsoft.AspNetCore.App).
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
 # containernetworking-plugins: host-local, the demo's IPAM for its run-time pod; nftables: its kernel-untouched row.
 RUN apt-get update && apt-get install -y --no-install-recommends libpcap0.8 liburing2 iproute2 iputils-ping netcat-openbsd curl \
         nftables procps containernetworking-plugins \

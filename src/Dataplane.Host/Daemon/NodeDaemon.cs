@@ -231,6 +231,12 @@ public sealed class NodeDaemon : IDisposable
             }
 
             var daemon = new NodeDaemon(config, options, dataplane, instanceLock, state, owned, byId, staticPods, loggers) { _hostPort = hostPort };
+            // Forwarding first: after a restart the pods' flows wait for the workers, not for the control plane.
+            foreach (Worker worker in daemon._workers)
+            {
+                worker.Start();
+            }
+
             try
             {
                 OpenFileLimit.RaiseToHard(logger);
@@ -240,11 +246,6 @@ public sealed class NodeDaemon : IDisposable
             {
                 daemon.Dispose();
                 throw;
-            }
-
-            foreach (Worker worker in daemon._workers)
-            {
-                worker.Start();
             }
 
             daemon._started = true;
