@@ -54,6 +54,9 @@ internal sealed class ControlAdmission
     /// Admits the connection (the caller must <see cref="Release"/> it when it closes) and returns null, or returns
     /// the one line that tells the peer why not.
     /// </summary>
+    /// <summary>Whether the peer may use the socket at all (root, or in the control group).</summary>
+    public bool Allows(ControlPeer peer) => peer.IsAllowed(_group);
+
     public string? TryAdmit(ControlPeer peer)
     {
         if (!peer.IsAllowed(_group))

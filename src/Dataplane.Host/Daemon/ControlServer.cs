@@ -37,6 +37,12 @@ public sealed class ControlServer : IDisposable
     /// </summary>
     private const int ReservedDescriptors = 32;
 
+    /// <summary>Refused peers waited for at once (<see cref="LingerAsync"/>).</summary>
+    private const int MaxLingering = 16;
+
+    private static readonly TimeSpan s_linger = TimeSpan.FromSeconds(1);
+    private int _lingering;
+
     private readonly NodeDaemon _daemon;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
@@ -175,6 +181,11 @@ public sealed class ControlServer : IDisposable
             if (Admission.TryAdmit(peer) is { } refusal)
             {
                 Refuse(client, refusal);
+                if (!Admission.Allows(peer))
+                {
+                    await LingerAsync(client).ConfigureAwait(false);
+                }
+
                 _logger.LogDebug("control connection from {Peer} refused: {Reason}", peer, refusal);
                 return;
             }
@@ -204,6 +215,38 @@ public sealed class ControlServer : IDisposable
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>
+    /// After refusing a peer it is not allowed (uid, group), waits a moment for it to finish sending its request before
+    /// the close: a client that writes before it reads (nc, a script) would otherwise write into a closed socket, die of
+    /// SIGPIPE and never see why it was turned away. Bounded: at most <see cref="MaxLingering"/> at once, each for
+    /// <see cref="s_linger"/>; the busy refusals of a storm never linger, so they hold no descriptor.
+    /// </summary>
+    private async Task LingerAsync(Socket client)
+    {
+        if (Interlocked.Increment(ref _lingering) > MaxLingering)
+        {
+            Interlocked.Decrement(ref _lingering);
+            return;
+        }
+
+        try
+        {
+            client.Shutdown(SocketShutdown.Send);
+            using var deadline = new CancellationTokenSource(s_linger);
+            byte[] sink = new byte[512];
+            while (await client.ReceiveAsync(sink, SocketFlags.None, deadline.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _lingering);
         }
     }
 

@@ -123,10 +123,11 @@ public sealed class ControlSocketHardeningTests
         using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = ["a", "b"], DataplaneExtra = ["  controlIdleTimeoutSeconds: 600"] });
         string pid = node.Pid.ToString(CultureInfo.InvariantCulture);
         string soft = ProcessRunner.Run(s_timeout, "prlimit", "--pid", pid, "--nofile", "--raw", "--noheadings", "--output", "SOFT").EnsureSuccess().StdOut.Trim();
-        // Eight descriptors left below the limit: a connection would take one of the last ones the runtime needs (with
-        // none left it aborts with "Out of memory.", as issue 12 saw), so the daemon must refuse it at once.
+        // Sixteen descriptors left below the limit (room for what the daemon opens meanwhile, half the reserve): a
+        // connection would take one of the last ones the runtime needs (with none left it aborts with "Out of memory.",
+        // as issue 12 saw), so the daemon must refuse it at once.
         HashSet<int> used = [.. Directory.GetFiles($"/proc/{pid}/fd").Select(static f => int.Parse(Path.GetFileName(f), CultureInfo.InvariantCulture))];
-        int limit = Enumerable.Range(0, used.Count + 8).Where(n => !used.Contains(n)).ElementAt(7) + 1;
+        int limit = Enumerable.Range(0, used.Count + 16).Where(n => !used.Contains(n)).ElementAt(15) + 1;
         ProcessRunner.Run(s_timeout, "prlimit", "--pid", pid, $"--nofile={limit}:").EnsureSuccess();
         string refused;
         try

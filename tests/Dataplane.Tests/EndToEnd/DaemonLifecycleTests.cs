@@ -83,6 +83,28 @@ public sealed class DaemonLifecycleTests
     }
 
     [RootFact]
+    public void A_sigterm_during_start_up_leaves_nothing_the_record_does_not_list()
+    {
+        // Twelve pods take long enough to make that the stop lands while they are being made.
+        string[] pods = [.. Enumerable.Range(0, 12).Select(static i => $"p{i}")];
+        using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = pods, WaitUntilServing = false });
+        string record = Path.Combine(node.StateDirectory, "owned.json");
+        Poll.Until(() => File.Exists(record) || node.HasExited, s_timeout, "the daemon to record the first thing it makes");
+        node.Signal("TERM");
+        Poll.Until(() => node.HasExited, s_timeout, "the daemon to stop");
+
+        int exitCode = node.Stop(); // exited already: no second signal, just its exit code
+        ProcessResult cleanup = node.Cleanup();
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}{Environment.NewLine}{node.DaemonOutput()}");
+        Assert.True(cleanup.ExitCode == 0, $"cleanup: {cleanup.StdErr}{cleanup.StdOut}");
+        // Whatever the start made before the stop, the record listed it, so cleanup took all of it away.
+        IReadOnlyList<string> left = TestNamespaces.ListNamespaces();
+        Assert.All(node.Pods, p => Assert.DoesNotContain(p.Netns, left));
+        Assert.False(File.Exists(node.SocketPath + ".lock"), "the instance lock file is still there");
+    }
+
+    [RootFact]
     public void Starting_a_second_daemon_for_the_same_node_fails_with_a_clear_error_and_leaves_the_first_running()
     {
         using NodeUnderTest node = NodeUnderTest.Start(new NodeOptions { Pods = ["a", "b"] });

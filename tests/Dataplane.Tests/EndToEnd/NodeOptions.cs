@@ -60,6 +60,9 @@ public sealed record NodeOptions
     /// <summary>Extra arguments for `dataplane run` (e.g. --metrics-address, --log-format json).</summary>
     public IReadOnlyList<string> RunArguments { get; init; } = [];
 
+    /// <summary>Whether <see cref="NodeUnderTest.Start"/> waits until `ctl status` answers (false: returns once launched, for stops during start-up).</summary>
+    public bool WaitUntilServing { get; init; } = true;
+
     /// <summary>Write node.yaml's <c>routes:</c> (to node-b, and <see cref="ExtraRoutes"/>); off when the routes come from the cluster's Nodes.</summary>
     public bool StaticRoutes { get; init; } = true;
 

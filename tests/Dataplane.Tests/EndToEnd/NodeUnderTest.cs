@@ -108,7 +108,11 @@ public sealed class NodeUnderTest : IDisposable
             node.CreateNamespaces();
             node.WriteConfig(options.Services);
             node.Launch();
-            node.WaitUntilServing();
+            if (options.WaitUntilServing)
+            {
+                node.WaitUntilServing();
+            }
+
             return node;
         }
         catch (Exception startFailure)
