@@ -421,7 +421,11 @@ public sealed class ControlServer : IDisposable
         {
         }
 
-        File.Delete(Path);
+        if (_listener is not null)
+        {
+            File.Delete(Path); // ours: an unstarted server never touches what is at its path
+        }
+
         _stop.Dispose();
     }
 }

@@ -237,24 +237,17 @@ public sealed class NodeDaemon : IDisposable
                 worker.Start();
             }
 
-            try
-            {
-                OpenFileLimit.RaiseToHard(logger);
-                daemon._control.Start();
-            }
-            catch
-            {
-                daemon.Dispose();
-                throw;
-            }
-
             daemon._started = true;
             daemon.Pods.Readopt();
             daemon.HealthChecks.Sync(daemon.Dataplane.ServiceController.Services);
             string? metricsAddress = options.MetricsAddress ?? config.Dataplane.MetricsAddress;
             try
             {
+                OpenFileLimit.RaiseToHard(logger);
                 daemon._metricsServer = MetricsServer.Start(daemon, daemon.Metrics, metricsAddress, loggers);
+                // Last: once `ctl status` answers, the daemon has made everything it makes at start (the CNI plugin
+                // and the tests wait for exactly that).
+                daemon._control.Start();
             }
             catch
             {
