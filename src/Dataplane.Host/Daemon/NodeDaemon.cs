@@ -180,6 +180,7 @@ public sealed class NodeDaemon : IDisposable
         HostPortNetwork? hostPort = null;
         NodeState? state = null;
         OwnedPodNetworks? owned = null;
+        NodeDaemon? built = null;
         try
         {
             state = NodeState.Open(config, logger);
@@ -231,6 +232,7 @@ public sealed class NodeDaemon : IDisposable
             }
 
             var daemon = new NodeDaemon(config, options, dataplane, instanceLock, state, owned, byId, staticPods, loggers) { _hostPort = hostPort };
+            built = daemon;
             // Forwarding first: after a restart the pods' flows wait for the workers, not for the control plane.
             foreach (Worker worker in daemon._workers)
             {
@@ -266,13 +268,18 @@ public sealed class NodeDaemon : IDisposable
         }
         catch (Exception ex) when (ex is not DaemonStartException)
         {
-            foreach (AttachedPod pod in staticPods)
+            // A daemon that was built has let its pods go (kept and recorded, as at any stop); before that, what this
+            // start made is removed and what it adopted let go.
+            if (built is null)
             {
-                owned!.Undo(pod.Network);
+                foreach (AttachedPod pod in staticPods)
+                {
+                    owned!.Undo(pod.Network);
+                }
             }
 
             Undo(devices, instanceLock, logger, hostPort);
-            state?.Dispose();
+            state?.Abandon();
             throw new DaemonStartException($"node {config.Node.Name}: could not start: {ex.Message}", ex);
         }
         finally

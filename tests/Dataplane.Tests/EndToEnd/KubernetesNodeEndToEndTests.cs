@@ -17,12 +17,18 @@ public sealed class KubernetesNodeEndToEndTests : IDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
     private readonly string _directory = Directory.CreateTempSubdirectory("dp-k8s-node-").FullName;
+    private readonly List<string> _nodes = [];
     private readonly TestNamespaces _namespaces = new();
 
     public void Dispose()
     {
         _namespaces.Dispose();
         Directory.Delete(_directory, recursive: true);
+        foreach (string node in _nodes)
+        {
+            // The daemons ran on the default state directory; the namespaces went above, their state goes here.
+            ProcessRunner.Run(s_timeout, NodeUnderTest.DotnetHost, NodeUnderTest.DataplaneDll, "cleanup", "--node", node).EnsureSuccess();
+        }
     }
 
     [RootFact]
@@ -32,6 +38,7 @@ public sealed class KubernetesNodeEndToEndTests : IDisposable
         string name = TestNamespaces.UniqueName();
         api.Upsert(ApiModels.Node(name, "10.244.9.0/24"));
         string socket = $"/run/dataplane/{name}.sock";
+        _nodes.Add(name);
         using var daemon = new BackgroundProcess(NodeUnderTest.DotnetHost, NodeUnderTest.DataplaneDll, "run", "--kubeconfig", api.WriteKubeconfig(_directory), "--node-name", name);
         BackgroundProcess? server = null;
         try

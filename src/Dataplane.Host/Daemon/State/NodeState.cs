@@ -10,14 +10,18 @@ namespace Dataplane.Daemon.State;
 /// </summary>
 public sealed class NodeState : IDisposable
 {
-    private NodeState(string directory, OwnershipRecord record, ConntrackFile conntrack)
+    private NodeState(string directory, bool created, OwnershipRecord record, ConntrackFile conntrack)
     {
+        CreatedDirectory = created;
         Directory = directory;
         Record = record;
         Conntrack = conntrack;
     }
 
     public string Directory { get; }
+
+    /// <summary>This start made <see cref="Directory"/> (no earlier run had one): a failed start takes it away again.</summary>
+    public bool CreatedDirectory { get; }
 
     public OwnershipRecord Record { get; }
 
@@ -31,6 +35,7 @@ public sealed class NodeState : IDisposable
     public static NodeState Open(NodeConfig config, ILogger logger)
     {
         string directory = config.StateDirectoryPath;
+        bool created = !System.IO.Directory.Exists(directory);
         System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         OwnershipRecord record = OwnershipRecord.Load(directory);
         ConntrackFile conntrack = ConntrackFile.Open(directory, config.Conntrack.MaxEntries, config.Conntrack.Accounting, out string? discarded);
@@ -39,8 +44,21 @@ public sealed class NodeState : IDisposable
             logger.LogWarning("conntrack: {Reason}: discarded, starting with no flows", discarded);
         }
 
-        return new NodeState(directory, record, conntrack);
+        return new NodeState(directory, created, record, conntrack);
     }
 
     public void Dispose() => Conntrack.Dispose();
+
+    /// <summary>
+    /// A start failed: unmaps, and when this start made the directory and recorded nothing that still exists, removes
+    /// it (nothing is left half-made by a start that never forwarded).
+    /// </summary>
+    public void Abandon()
+    {
+        Dispose();
+        if (CreatedDirectory && Record.Taps.Count == 0 && Record.Namespaces.Count == 0 && Record.RuntimePods.Count == 0)
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+    }
 }
