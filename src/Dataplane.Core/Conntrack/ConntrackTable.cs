@@ -527,7 +527,7 @@ public sealed unsafe class ConntrackTable
         return 0;
     }
 
-    /// <summary>Live entries, for `ctl conntrack`. Allocates; control plane only.</summary>
+    /// <summary>Live entries, copied (allocates): for tests and tools; `ctl conntrack` pages the table in place instead.</summary>
     public List<(int Index, FlowEntry Entry)> Snapshot(long now)
     {
         var result = new List<(int, FlowEntry)>();
